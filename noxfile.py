@@ -1,0 +1,166 @@
+"""Every task of the repository; ``nox`` with no arguments runs them all.
+
+Sessions:
+  tests-<package>  the package's own tests, in a venv holding only that package,
+                   its declared dependencies and its ``test`` dependency group
+  tests            the integration suite through ``weft.web`` (everything installed)
+  typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
+  lint             ruff check + ruff format --check
+  boundaries       tools/check_boundaries.py: no import outside the declared graph
+  build            sdist + wheel of all six distributions, then the meta installed
+                   from those wheels into a fresh venv and ``import weft.web`` checked
+  bench            tools/bench (not run by default: timings are not tests)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+
+import nox
+
+REPO = Path(__file__).resolve().parent
+PACKAGES = REPO / "packages"
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = False
+nox.options.sessions = [
+    "boundaries",
+    "lint",
+    "typecheck",
+    *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
+    "tests",
+    "build",
+]
+
+
+def _pyproject(folder: Path) -> dict[str, object]:
+    with (folder / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def _distribution_name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+    assert match is not None, requirement
+    return match.group(0).lower()
+
+
+def _local_folders() -> dict[str, Path]:
+    """Distribution name -> folder, for every distribution in packages/."""
+    found: dict[str, Path] = {}
+    for folder in sorted(PACKAGES.iterdir()):
+        if (folder / "pyproject.toml").is_file():
+            project = _pyproject(folder)["project"]
+            assert isinstance(project, dict)
+            found[str(project["name"])] = folder
+    return found
+
+
+def _local_closure(folder: Path) -> list[Path]:
+    """The folder plus every sibling it depends on, transitively.
+
+    The siblings are not on an index, so pip must be given their folders in
+    the same command; it then satisfies the ``weft-*`` ranges from them.
+    """
+    local = _local_folders()
+    seen: list[Path] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        project = _pyproject(current)["project"]
+        assert isinstance(project, dict)
+        for requirement in project.get("dependencies", []):
+            name = _distribution_name(requirement)
+            if name in local:
+                pending.append(local[name])
+    return seen
+
+
+def _group(folder: Path, group: str) -> list[str]:
+    return nox.project.dependency_groups(_pyproject(folder), group)
+
+
+def _make_package_session(folder: Path) -> None:
+    @nox.session(name=f"tests-{folder.name}")
+    def package_tests(session: nox.Session) -> None:
+        """Run one package's tests against only its declared dependencies."""
+        session.install(*(str(p) for p in _local_closure(folder)), *_group(folder, "test"))
+        session.run("pytest", str(folder / "tests"), *session.posargs)
+
+
+for _folder in sorted(PACKAGES.iterdir()):
+    if (_folder / "pyproject.toml").is_file():
+        _make_package_session(_folder)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Integration tests of the whole framework through weft.web."""
+    session.install(*(str(p) for p in _local_closure(REPO)), *_group(REPO, "test"))
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict (plus the stricter flags in pyproject.toml) over everything."""
+    session.install(*(str(p) for p in _local_closure(REPO)), *_group(REPO, "typecheck"))
+    sources = [str(p / "src") for p in sorted(PACKAGES.iterdir()) if (p / "src").is_dir()]
+    session.run("mypy", *sources, "src", "tools", "tests", "examples", "noxfile.py")
+    # Each package's tests in their own run: their conftest modules share a name.
+    for folder in sorted(PACKAGES.iterdir()):
+        if (folder / "tests").is_dir():
+            session.run("mypy", str(folder / "tests"))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group(REPO, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(venv_backend="none")
+def boundaries(session: nox.Session) -> None:
+    """No package imports anything outside its declared dependencies."""
+    session.run("python", str(REPO / "tools" / "check_boundaries.py"), str(REPO))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build all six distributions, then install the meta from the wheels alone."""
+    session.install("build")
+    dist = Path(session.create_tmp()) / "dist"
+    for folder in [*sorted(_local_folders().values()), REPO]:
+        session.run("python", "-m", "build", "--outdir", str(dist), str(folder))
+    wheels = sorted(dist.glob("*.whl"))
+    if len(wheels) != 6:
+        session.error(f"expected 6 wheels, built {[w.name for w in wheels]}")
+    for wheel in wheels:
+        names = zipfile.ZipFile(wheel).namelist()
+        if "weft/__init__.py" in names:
+            session.error(f"{wheel.name} ships weft/__init__.py (PEP 420 namespace)")
+        if not any(n.startswith("weft/") for n in names):
+            session.error(f"{wheel.name} ships no module under weft/")
+    venv = Path(session.create_tmp()) / "fresh"
+    session.run("python", "-m", "venv", "--clear", str(venv))
+    python = str(venv / "bin" / "python")
+    session.run(python, "-m", "pip", "install", "--quiet", "--find-links", str(dist), "weft")
+    session.run(
+        python,
+        "-c",
+        "import weft.web as web; assert web.Application and web.run_app; print('weft.web ok')",
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks of tools/bench, weft beside aiohttp in one run, ratios printed."""
+    session.install(*(str(p) for p in _local_closure(REPO)), "aiohttp", "h11", "httptools")
+    for script in sorted((REPO / "tools" / "bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,104 @@
+"""The errors of weft.http_parser.
+
+Every input the parser rejects raises one of these, and each carries the
+status a server should answer with, so a server translates them in one place::
+
+    ValueError
+     ├── HttpParserError                 .status, .reason, .events
+     │    ├── BadRequest                 400  malformed syntax or framing
+     │    ├── RequestTargetTooLong       414  request-line over max_line_size
+     │    ├── HeaderFieldsTooLarge       431  a field line, the fields or their count over a limit
+     │    ├── PayloadTooLarge            413  body over max_body_size
+     │    ├── NotImplementedCoding       501  a transfer coding this parser does not implement
+     │    └── VersionNotSupported        505  HTTP/2 and later, HTTP/0.x
+     └── HeaderInjectionError                 the serializer refused a name or value
+
+They subclass ValueError because that is what they are: bad values, sent by a
+peer (the parser's errors) or passed by the caller (the serializer's).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ._types import Event
+
+__all__ = [
+    "BadRequest",
+    "HeaderFieldsTooLarge",
+    "HeaderInjectionError",
+    "HttpParserError",
+    "NotImplementedCoding",
+    "PayloadTooLarge",
+    "RequestTargetTooLong",
+    "VersionNotSupported",
+]
+
+
+class HttpParserError(ValueError):
+    """The peer sent something this parser refuses.
+
+    ``status`` and ``reason`` are what to answer with; ``str(error)`` says what
+    was wrong. ``events`` holds the events the failing ``feed()`` call had
+    completed before the error (for instance an earlier pipelined request), so
+    a server may still answer them; it is empty when there were none.
+    """
+
+    status: ClassVar[int] = 400
+    reason: ClassVar[str] = "Bad Request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.events: list[Event] = []
+
+
+class BadRequest(HttpParserError):
+    """400: the message is malformed or its framing is ambiguous."""
+
+    status = 400
+    reason = "Bad Request"
+
+
+class RequestTargetTooLong(HttpParserError):
+    """414: the request-line is longer than ``max_line_size``."""
+
+    status = 414
+    reason = "URI Too Long"
+
+
+class HeaderFieldsTooLarge(HttpParserError):
+    """431: a field line, the field section or the number of fields is over a limit."""
+
+    status = 431
+    reason = "Request Header Fields Too Large"
+
+
+class PayloadTooLarge(HttpParserError):
+    """413: the body is larger than ``max_body_size``."""
+
+    status = 413
+    reason = "Content Too Large"
+
+
+class NotImplementedCoding(HttpParserError):
+    """501: the request uses a transfer coding this parser does not implement."""
+
+    status = 501
+    reason = "Not Implemented"
+
+
+class VersionNotSupported(HttpParserError):
+    """505: the request's HTTP major version is not 1."""
+
+    status = 505
+    reason = "HTTP Version Not Supported"
+
+
+class HeaderInjectionError(ValueError):
+    """The serializer refused a field name, value, reason or target.
+
+    Names must be tokens (RFC 9110 §5.1); values, reasons and targets must not
+    contain CR, LF or NUL, which would let the text end the line early and
+    inject fields or a whole message of the caller's choosing.
+    """

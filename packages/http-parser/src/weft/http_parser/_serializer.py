@@ -1,0 +1,153 @@
+"""Writing heads and chunked bodies.
+
+The serializer trusts nothing it is given: a field name must be a token and no
+value, reason or request-target may contain CR, LF or NUL, because one of
+those would let a value end its line early and smuggle a field (or a whole
+response) of someone else's choosing into the message. Such input raises
+HeaderInjectionError; nothing is silently stripped.
+
+The check is done on the whole head at once: a head with ``n`` field lines
+has exactly ``n`` CRs and ``n`` LFs of its own, so counting them over the
+joined text (a C loop) catches any extra one. Validated field names are
+remembered, since a server sends the same few names again and again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ._errors import HeaderInjectionError
+from ._status import reason_phrase, status_line
+from ._types import HttpVersion, HttpVersion11
+
+__all__ = [
+    "encode_chunk",
+    "encode_last_chunk",
+    "serialize_request_head",
+    "serialize_response_head",
+]
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TARGET = re.compile(r"[^\x00-\x20\x7f]+")
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+_GOOD_NAMES: set[str] = set()
+_GOOD_NAMES_MAX = 4096
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"header name must be a str, not {type(name).__name__}")
+    if _TOKEN.fullmatch(name) is None:
+        raise HeaderInjectionError(
+            f"invalid header name {name!r}: a name must be a non-empty token "
+            "(letters, digits and !#$%&'*+-.^_`|~, RFC 9110 §5.1)"
+        )
+    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
+        _GOOD_NAMES.add(name)
+
+
+def _field_lines(fields: Iterable[tuple[str, str]], first: str) -> str:
+    """``first`` and the field lines, joined, each line ending in CRLF; validated."""
+    out = [first]
+    good = _GOOD_NAMES
+    for name, value in fields:
+        if name not in good:
+            _check_name(name)
+        out.append(f"{name}: {value}\r\n")
+    text = "".join(out)
+    lines = len(out) if first else len(out) - 1
+    if text.count("\n") != lines or text.count("\r") != lines or "\x00" in text:
+        _raise_injection(out)
+    return text
+
+
+def _raise_injection(out: list[str]) -> None:
+    for index, line in enumerate(out):
+        body = line[:-2]
+        if _FORBIDDEN.search(body) is not None:
+            if index == 0:
+                raise HeaderInjectionError(
+                    f"the start line contains CR, LF or NUL: {body!r}; "
+                    "a reason or target must be a single line"
+                )
+            name = body.partition(": ")[0]
+            raise HeaderInjectionError(
+                f"the value of header {name!r} contains CR, LF or NUL: {body!r}; "
+                "fold it or encode it before sending"
+            )
+    raise AssertionError("unreachable: no offending line found")  # pragma: no cover
+
+
+def serialize_response_head(
+    status: int,
+    reason: str | None,
+    headers: Iterable[tuple[str, str]],
+    version: HttpVersion = HttpVersion11,
+) -> bytes:
+    """The status line and field section, ending with the empty line.
+
+    >>> serialize_response_head(200, None, [("Content-Length", "2")])
+    b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n'
+
+    ``reason=None`` uses the registered phrase. Raises HeaderInjectionError
+    (a ValueError) when a name is not a token or a value or the reason holds
+    CR, LF or NUL, and ValueError when ``status`` is not in 100..999.
+    """
+    major, minor = version
+    line = status_line(major, minor, status, reason)
+    if line is None:
+        if reason is None:
+            reason = reason_phrase(status)
+        elif not 100 <= status <= 999:
+            raise ValueError(f"status {status} is not a three-digit code (100..999)")
+        first = f"HTTP/{major}.{minor} {status} {reason}\r\n"
+        return (_field_lines(headers, first) + "\r\n").encode("utf-8")
+    return line + (_field_lines(headers, "") + "\r\n").encode("utf-8")
+
+
+def serialize_request_head(
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    version: HttpVersion = HttpVersion11,
+) -> bytes:
+    """The request-line and field section, ending with the empty line.
+
+    >>> serialize_request_head("GET", "/", [("Host", "example.com")])
+    b'GET / HTTP/1.1\\r\\nHost: example.com\\r\\n\\r\\n'
+    """
+    if _TOKEN.fullmatch(method) is None:
+        raise HeaderInjectionError(f"invalid method {method!r}: a method must be a token")
+    if _TARGET.fullmatch(target) is None:
+        raise HeaderInjectionError(
+            f"invalid request-target {target!r}: it must be non-empty and hold no "
+            "whitespace or control characters (percent-encode them)"
+        )
+    first = f"{method} {target} HTTP/{version.major}.{version.minor}\r\n"
+    return (_field_lines(headers, first) + "\r\n").encode("utf-8")
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of a chunked body: ``encode_chunk(b"hi") == b"2\\r\\nhi\\r\\n"``.
+
+    Empty data gives ``b""``: a zero-size chunk would end the body (use
+    encode_last_chunk for that).
+    """
+    if not data:
+        return b""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def encode_last_chunk(trailers: Iterable[tuple[str, str]] | None = None) -> bytes:
+    """The last chunk and trailer section that end a chunked body.
+
+    >>> encode_last_chunk()
+    b'0\\r\\n\\r\\n'
+    >>> encode_last_chunk([("Digest", "x")])
+    b'0\\r\\nDigest: x\\r\\n\\r\\n'
+    """
+    if trailers is None:
+        return b"0\r\n\r\n"
+    return (_field_lines(trailers, "0\r\n") + "\r\n").encode("utf-8")

@@ -1,0 +1,307 @@
+"""Application: the router, the middleware chain, app state and lifecycle signals.
+
+The middleware chain is composed once, when the application freezes (before
+its first request): each middleware is bound to the next with a partial, and
+the innermost link calls whatever handler routing matched. Nothing about the
+chain is rebuilt per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+from functools import partial
+from inspect import isawaitable
+from typing import Any, Generic, TypeVar, cast, overload
+
+from weft.http_parser import RequestHead
+from weft.http_parser.streams import BodyStream
+from weft.web_exceptions import HTTPException
+from weft.web_routing import AbstractRouteDef, UrlDispatcher
+
+from ._exception_response import exception_response
+from ._middleware import is_new_style
+from ._request import Request, RequestProtocol
+from ._response import StreamResponse
+from ._signals import Signal
+from ._types import Handler, Middleware
+from ._writer import StreamWriter
+
+__all__ = ["AppKey", "Application", "CleanupError", "NotAppKeyWarning", "web_logger"]
+
+web_logger = logging.getLogger("weft.web")
+
+_T = TypeVar("_T")
+_AppSignal = Signal[Callable[["Application"], Awaitable[None]]]
+_PrepareSignal = Signal[Callable[[Request, StreamResponse], Awaitable[None]]]
+_CleanupCallback = Callable[["Application"], AsyncIterator[None]]
+
+
+class NotAppKeyWarning(UserWarning):
+    """A plain string was used as an application key; AppKey gives it a type."""
+
+
+class AppKey(Generic[_T]):
+    """A typed key for application state: ``app[KEY]`` is checked as ``_T``."""
+
+    __slots__ = ("__orig_class__", "_name", "_t")
+
+    def __init__(self, name: str, t: type[_T] | None = None) -> None:
+        # Qualify the name with the defining module, as a stable repr for debugging.
+        frame = sys._getframe(1)
+        module = frame.f_globals.get("__name__", "")
+        self._name = f"{module}.{name}" if module and module != "__main__" else name
+        self._t = t
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, AppKey):
+            return self._name < other._name
+        return True
+
+    def __repr__(self) -> str:
+        t = self._t
+        tname = "<<Unknown>>" if t is None else getattr(t, "__qualname__", repr(t))
+        return f"<AppKey({self._name}, type={tname})>"
+
+
+class CleanupError(RuntimeError):
+    """Several cleanup callbacks failed; ``exceptions`` holds each failure."""
+
+    @property
+    def exceptions(self) -> list[BaseException]:
+        return cast(list[BaseException], self.args[1])
+
+
+class CleanupContext(list[_CleanupCallback]):
+    """``app.cleanup_ctx``: async generators whose code after ``yield`` is cleanup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._exits: list[AsyncIterator[None]] = []
+
+    async def _on_startup(self, app: Application) -> None:
+        for callback in self:
+            iterator = callback(app).__aiter__()
+            await iterator.__anext__()
+            self._exits.append(iterator)
+
+    async def _on_cleanup(self, app: Application) -> None:
+        errors: list[BaseException] = []
+        for iterator in reversed(self._exits):
+            try:
+                await iterator.__anext__()
+            except StopAsyncIteration:
+                continue
+            except (Exception, asyncio.CancelledError) as exc:
+                errors.append(exc)
+            else:
+                errors.append(RuntimeError(f"{iterator!r} has more than one 'yield'"))
+        self._exits.clear()
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise CleanupError("Multiple errors on cleanup stage", errors)
+
+
+async def _call_matched_handler(request: Request) -> StreamResponse:
+    """The innermost link of the chain: the handler that routing matched."""
+    result = request.match_info.handler(request)
+    if isawaitable(result):
+        result = await result
+    return cast(StreamResponse, result)
+
+
+class Application(MutableMapping[str | AppKey[Any], Any]):
+    """A web application: routes, middlewares, state and lifecycle signals."""
+
+    def __init__(
+        self,
+        *,
+        logger: logging.Logger = web_logger,
+        router: UrlDispatcher | None = None,
+        middlewares: Iterable[Middleware] = (),
+        handler_args: dict[str, Any] | None = None,
+        client_max_size: int = 1024**2,
+        debug: bool = False,
+    ) -> None:
+        self._router = UrlDispatcher() if router is None else router
+        self._middlewares: list[Middleware] = list(middlewares)
+        for m in self._middlewares:
+            if not is_new_style(m):
+                raise TypeError(
+                    f"{m!r} is not a new-style middleware: decorate it with @web.middleware "
+                    "(old-style middleware factories are not supported yet)"
+                )
+        self._handler_args = handler_args or {}
+        self._client_max_size = client_max_size
+        self._debug = debug
+        self.logger = logger
+        self._state: dict[str | AppKey[Any], Any] = {}
+        self._frozen = False
+        self._on_startup: _AppSignal = Signal(self)
+        self._on_shutdown: _AppSignal = Signal(self)
+        self._on_cleanup: _AppSignal = Signal(self)
+        self._on_response_prepare: _PrepareSignal = Signal(self)
+        self._cleanup_ctx = CleanupContext()
+        self._on_startup.append(self._cleanup_ctx._on_startup)
+        self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
+        self._chain: Handler = _call_matched_handler
+
+    # -- state mapping
+
+    @overload
+    def __getitem__(self, key: AppKey[_T]) -> _T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: str | AppKey[Any]) -> Any:
+        return self._state[key]
+
+    @overload  # type: ignore[override]
+    def __setitem__(self, key: AppKey[_T], value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: str | AppKey[Any], value: Any) -> None:
+        self._check_frozen("set an item of")
+        if not isinstance(key, AppKey):
+            warnings.warn(
+                "It is recommended to use web.AppKey instances for keys.\n"
+                "https://docs.aiohttp.org/en/stable/web_advanced.html#application-s-config",
+                category=NotAppKeyWarning,
+                stacklevel=2,
+            )
+        self._state[key] = value
+
+    def __delitem__(self, key: str | AppKey[Any]) -> None:
+        self._check_frozen("delete an item of")
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[str | AppKey[Any]]:
+        return iter(self._state)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Application 0x{id(self):x}>"
+
+    # -- configuration
+
+    @property
+    def router(self) -> UrlDispatcher:
+        return self._router
+
+    @property
+    def middlewares(self) -> tuple[Middleware, ...]:
+        return tuple(self._middlewares)
+
+    @property
+    def debug(self) -> bool:
+        return self._debug
+
+    @property
+    def on_startup(self) -> _AppSignal:
+        return self._on_startup
+
+    @property
+    def on_shutdown(self) -> _AppSignal:
+        return self._on_shutdown
+
+    @property
+    def on_cleanup(self) -> _AppSignal:
+        return self._on_cleanup
+
+    @property
+    def on_response_prepare(self) -> _PrepareSignal:
+        return self._on_response_prepare
+
+    @property
+    def cleanup_ctx(self) -> CleanupContext:
+        return self._cleanup_ctx
+
+    def add_routes(self, routes: Iterable[AbstractRouteDef]) -> list[Any]:
+        """Register route definitions (a RouteTableDef or web.get(...) items)."""
+        return self._router.add_routes(routes)
+
+    # -- lifecycle
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def _check_frozen(self, action: str) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"Cannot {action} a frozen application: configure it before it starts"
+            )
+
+    def freeze(self) -> None:
+        """Fix routes, signals and the middleware chain; called before serving."""
+        if self._frozen:
+            return
+        self._frozen = True
+        self._router.freeze()
+        for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
+            signal.freeze()
+        self._on_response_prepare.freeze()
+        chain: Handler = _call_matched_handler
+        for m in reversed(self._middlewares):
+            chain = partial(m, handler=chain)
+        self._chain = chain
+
+    async def startup(self) -> None:
+        """Run on_startup callbacks (cleanup contexts enter here)."""
+        await self._on_startup.send(self)
+
+    async def shutdown(self) -> None:
+        """Run on_shutdown callbacks."""
+        await self._on_shutdown.send(self)
+
+    async def cleanup(self) -> None:
+        """Run on_cleanup callbacks (cleanup contexts exit here, in reverse)."""
+        await self._on_cleanup.send(self)
+
+    # -- serving (used by web-runner)
+
+    def _make_request(
+        self,
+        head: RequestHead,
+        payload: BodyStream,
+        protocol: RequestProtocol,
+        writer: StreamWriter,
+        task: asyncio.Task[None] | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> Request:
+        return Request(
+            head, payload, protocol, writer, task, loop, client_max_size=self._client_max_size
+        )
+
+    async def _handle(self, request: Request) -> StreamResponse:
+        """Route the request, run the middleware chain, turn HTTP exceptions into responses."""
+        match_info = self._router.match(request.method, request._head.path)
+        match_info.add_app(self)
+        match_info.freeze()
+        request._match_info = match_info
+        try:
+            response: object = await self._chain(request)
+        except HTTPException as exc:
+            return exception_response(exc)
+        if isinstance(response, StreamResponse):
+            return response
+        if isinstance(response, HTTPException):
+            return exception_response(response)
+        raise TypeError(
+            f"The handler of {request.method} {request.path} returned {response!r}; "
+            "it must return a web.StreamResponse (for example web.Response)"
+        )

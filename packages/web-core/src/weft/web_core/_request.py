@@ -1,0 +1,307 @@
+"""BaseRequest and Request: a request head plus its body stream, read lazily.
+
+Nothing is parsed until asked for: the URL, query, cookies and content type
+are computed on first access and cached, so a handler that reads nothing
+costs nothing beyond the parser's head (DESIGN.md, "the request path").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from functools import cached_property
+from http.cookies import CookieError, SimpleCookie
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from multidict import CIMultiDictProxy, MultiDictProxy
+from yarl import URL
+
+from weft.http_parser import HttpVersion, RequestHead
+from weft.http_parser.streams import BodyStream
+from weft.web_exceptions import HTTPRequestEntityTooLarge
+
+from ._helpers import parse_content_type
+
+if TYPE_CHECKING:
+    from weft.web_routing import UrlMappingMatchInfo
+
+    from ._app import Application
+    from ._response import StreamResponse
+    from ._writer import StreamWriter
+
+__all__ = ["BaseRequest", "Request", "RequestProtocol"]
+
+
+class RequestProtocol(Protocol):
+    """What a request needs of the connection it arrived on."""
+
+    @property
+    def transport(self) -> asyncio.Transport | None: ...
+
+
+class BaseRequest(MutableMapping[str, Any]):
+    """An HTTP request as a handler sees it."""
+
+    def __init__(
+        self,
+        head: RequestHead,
+        payload: BodyStream,
+        protocol: RequestProtocol,
+        payload_writer: StreamWriter,
+        task: asyncio.Task[None] | None,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        client_max_size: int = 1024**2,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self._head = head
+        self._payload = payload
+        self._protocol = protocol
+        self._payload_writer = payload_writer
+        self._task = task
+        self._loop = loop
+        self._client_max_size = client_max_size
+        self._state: dict[str, Any] = {} if state is None else state
+        self._read_bytes: bytes | None = None
+
+    # -- the request line and headers
+
+    @property
+    def method(self) -> str:
+        return self._head.method
+
+    @property
+    def version(self) -> HttpVersion:
+        return self._head.version
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self._head.headers
+
+    @property
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        return self._head.raw_headers
+
+    @property
+    def raw_path(self) -> str:
+        """The request target as sent, not decoded: ``/a%20b?x=1``."""
+        return self._head.target
+
+    @cached_property
+    def rel_url(self) -> URL:
+        """The path and query as a relative URL."""
+        return URL.build(
+            path=self._head.path, query_string=self._head.query_string, encoded=True
+        )
+
+    @cached_property
+    def url(self) -> URL:
+        """The absolute URL: scheme and host from the connection and Host header."""
+        return URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
+
+    @property
+    def path(self) -> str:
+        """The decoded path: ``/a b``."""
+        raw = self._head.path
+        return raw if "%" not in raw else self.rel_url.path
+
+    @property
+    def path_qs(self) -> str:
+        return str(self.rel_url)
+
+    @property
+    def query(self) -> MultiDictProxy[str]:
+        return self.rel_url.query
+
+    @property
+    def query_string(self) -> str:
+        return self.rel_url.query_string
+
+    @cached_property
+    def host(self) -> str:
+        """The Host header, or this machine's name when absent (HTTP/1.0)."""
+        host = self._head.headers.get("Host")
+        return host if host is not None else socket.getfqdn()
+
+    @cached_property
+    def scheme(self) -> str:
+        transport = self._protocol.transport
+        if transport is not None and transport.get_extra_info("sslcontext") is not None:
+            return "https"
+        return "http"
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+    @cached_property
+    def remote(self) -> str | None:
+        """The peer's address: an IP for TCP, the socket path or None otherwise."""
+        transport = self._protocol.transport
+        if transport is None:
+            return None
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, (list, tuple)):
+            return str(peer[0])
+        return None if peer is None else str(peer)
+
+    @property
+    def keep_alive(self) -> bool:
+        return not self._head.should_close
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        return self._protocol.transport
+
+    @property
+    def protocol(self) -> RequestProtocol:
+        return self._protocol
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    @property
+    def client_max_size(self) -> int:
+        return self._client_max_size
+
+    @cached_property
+    def cookies(self) -> Mapping[str, str]:
+        """Cookies of the Cookie header; a malformed header yields what parsed."""
+        raw = self._head.headers.get("Cookie", "")
+        parsed: SimpleCookie = SimpleCookie()
+        try:
+            parsed.load(raw)
+        except CookieError:
+            pass
+        return MappingProxyType({name: morsel.value for name, morsel in parsed.items()})
+
+    # -- content headers
+
+    @property
+    def content_type(self) -> str:
+        """The media type; application/octet-stream when absent (RFC 9110 §8.3)."""
+        raw = self._head.headers.get("Content-Type")
+        return "application/octet-stream" if raw is None else parse_content_type(raw)[0]
+
+    @property
+    def charset(self) -> str | None:
+        raw = self._head.headers.get("Content-Type")
+        return None if raw is None else parse_content_type(raw)[1].get("charset")
+
+    @property
+    def content_length(self) -> int | None:
+        return self._head.content_length
+
+    # -- the body
+
+    @property
+    def content(self) -> BodyStream:
+        """The body as a stream, for reading it piece by piece."""
+        return self._payload
+
+    @property
+    def body_exists(self) -> bool:
+        head = self._head
+        return head.chunked or bool(head.content_length)
+
+    @property
+    def can_read_body(self) -> bool:
+        return not self._payload.at_eof()
+
+    async def read(self) -> bytes:
+        """The whole body; 413 once it would exceed client_max_size."""
+        if self._read_bytes is None:
+            limit = self._client_max_size
+            declared = self._head.content_length
+            if limit and declared is not None and declared > limit:
+                raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
+            body = bytearray()
+            while True:
+                chunk = await self._payload.readany()
+                if not chunk:
+                    break
+                body += chunk
+                if limit and len(body) > limit:
+                    raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+            self._read_bytes = bytes(body)
+        return self._read_bytes
+
+    async def text(self) -> str:
+        """The body decoded with its charset (UTF-8 when none is given)."""
+        body = await self.read()
+        return body.decode(self.charset or "utf-8")
+
+    async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
+        """The body parsed as JSON."""
+        return loads(await self.text())
+
+    async def release(self) -> None:
+        """Read and discard the rest of the body."""
+        while await self._payload.readany():
+            pass
+
+    async def _prepare_hook(self, response: StreamResponse) -> None:
+        """Called when a response starts; Request sends on_response_prepare."""
+
+    # -- per-request storage
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method} {self.raw_path} >"
+
+
+class Request(BaseRequest):
+    """A request routed by an Application: it knows its match info and app."""
+
+    _match_info: UrlMappingMatchInfo | None = None
+
+    @property
+    def match_info(self) -> UrlMappingMatchInfo:
+        """The route's variables and the matched route (set by routing)."""
+        if self._match_info is None:
+            raise RuntimeError("match_info is not set: the request has not been routed")
+        return self._match_info
+
+    @property
+    def app(self) -> Application:
+        """The application whose route answers this request."""
+        app: Application = self.match_info.current_app
+        return app
+
+    async def _prepare_hook(self, response: StreamResponse) -> None:
+        match_info = self._match_info
+        if match_info is None:
+            return
+        for app in match_info.apps:
+            await app.on_response_prepare.send(self, response)

@@ -1,0 +1,472 @@
+"""StreamResponse, Response and json_response.
+
+A response is a small state machine (the seeds' "StreamResponse state
+machine"): *created* → ``prepare()`` sends the head → ``write()`` sends body
+bytes → ``write_eof()`` ends the message. ``Response`` is the common case of
+a body known up front; it sends head and body in one write.
+
+The head is serialized by weft.http_parser, which refuses CR, LF or NUL in
+any header (response splitting); framing headers (Content-Length,
+Transfer-Encoding, Connection) are computed here from the request's version
+and keep-alive state (RFC 9112 §6 and §9.3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, Final
+
+from multidict import CIMultiDict, istr
+
+from weft.http_parser import HttpVersion10, HttpVersion11, reason_phrase, serialize_response_head
+from weft.web_exceptions import ResponseCookies
+
+from ._helpers import http_date, parse_content_type
+from ._types import LooseHeaders
+
+if TYPE_CHECKING:
+    from ._request import BaseRequest
+    from ._writer import StreamWriter
+
+__all__ = ["Response", "StreamResponse", "json_response"]
+
+SERVER_SOFTWARE: Final = "weft/0.1"
+
+_CONTENT_TYPE: Final = istr("Content-Type")
+_CONTENT_LENGTH: Final = istr("Content-Length")
+_TRANSFER_ENCODING: Final = istr("Transfer-Encoding")
+_CONNECTION: Final = istr("Connection")
+_DATE: Final = istr("Date")
+_SERVER: Final = istr("Server")
+_SET_COOKIE: Final = istr("Set-Cookie")
+
+
+def _must_be_empty_body(method: str, status: int) -> bool:
+    """RFC 9110 §6.4.1: HEAD responses, 1xx, 204 and 304 carry no content."""
+    return method == "HEAD" or status < 200 or status in (204, 304)
+
+
+class StreamResponse(MutableMapping[str, Any]):
+    """A response whose body is written piece by piece after ``prepare()``."""
+
+    _length_check = True
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        reason: str | None = None,
+        headers: LooseHeaders | None = None,
+    ) -> None:
+        self._headers: CIMultiDict[str] = (
+            CIMultiDict() if headers is None else CIMultiDict(headers)
+        )
+        self._chunked = False
+        self._keep_alive: bool | None = None
+        self._req: BaseRequest | None = None
+        self._payload_writer: StreamWriter | None = None
+        self._eof_sent = False
+        self._body_length = 0
+        self._state: dict[str, Any] = {}
+        self._cookies: ResponseCookies | None = None
+        self.set_status(status, reason)
+
+    # -- status and headers
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        """Change the status; only before the head is sent."""
+        if self.prepared:
+            raise RuntimeError("Cannot change the response status after the headers are sent")
+        status = int(status)
+        if not 100 <= status <= 999:
+            raise ValueError(f"Invalid status code {status}: must be in 100..999")
+        self._status = status
+        self._reason = reason_phrase(status) if reason is None else reason
+        if "\r" in self._reason or "\n" in self._reason:
+            raise ValueError("Reason cannot contain \\r or \\n")
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        return self._headers
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters; application/octet-stream when unset."""
+        raw = self._headers.get(_CONTENT_TYPE)
+        if raw is None:
+            return "application/octet-stream"
+        return parse_content_type(raw)[0]
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        charset = self.charset
+        self._headers[_CONTENT_TYPE] = str(value) if charset is None else f"{value}; charset={charset}"
+
+    @property
+    def charset(self) -> str | None:
+        raw = self._headers.get(_CONTENT_TYPE)
+        if raw is None:
+            return None
+        return parse_content_type(raw)[1].get("charset")
+
+    @charset.setter
+    def charset(self, value: str | None) -> None:
+        ctype = self.content_type
+        if ctype == "application/octet-stream":
+            raise RuntimeError(
+                "Setting charset for application/octet-stream doesn't make sense, "
+                "set content_type first"
+            )
+        self._headers[_CONTENT_TYPE] = ctype if value is None else f"{ctype}; charset={value}"
+
+    @property
+    def content_length(self) -> int | None:
+        raw = self._headers.get(_CONTENT_LENGTH)
+        return None if raw is None else int(raw)
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        if value is None:
+            self._headers.pop(_CONTENT_LENGTH, None)
+        else:
+            if self._chunked:
+                raise RuntimeError("You can't set content length when chunked encoding is enabled")
+            self._headers[_CONTENT_LENGTH] = str(int(value))
+
+    # -- cookies (the helper is web-exceptions', shared with HTTP exceptions)
+
+    @property
+    def cookies(self) -> ResponseCookies:
+        if self._cookies is None:
+            self._cookies = ResponseCookies()
+        return self._cookies
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        expires: str | None = None,
+        domain: str | None = None,
+        max_age: int | str | None = None,
+        path: str = "/",
+        secure: bool | None = None,
+        httponly: bool | None = None,
+        version: str | None = None,
+        samesite: str | None = None,
+        partitioned: bool | None = None,
+    ) -> None:
+        """Send a Set-Cookie header with this response."""
+        self.cookies.set_cookie(
+            name,
+            value,
+            expires=expires,
+            domain=domain,
+            max_age=max_age,
+            path=path,
+            secure=secure,
+            httponly=httponly,
+            version=version,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+
+    def del_cookie(
+        self,
+        name: str,
+        *,
+        domain: str | None = None,
+        path: str = "/",
+        secure: bool | None = None,
+        httponly: bool | None = None,
+        samesite: str | None = None,
+    ) -> None:
+        """Tell the client to delete a cookie (an empty value that expired at once)."""
+        self.cookies.del_cookie(
+            name, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
+        )
+
+    # -- connection state
+
+    @property
+    def keep_alive(self) -> bool | None:
+        return self._keep_alive
+
+    def force_close(self) -> None:
+        """Close the connection after this response."""
+        self._keep_alive = False
+
+    @property
+    def chunked(self) -> bool:
+        return self._chunked
+
+    def enable_chunked_encoding(self) -> None:
+        """Send the body with chunked transfer coding (HTTP/1.1 only)."""
+        if _CONTENT_LENGTH in self._headers:
+            raise RuntimeError("You can't enable chunked encoding when a content length is set")
+        self._chunked = True
+
+    @property
+    def prepared(self) -> bool:
+        return self._eof_sent or self._payload_writer is not None
+
+    @property
+    def body_length(self) -> int:
+        return self._body_length
+
+    # -- sending
+
+    async def prepare(self, request: BaseRequest) -> StreamWriter | None:
+        """Send the head (once); returns the writer, or None after the end of the message."""
+        if self._eof_sent:
+            return None
+        if self._payload_writer is not None:
+            return self._payload_writer
+        return await self._start(request)
+
+    async def _start(self, request: BaseRequest) -> StreamWriter:
+        self._req = request
+        writer = self._payload_writer = request._payload_writer
+        await request._prepare_hook(self)
+        self._prepare_headers(request)
+        writer.buffer_headers(
+            serialize_response_head(
+                self._status, self._reason, self._headers.items(), request.version
+            )
+        )
+        return writer
+
+    def _prepare_headers(self, request: BaseRequest) -> None:
+        writer = self._payload_writer
+        assert writer is not None
+        headers = self._headers
+        version = request.version
+        keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
+        empty = _must_be_empty_body(request.method, self._status)
+        if self._cookies:
+            for value in self._cookies.header_values():
+                headers.add(_SET_COOKIE, value)
+        if self._chunked:
+            if version != HttpVersion11:
+                raise RuntimeError(
+                    f"Using chunked encoding is forbidden for HTTP/{version.major}.{version.minor}"
+                )
+            if not empty:
+                writer.enable_chunking()
+                headers[_TRANSFER_ENCODING] = "chunked"
+        elif self._length_check and _CONTENT_LENGTH not in headers and not empty:
+            if version >= HttpVersion11:
+                writer.enable_chunking()
+                headers[_TRANSFER_ENCODING] = "chunked"
+            else:
+                # HTTP/1.0 without a length: the end of the body is the end of the connection.
+                keep_alive = False
+        if empty:
+            # RFC 9112 §6.1: no Transfer-Encoding on a response without content;
+            # RFC 9110 §8.6: Content-Length is kept for HEAD (it describes the GET).
+            headers.pop(_TRANSFER_ENCODING, None)
+            if self._status < 200 or self._status == 204:
+                headers.pop(_CONTENT_LENGTH, None)
+        elif self._chunked or headers.get(_CONTENT_LENGTH, "0") != "0":
+            headers.setdefault(_CONTENT_TYPE, "application/octet-stream")
+        if _DATE not in headers:
+            headers[_DATE] = http_date()
+        headers.setdefault(_SERVER, SERVER_SOFTWARE)
+        if _CONNECTION not in headers:
+            if keep_alive:
+                if version == HttpVersion10:
+                    headers[_CONNECTION] = "keep-alive"
+            elif version == HttpVersion11:
+                headers[_CONNECTION] = "close"
+        self._keep_alive = keep_alive
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send body bytes; ``prepare()`` must have been awaited."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+        if self._eof_sent:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._payload_writer is None:
+            raise RuntimeError("Cannot call write() before prepare()")
+        self._body_length += len(data)
+        await self._payload_writer.write(bytes(data))
+
+    async def drain(self) -> None:
+        if self._payload_writer is None:
+            raise RuntimeError("Response has not been started")
+        await self._payload_writer.drain()
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        """End the message, sending ``data`` as its last bytes."""
+        if self._eof_sent:
+            return
+        if self._payload_writer is None:
+            raise RuntimeError("Response has not been started")
+        assert self._req is not None
+        if _must_be_empty_body(self._req.method, self._status):
+            data = b""
+        self._body_length += len(data)
+        await self._payload_writer.write_eof(data)
+        self._eof_sent = True
+
+    def __repr__(self) -> str:
+        info = "eof" if self._eof_sent else ("prepared" if self.prepared else "not prepared")
+        return f"<{type(self).__name__} {self._status} {self._reason} {info}>"
+
+    # -- per-response storage (a mapping, as aiohttp's)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class Response(StreamResponse):
+    """A response whose whole body is known when it is created."""
+
+    def __init__(
+        self,
+        *,
+        body: bytes | bytearray | memoryview | str | None = None,
+        status: int = 200,
+        reason: str | None = None,
+        text: str | None = None,
+        headers: LooseHeaders | None = None,
+        content_type: str | None = None,
+        charset: str | None = None,
+    ) -> None:
+        if body is not None and text is not None:
+            raise ValueError("body and text are not allowed together")
+        super().__init__(status=status, reason=reason, headers=headers)
+        if content_type is not None and "charset" in content_type:
+            raise ValueError("charset must not be in content_type argument")
+        has_ctype = _CONTENT_TYPE in self._headers
+        if has_ctype and (content_type is not None or charset is not None):
+            raise ValueError(
+                "passing both Content-Type header and content_type or charset params is forbidden"
+            )
+        if text is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"text argument must be str ({type(text)!r})")
+            if not has_ctype:
+                charset = charset or "utf-8"
+                self._headers[_CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
+                body = text.encode(charset)
+            else:
+                body = text.encode(self.charset or "utf-8")
+        elif not has_ctype and (content_type is not None or charset is not None):
+            ctype = content_type or "application/octet-stream"
+            self._headers[_CONTENT_TYPE] = ctype if charset is None else f"{ctype}; charset={charset}"
+        self._body: bytes | None = None
+        self.body = body
+
+    @property
+    def body(self) -> bytes | None:
+        return self._body
+
+    @body.setter
+    def body(self, body: bytes | bytearray | memoryview | str | None) -> None:
+        if body is None:
+            self._body = None
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            self._body = bytes(body)
+        elif isinstance(body, str):
+            self._body = body.encode(self.charset or "utf-8")
+        else:
+            raise TypeError(f"body must be bytes, str or None, not {type(body).__name__}")
+
+    @property
+    def text(self) -> str | None:
+        if self._body is None:
+            return None
+        return self._body.decode(self.charset or "utf-8")
+
+    @text.setter
+    def text(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"text argument must be str ({type(text)!r})")
+        if self.content_type == "application/octet-stream":
+            self.content_type = "text/plain"
+        if self.charset is None:
+            self.charset = "utf-8"
+        self._body = text.encode(self.charset or "utf-8")
+
+    @property
+    def content_length(self) -> int | None:
+        if self._chunked:
+            return None
+        raw = self._headers.get(_CONTENT_LENGTH)
+        if raw is not None:
+            return int(raw)
+        return 0 if self._body is None else len(self._body)
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        raise RuntimeError("Content length is set automatically")
+
+    async def _start(self, request: BaseRequest) -> StreamWriter:
+        if not self._chunked and _CONTENT_LENGTH not in self._headers:
+            length = 0 if self._body is None else len(self._body)
+            # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
+            if length or (self._status != 304 and request.method != "HEAD"):
+                self._headers[_CONTENT_LENGTH] = str(length)
+        return await super()._start(request)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if data:
+            raise ValueError("Response.write_eof() takes no data: set body or text instead")
+        await super().write_eof(self._body or b"")
+
+
+def json_response(
+    data: Any = None,
+    *,
+    text: str | None = None,
+    body: bytes | None = None,
+    status: int = 200,
+    reason: str | None = None,
+    headers: LooseHeaders | None = None,
+    content_type: str = "application/json",
+    dumps: Callable[[Any], str] = json.dumps,
+) -> Response:
+    """A Response whose body is ``dumps(data)``, typed application/json."""
+    if data is not None:
+        if text is not None or body is not None:
+            raise ValueError("only one of data, text, or body should be specified")
+        text = dumps(data)
+    return Response(
+        text=text,
+        body=body,
+        status=status,
+        reason=reason,
+        headers=headers,
+        content_type=content_type,
+    )

@@ -1,0 +1,27 @@
+"""Types shared by the modules of web-core."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from multidict import CIMultiDict, CIMultiDictProxy, istr
+
+if TYPE_CHECKING:
+    from ._request import Request
+    from ._response import StreamResponse
+
+__all__ = ["Handler", "LooseHeaders", "Middleware"]
+
+LooseHeaders: TypeAlias = (
+    Mapping[str, str]
+    | Mapping[istr, str]
+    | CIMultiDict[str]
+    | CIMultiDictProxy[str]
+    | Iterable[tuple[str | istr, str]]
+)
+
+Handler: TypeAlias = Callable[["Request"], Awaitable["StreamResponse"]]
+Middleware: TypeAlias = Callable[["Request", Handler], Awaitable["StreamResponse"]]
+# The handler as registered: a coroutine function, or (the seeds) a plain callable.
+AnyHandler: TypeAlias = Callable[["Request"], Any]

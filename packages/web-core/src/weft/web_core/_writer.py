@@ -1,0 +1,92 @@
+"""The response byte writer: what a response's bytes go through on their way out.
+
+web-core owns the writer so that responses never touch a transport directly;
+web-runner builds one per connection and hands it to each request. The
+writer holds the serialized head back until the first body bytes (or the end
+of the message) so that a small response leaves in one ``transport.write``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from weft.http_parser import encode_chunk, encode_last_chunk
+
+__all__ = ["StreamWriter", "WriterProtocol"]
+
+
+class WriterProtocol(Protocol):
+    """What the connection offers the writer."""
+
+    @property
+    def transport(self) -> asyncio.Transport | None: ...
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+
+
+class StreamWriter:
+    """Writes one response at a time to a connection."""
+
+    __slots__ = ("_chunked", "_eof", "_head", "_protocol", "buffer_size", "output_size")
+
+    def __init__(self, protocol: WriterProtocol) -> None:
+        self._protocol = protocol
+        self._head = b""
+        self._chunked = False
+        self._eof = False
+        self.buffer_size = 0
+        self.output_size = 0
+
+    @property
+    def chunked(self) -> bool:
+        return self._chunked
+
+    def enable_chunking(self) -> None:
+        """Frame every later body write with chunked transfer coding (RFC 9112 §7.1)."""
+        self._chunked = True
+
+    def buffer_headers(self, head: bytes) -> None:
+        """Keep the serialized head until the first body write or the end of the message."""
+        self._head = head
+
+    def _send(self, data: bytes) -> None:
+        transport = self._protocol.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("Cannot write to closing transport")
+        if self._head:
+            data = self._head + data
+            self._head = b""
+        self.output_size += len(data)
+        transport.write(data)
+
+    async def write(self, chunk: bytes) -> None:
+        """Send body bytes, waiting for the transport to drain when it is full."""
+        if self._eof:
+            raise RuntimeError("Cannot write after the end of the message")
+        if not chunk and not self._head:
+            return
+        if self._chunked and chunk:
+            chunk = encode_chunk(chunk)
+        self._send(chunk)
+        await self._protocol.drain()
+
+    async def send_headers(self) -> None:
+        """Send a held head now (a streaming response that has not written yet)."""
+        if self._head:
+            self._send(b"")
+            await self._protocol.drain()
+
+    async def write_eof(self, chunk: bytes = b"") -> None:
+        """Send the last body bytes and end the message."""
+        if self._eof:
+            return
+        if self._chunked:
+            chunk = (encode_chunk(chunk) if chunk else b"") + encode_last_chunk()
+        self._send(chunk)
+        self._eof = True
+        await self._protocol.drain()
+
+    async def drain(self) -> None:
+        await self._protocol.drain()

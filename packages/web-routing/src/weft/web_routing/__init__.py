@@ -1,0 +1,87 @@
+"""weft.web_routing: aiohttp.web's URL dispatcher, indexed, usable without a server.
+
+>>> from weft.web_routing import UrlDispatcher
+>>> router = UrlDispatcher()
+>>> router.add_get("/users/{id}", get_user, name="user")
+>>> info = router.match("GET", "/users/42")
+>>> info["id"], info.handler is get_user
+('42', True)
+>>> router["user"].url_for(id="a b")
+URL('/users/a%20b')
+
+Errors::
+
+    ValueError      bad path template, regex, route name, method; duplicate name
+    RuntimeError    registration after freeze(); a method registered twice on a path
+    KeyError        url_for() without a variable's value
+    HTTPNotFound / HTTPMethodNotAllowed (weft.web_exceptions)
+                    carried by MatchInfoError.http_exception and raised by its handler
+"""
+
+from __future__ import annotations
+
+from .__about__ import __version__
+from ._dispatcher import ResourcesView, RoutesView, UrlDispatcher
+from ._match_info import MatchInfoError, UrlMappingMatchInfo
+from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
+from ._routedef import (
+    AbstractRouteDef,
+    RouteDef,
+    RouteTableDef,
+    StaticDef,
+    delete,
+    get,
+    head,
+    options,
+    patch,
+    post,
+    put,
+    route,
+    static,
+    view,
+)
+from ._routes import AbstractRoute, ResourceRoute, SystemRoute
+from ._types import ExpectHandler, Handler, RequestLike, ResourceInfo
+from ._view import AbstractView, View
+
+__all__ = [
+    "__version__",
+    # the router
+    "UrlDispatcher",
+    "ResourcesView",
+    "RoutesView",
+    # resources and routes
+    "AbstractResource",
+    "Resource",
+    "PlainResource",
+    "DynamicResource",
+    "AbstractRoute",
+    "ResourceRoute",
+    "SystemRoute",
+    # match results
+    "UrlMappingMatchInfo",
+    "MatchInfoError",
+    # route definitions
+    "AbstractRouteDef",
+    "RouteDef",
+    "StaticDef",
+    "RouteTableDef",
+    "route",
+    "head",
+    "options",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "view",
+    "static",
+    # class-based views
+    "AbstractView",
+    "View",
+    # types
+    "Handler",
+    "ExpectHandler",
+    "RequestLike",
+    "ResourceInfo",
+]

@@ -1,0 +1,281 @@
+"""``UrlDispatcher``: aiohttp's router API over ``RouteIndex``.
+
+Registration validates (method, path template, route name) and files the
+resource in the index; ``freeze()`` compiles the index and forbids changes.
+``match(method, path)`` needs no request object; ``resolve(request)`` is the
+aiohttp-compatible coroutine on top of it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Container, Iterable, Iterator, Mapping, Sized
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
+
+from ._match_info import MatchInfoError, UrlMappingMatchInfo
+from ._matcher import RouteIndex
+from ._quoting import decode_path_safe
+from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
+from ._routes import AbstractRoute
+from ._template import is_dynamic
+from ._types import METH_ANY, ExpectHandler, Handler, RequestLike
+
+if TYPE_CHECKING:
+    from ._routedef import AbstractRouteDef
+
+__all__ = ["ResourcesView", "RoutesView", "UrlDispatcher"]
+
+_NAME_SPLIT = re.compile(r"[.:-]")
+
+
+class ResourcesView(Sized, Iterable[AbstractResource], Container[AbstractResource]):
+    """The registered resources, in registration order."""
+
+    def __init__(self, resources: list[AbstractResource]) -> None:
+        self._resources = resources
+
+    def __len__(self) -> int:
+        return len(self._resources)
+
+    def __iter__(self) -> Iterator[AbstractResource]:
+        return iter(self._resources)
+
+    def __contains__(self, resource: object) -> bool:
+        return resource in self._resources
+
+
+class RoutesView(Sized, Iterable[AbstractRoute], Container[AbstractRoute]):
+    """Every route of every resource, in registration order."""
+
+    def __init__(self, resources: list[AbstractResource]) -> None:
+        self._routes: list[AbstractRoute] = [route for res in resources for route in res]
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        return iter(self._routes)
+
+    def __contains__(self, route: object) -> bool:
+        return route in self._routes
+
+
+def _check_name(name: str) -> None:
+    for part in _NAME_SPLIT.split(name):
+        if keyword.iskeyword(part):
+            raise ValueError(
+                f"Incorrect route name {name!r}, python keywords cannot be used for route name"
+            )
+        if not part.isidentifier():
+            raise ValueError(
+                f"Incorrect route name {name!r}, the name should be a sequence of "
+                "python identifiers separated by dash, dot or column"
+            )
+
+
+class UrlDispatcher(Mapping[str, AbstractResource]):
+    """Resources and routes; a mapping from route name to resource.
+
+    >>> router = UrlDispatcher()
+    >>> router.add_get("/users/{id}", get_user, name="user")
+    >>> router.match("GET", "/users/42")
+    <MatchInfo {'id': '42'}: <ResourceRoute [GET] ...>>
+    >>> router["user"].url_for(id="42")
+    URL('/users/42')
+    """
+
+    def __init__(self, *, default_expect_handler: ExpectHandler | None = None) -> None:
+        self._frozen = False
+        self._resources: list[AbstractResource] = []
+        self._named_resources: dict[str, AbstractResource] = {}
+        self._index = RouteIndex()
+        # Resources matched by a rule on the whole request (domains), tried first.
+        self._rule_resources: list[AbstractResource] = []
+        self.default_expect_handler = default_expect_handler
+
+    # ---------------------------------------------------------------- matching
+
+    def match(self, method: str, path: str) -> UrlMappingMatchInfo:
+        """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
+
+        >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
+        """
+        info, allowed = self._index.resolve(
+            method, decode_path_safe(path), self.default_expect_handler
+        )
+        if info is not None:
+            return info
+        if allowed:
+            return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
+        return MatchInfoError(HTTPNotFound())
+
+    async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
+        """aiohttp's entry point: match ``request.method`` and ``request.rel_url.raw_path``."""
+        method = request.method
+        allowed: set[str] = set()
+        for resource in self._rule_resources:
+            info, methods = await resource.resolve(request)
+            if info is not None:
+                return info
+            allowed |= methods
+        found, methods = self._index.resolve(
+            method, decode_path_safe(request.rel_url.raw_path), self.default_expect_handler
+        )
+        if found is not None:
+            return found
+        allowed |= methods
+        if allowed:
+            return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
+        return MatchInfoError(HTTPNotFound())
+
+    # ---------------------------------------------------------------- mapping / views
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._named_resources)
+
+    def __len__(self) -> int:
+        return len(self._named_resources)
+
+    def __contains__(self, resource: object) -> bool:
+        return resource in self._named_resources
+
+    def __getitem__(self, name: str) -> AbstractResource:
+        return self._named_resources[name]
+
+    def resources(self) -> ResourcesView:
+        return ResourcesView(self._resources)
+
+    def routes(self) -> RoutesView:
+        return RoutesView(self._resources)
+
+    def named_resources(self) -> Mapping[str, AbstractResource]:
+        return MappingProxyType(self._named_resources)
+
+    # ---------------------------------------------------------------- registration
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        """Compile the index; from now on registration raises RuntimeError."""
+        self._frozen = True
+        for resource in self._resources:
+            resource.freeze()
+        self._index.compile()
+
+    def _check_not_frozen(self) -> None:
+        if self._frozen:
+            raise RuntimeError("Cannot register a resource into frozen router.")
+
+    def register_resource(self, resource: AbstractResource) -> None:
+        """Add a resource built elsewhere (validates its name, files it in the index)."""
+        if not isinstance(resource, AbstractResource):
+            raise TypeError(f"Instance of AbstractResource class is required, got {resource!r}")
+        self._check_not_frozen()
+        name = resource.name
+        if name is not None:
+            _check_name(name)
+            if name in self._named_resources:
+                raise ValueError(
+                    f"Duplicate {name!r}, already handled by {self._named_resources[name]!r}"
+                )
+        if resource.index_key is None:
+            self._rule_resources.append(resource)
+        else:
+            self._index.add(resource)
+        if name is not None:
+            self._named_resources[name] = resource
+        self._resources.append(resource)
+
+    def index_resource(self, resource: AbstractResource) -> None:
+        """File ``resource`` in the index again (after ``unindex_resource`` and a path change)."""
+        self._index.add(resource)
+
+    def unindex_resource(self, resource: AbstractResource) -> None:
+        """Take ``resource`` out of the index (before changing its path)."""
+        self._index.remove(resource)
+
+    def add_resource(self, path: str, *, name: str | None = None) -> Resource:
+        """The resource for ``path``: plain, or dynamic when it has ``{variables}``.
+
+        Consecutive calls with the same path and name share one resource, so
+        ``add_get(p, ...)`` then ``add_post(p, ...)`` make one resource with two routes.
+        """
+        if path and not path.startswith("/"):
+            raise ValueError("path should be started with / or be empty")
+        self._check_not_frozen()
+        if self._resources:
+            last = self._resources[-1]
+            if isinstance(last, Resource) and last.name == name and last.raw_match(path):
+                return last
+        resource: Resource
+        if is_dynamic(path):
+            resource = DynamicResource(path, name=name)
+        else:
+            resource = PlainResource(path, name=name)
+        self.register_resource(resource)
+        return resource
+
+    def add_route(
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        """Route ``method`` (``"*"`` for any) on ``path`` to ``handler``."""
+        self._check_not_frozen()
+        resource = self.add_resource(path, name=name)
+        return resource.add_route(method, handler, expect_handler=expect_handler)
+
+    def add_head(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("HEAD", path, handler, **kwargs)
+
+    def add_options(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("OPTIONS", path, handler, **kwargs)
+
+    def add_get(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        allow_head: bool = True,
+        **kwargs: Any,
+    ) -> AbstractRoute:
+        """Route GET, and HEAD too unless ``allow_head=False``; returns the GET route."""
+        self._check_not_frozen()
+        resource = self.add_resource(path, name=name)
+        if allow_head:
+            resource.add_route("HEAD", handler, **kwargs)
+        return resource.add_route("GET", handler, **kwargs)
+
+    def add_post(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("POST", path, handler, **kwargs)
+
+    def add_put(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("PUT", path, handler, **kwargs)
+
+    def add_patch(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("PATCH", path, handler, **kwargs)
+
+    def add_delete(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self.add_route("DELETE", path, handler, **kwargs)
+
+    def add_view(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        """Route every method to a class-based view (a ``View`` subclass)."""
+        return self.add_route(METH_ANY, path, handler, **kwargs)
+
+    def add_routes(self, routes: Iterable[AbstractRouteDef]) -> list[AbstractRoute]:
+        """Register route definitions (a ``RouteTableDef`` or ``[web.get(...), ...]``)."""
+        registered: list[AbstractRoute] = []
+        for route_def in routes:
+            registered.extend(route_def.register(self))
+        return registered

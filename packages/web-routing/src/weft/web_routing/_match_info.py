@@ -1,0 +1,117 @@
+"""The result of a match: the decoded variables plus the route that won.
+
+``UrlMappingMatchInfo`` is a ``dict`` of the path's variables (already
+percent-decoded).  ``MatchInfoError`` is the result of a miss: 404 when no
+resource matched the path, 405 (with ``Allow``) when some did but none
+answered the method; its handler raises that exception, so a framework can
+await ``match_info.handler(request)`` either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from weft.web_exceptions import HTTPException
+
+from ._routes import AbstractRoute, SystemRoute
+from ._types import ExpectHandler, Handler, ResourceInfo
+
+__all__ = ["MatchInfoError", "UrlMappingMatchInfo"]
+
+
+async def _no_expect(request: object) -> None:
+    return None
+
+
+class UrlMappingMatchInfo(dict[str, str]):
+    """The variables of a matched path, with the route that matched.
+
+    >>> mi = router.match("GET", "/users/42")
+    >>> mi["id"], mi.route.method
+    ('42', 'GET')
+    """
+
+    __slots__ = ("_apps", "_current_app", "_default_expect", "_frozen", "_route")
+
+    def __init__(
+        self,
+        match_dict: Mapping[str, str],
+        route: AbstractRoute,
+        *,
+        default_expect_handler: ExpectHandler | None = None,
+    ) -> None:
+        super().__init__(match_dict)
+        self._route = route
+        self._apps: list[object] = []
+        self._current_app: object | None = None
+        self._frozen = False
+        self._default_expect = default_expect_handler
+
+    @property
+    def handler(self) -> Handler:
+        return self._route.handler
+
+    @property
+    def route(self) -> AbstractRoute:
+        return self._route
+
+    @property
+    def expect_handler(self) -> ExpectHandler:
+        """The route's ``expect_handler``, else the router's default, else a no-op."""
+        return self._route.expect_handler or self._default_expect or _no_expect
+
+    @property
+    def http_exception(self) -> HTTPException | None:
+        """None: the match succeeded (``MatchInfoError`` overrides this)."""
+        return None
+
+    def get_info(self) -> ResourceInfo:
+        return self._route.get_info()
+
+    @property
+    def apps(self) -> tuple[object, ...]:
+        """The applications the match went through, outermost first."""
+        return tuple(self._apps)
+
+    def add_app(self, app: object) -> None:
+        """Record an application the match went through (called outermost last)."""
+        if self._frozen:
+            raise RuntimeError("Cannot change apps stack after .freeze() call")
+        if self._current_app is None:
+            self._current_app = app
+        self._apps.insert(0, app)
+
+    @property
+    def current_app(self) -> object:
+        app = self._current_app
+        if app is None:
+            raise RuntimeError("No application was added to this match info")
+        return app
+
+    @current_app.setter
+    def current_app(self, app: object) -> None:
+        self._current_app = app
+
+    def freeze(self) -> None:
+        """Forbid further ``add_app`` calls."""
+        self._frozen = True
+
+    def __repr__(self) -> str:
+        return f"<MatchInfo {super().__repr__()}: {self._route}>"
+
+
+class MatchInfoError(UrlMappingMatchInfo):
+    """A failed match: ``http_exception`` is the 404 or 405 to answer."""
+
+    __slots__ = ("_exception",)
+
+    def __init__(self, http_exception: HTTPException) -> None:
+        self._exception = http_exception
+        super().__init__({}, SystemRoute(http_exception))
+
+    @property
+    def http_exception(self) -> HTTPException:
+        return self._exception
+
+    def __repr__(self) -> str:
+        return f"<MatchInfoError {self._exception.status}: {self._exception.reason}>"

@@ -1,0 +1,303 @@
+"""Resources: a path (plain or a template) and its routes, one per method.
+
+Every resource has the same small interface, so the dispatcher and its index
+treat them alike and later kinds (static files, sub-applications) slot in:
+
+- ``index_key``: the literal path prefix under which the index files it
+  (``'/users'`` for ``'/users/{id}'``), or None for resources the index
+  cannot place (matched by a rule on the request, like a domain);
+- ``match_path(path)``: the decoded variables if the path-safe ``path``
+  matches, else None;
+- ``resolve_path(method, path)``: a match info, or None and the methods the
+  resource would have answered (for 405).
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Iterator, Sized
+
+from yarl import URL
+
+from ._match_info import UrlMappingMatchInfo
+from ._quoting import decode_path_safe, quote_value, requote, unquote_value
+from ._routes import ResourceRoute
+from ._template import Template, parse_template
+from ._types import METH_ANY, ExpectHandler, Handler, RequestLike, ResourceInfo
+
+__all__ = [
+    "AbstractResource",
+    "DynamicResource",
+    "PlainResource",
+    "Resource",
+    "ResolveResult",
+    "key_of",
+]
+
+ResolveResult = tuple[UrlMappingMatchInfo | None, set[str]]
+_NO_METHODS: frozenset[str] = frozenset()
+
+
+def key_of(literal_path: str) -> str:
+    """The index key of a path-safe literal path: ``'/a/b/'`` -> ``'/a/b'``."""
+    return literal_path.rstrip("/") or "/"
+
+
+class AbstractResource(Sized, abc.ABC):
+    """A path the router can match, holding routes."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self._name = name
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    @abc.abstractmethod
+    def canonical(self) -> str:
+        """The path as registered, variables in braces: ``'/users/{id}'``."""
+
+    @property
+    @abc.abstractmethod
+    def index_key(self) -> str | None:
+        """The literal prefix the router indexes this resource under."""
+
+    @abc.abstractmethod
+    def url_for(self, *args: str, **kwargs: str) -> URL:
+        """Build this resource's URL from variable values."""
+
+    @abc.abstractmethod
+    def get_info(self) -> ResourceInfo:
+        """Introspection data (``path``, or ``formatter`` and ``pattern``, ...)."""
+
+    @abc.abstractmethod
+    def add_prefix(self, prefix: str) -> None:
+        """Prepend ``prefix`` (``'/api'``) to the path, for sub-applications."""
+
+    @abc.abstractmethod
+    def raw_match(self, path: str) -> bool:
+        """Whether ``path`` is exactly the path this resource was registered with."""
+
+    @abc.abstractmethod
+    def resolve_path(
+        self, method: str, path: str, *, default_expect_handler: ExpectHandler | None = None
+    ) -> ResolveResult:
+        """Match a path-safe ``path``: a match info, or None and the methods answered here."""
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[ResourceRoute]: ...
+
+    async def resolve(self, request: RequestLike) -> ResolveResult:
+        """aiohttp's resource-level resolve: match the request's method and path."""
+        return self.resolve_path(request.method, decode_path_safe(request.rel_url.raw_path))
+
+    def freeze(self) -> None:
+        """Called by the router's ``freeze()``."""
+
+
+class Resource(AbstractResource):
+    """A resource whose routes are keyed by method."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._routes: dict[str, ResourceRoute] = {}
+        self._any_route: ResourceRoute | None = None
+        self._allowed_methods: set[str] = set()
+        self._frozen = False
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    def add_route(
+        self, method: str, handler: Handler, *, expect_handler: ExpectHandler | None = None
+    ) -> ResourceRoute:
+        """Add a route for ``method`` (``"*"`` for any); a method may be added once."""
+        route = ResourceRoute(method, handler, self, expect_handler=expect_handler)
+        existing = self._routes.get(route.method, self._any_route)
+        if existing is not None:
+            raise RuntimeError(
+                "Added route will never be executed, "
+                f"method {existing.method} is already registered"
+            )
+        self.register_route(route)
+        return route
+
+    def register_route(self, route: ResourceRoute) -> None:
+        if not isinstance(route, ResourceRoute):
+            raise TypeError(f"Instance of Route class is required, got {route!r}")
+        if self._frozen:
+            raise RuntimeError(f"Cannot add a route to {self!r}: its router is frozen")
+        if route.method == METH_ANY:
+            self._any_route = route
+        self._allowed_methods.add(route.method)
+        self._routes[route.method] = route
+
+    @abc.abstractmethod
+    def match_path(self, path: str) -> dict[str, str] | None:
+        """The decoded variables if the path-safe ``path`` matches, else None."""
+
+    def resolve_with(
+        self,
+        method: str,
+        match_dict: dict[str, str],
+        default_expect_handler: ExpectHandler | None = None,
+    ) -> ResolveResult:
+        """Pick the route for ``method`` once the path is known to match."""
+        route = self._routes.get(method, self._any_route)
+        if route is None:
+            return None, self._allowed_methods
+        info = UrlMappingMatchInfo(match_dict, route, default_expect_handler=default_expect_handler)
+        return info, self._allowed_methods
+
+    def resolve_path(
+        self, method: str, path: str, *, default_expect_handler: ExpectHandler | None = None
+    ) -> ResolveResult:
+        match_dict = self.match_path(path)
+        if match_dict is None:
+            return None, set()
+        return self.resolve_with(method, match_dict, default_expect_handler)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[ResourceRoute]:
+        return iter(self._routes.values())
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+        raise ValueError(f"prefix must start with / and not end with /, got {prefix!r}")
+
+
+class PlainResource(Resource):
+    """A path without variables, matched by string equality."""
+
+    def __init__(self, path: str, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if path and not path.startswith("/"):
+            raise ValueError("path should be started with / or be empty")
+        self._set_path(path)
+
+    def _set_path(self, path: str) -> None:
+        self._path = path
+        # What a request's path-safe path must equal; '' is served as '/'.
+        self._match_key = decode_path_safe(requote(path)) or "/"
+
+    @property
+    def canonical(self) -> str:
+        return self._path
+
+    @property
+    def index_key(self) -> str:
+        return key_of(self._match_key)
+
+    @property
+    def match_key(self) -> str:
+        """The path-safe path a request must have to match."""
+        return self._match_key
+
+    def freeze(self) -> None:
+        super().freeze()
+        if not self._path:
+            self._path = "/"
+
+    def add_prefix(self, prefix: str) -> None:
+        _check_prefix(prefix)
+        self._set_path(prefix + self._path)
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        return {} if path == self._match_key else None
+
+    def raw_match(self, path: str) -> bool:
+        return self._path == path
+
+    def get_info(self) -> ResourceInfo:
+        return {"path": self._path}
+
+    def url_for(self) -> URL:  # type: ignore[override]
+        """The path as a URL: ``URL('/a%20b')`` for ``'/a b'``."""
+        return URL.build(path=requote(self._path or "/"), encoded=True)
+
+    def __repr__(self) -> str:
+        name = f"'{self.name}' " if self.name is not None else ""
+        return f"<PlainResource {name} {self._path}>"
+
+
+class DynamicResource(Resource):
+    """A path template with ``{name}`` / ``{name:regex}`` variables."""
+
+    def __init__(self, path: str, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if not path.startswith("/"):
+            raise ValueError("path should be started with /")
+        self._orig_path = path
+        self._template: Template = parse_template(path)
+
+    @property
+    def canonical(self) -> str:
+        return self._template.formatter
+
+    @property
+    def index_key(self) -> str:
+        # Only whole literal segments before the first variable count:
+        # '/users/{id}' and '/users/x{id}' both live under '/users'.
+        return key_of(self._template.literal_prefix.rpartition("/")[0])
+
+    @property
+    def template(self) -> Template:
+        return self._template
+
+    def add_prefix(self, prefix: str) -> None:
+        _check_prefix(prefix)
+        self._template = parse_template(prefix + self._orig_path)
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        match = self._template.pattern.fullmatch(path)
+        if match is None:
+            return None
+        return {key: unquote_value(value) for key, value in match.groupdict().items()}
+
+    def values_from(self, groups: tuple[str, ...]) -> dict[str, str]:
+        """Decoded variables from the groups of a combined match (in template order)."""
+        return {
+            name: unquote_value(value)
+            for name, value in zip(self._template.names, groups, strict=True)
+        }
+
+    def raw_match(self, path: str) -> bool:
+        return self._orig_path == path
+
+    def get_info(self) -> ResourceInfo:
+        return {"formatter": self._template.formatter, "pattern": self._template.pattern}
+
+    def url_for(self, **parts: str) -> URL:  # type: ignore[override]
+        """Fill the template: ``url_for(id='a b')`` -> ``URL('/users/a%20b')``.
+
+        Values are percent-encoded; a ``/`` in a value is kept only where the
+        variable's own regex accepts it (``{tail:.*}``), else it is sent as
+        ``%2F`` so the URL routes back to the same values.
+        """
+        template = self._template
+        quoted: dict[str, str] = {}
+        for name, var_re in zip(template.names, template.var_res, strict=True):
+            try:
+                value = parts[name]
+            except KeyError:
+                raise KeyError(
+                    f"url_for() of {template.formatter!r} needs a value for {name!r}"
+                ) from None
+            if not isinstance(value, str):
+                raise TypeError(f"url_for() value of {name!r} must be str, got {value!r}")
+            keep_slash = (
+                "/" in value
+                and var_re is not None
+                and re.fullmatch(var_re, value.replace("%", "%25")) is not None
+            )
+            quoted[name] = quote_value(value, keep_slash=keep_slash)
+        return URL.build(path=template.formatter.format_map(quoted), encoded=True)
+
+    def __repr__(self) -> str:
+        name = f"'{self.name}' " if self.name is not None else ""
+        return f"<DynamicResource {name} {self._template.formatter}>"

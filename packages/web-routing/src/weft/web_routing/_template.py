@@ -1,0 +1,106 @@
+"""Path templates: ``'/users/{id:\\d+}/posts/{slug}'`` parsed once, at registration.
+
+A template is literal text and variables.  ``{name}`` matches one segment
+(``[^{}/]+``); ``{name:regex}`` matches ``regex``, which may itself contain
+one level of braces (``{year:\\d{4}}``).  Literals are compared with the
+path-safe form of the request's path (see ``_quoting``), so ``'/caf\u00e9'``,
+``'/caf%C3%A9'`` and a request for ``/caf%C3%A9`` all agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._quoting import decode_path_safe, requote
+
+__all__ = ["DEFAULT_VAR_RE", "Template", "is_dynamic", "parse_template"]
+
+DEFAULT_VAR_RE = r"[^{}/]+"
+
+# A variable: '{' identifier-start, then anything with at most one level of braces.
+_VARIABLE = re.compile(r"(\{[_a-zA-Z][^{}]*(?:\{[^{}]*\}[^{}]*)*\})")
+_PLAIN_VAR = re.compile(r"\{(?P<var>[_a-zA-Z][_a-zA-Z0-9]*)\}")
+_REGEX_VAR = re.compile(r"\{(?P<var>[_a-zA-Z][_a-zA-Z0-9]*):(?P<re>.+)\}")
+# Things that make a custom regex unsafe to splice into a combined pattern.
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A parsed dynamic path."""
+
+    formatter: str  # '/users/{id}': requoted literals, variables by name
+    pattern: re.Pattern[str]  # named groups, matched against the path-safe path
+    names: tuple[str, ...]
+    var_res: tuple[str | None, ...]  # None for the default segment regex
+    literal_prefix: str  # path-safe text before the first variable
+    alternative: str | None  # unnamed-group source for a combined regex, or None
+
+
+def is_dynamic(path: str) -> bool:
+    """Whether ``path`` has variables (any brace makes it a template)."""
+    return "{" in path or "}" in path
+
+
+def parse_template(path: str) -> Template:
+    """Parse ``path``; ValueError names the bad part or the bad regex."""
+    pattern: list[str] = []
+    alternative: list[str] = []
+    formatter: list[str] = []
+    names: list[str] = []
+    var_res: list[str | None] = []
+    literal_prefix: str | None = None
+    combinable = True
+    for part in _VARIABLE.split(path):
+        if not part:
+            continue
+        var_re: str | None
+        if match := _PLAIN_VAR.fullmatch(part):
+            name, var_re = match.group("var"), None
+        elif match := _REGEX_VAR.fullmatch(part):
+            name, var_re = match.group("var"), match.group("re")
+        else:
+            if "{" in part or "}" in part:
+                raise ValueError(
+                    f"Invalid path '{path}'['{part}']: a variable is '{{name}}' or "
+                    "'{name:regex}', with name a Python identifier"
+                )
+            quoted = requote(part)
+            formatter.append(quoted)
+            literal = re.escape(decode_path_safe(quoted))
+            pattern.append(literal)
+            alternative.append(literal)
+            if literal_prefix is None:
+                literal_prefix = decode_path_safe(quoted)
+            continue
+        if literal_prefix is None:
+            literal_prefix = ""
+        if name in names:
+            raise ValueError(f"Invalid path '{path}': variable '{name}' appears more than once")
+        body = DEFAULT_VAR_RE if var_re is None else var_re
+        if var_re is not None:
+            try:
+                compiled = re.compile(var_re)
+            except re.error as exc:
+                raise ValueError(f"Bad pattern '{var_re}' in path '{path}': {exc}") from None
+            if compiled.groups or _BACKREF.search(var_re):
+                combinable = False
+        names.append(name)
+        var_res.append(var_re)
+        formatter.append("{" + name + "}")
+        pattern.append(f"(?P<{name}>{body})")
+        alternative.append(f"({body})")
+    source = "".join(pattern)
+    try:
+        compiled_pattern = re.compile(source)
+    except re.error as exc:
+        raise ValueError(f"Bad pattern '{source}' for path '{path}': {exc}") from None
+    return Template(
+        formatter="".join(formatter),
+        pattern=compiled_pattern,
+        names=tuple(names),
+        var_res=tuple(var_res),
+        literal_prefix=literal_prefix or "",
+        alternative="".join(alternative) if combinable else None,
+    )

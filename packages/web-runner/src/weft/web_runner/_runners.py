@@ -1,0 +1,277 @@
+"""Runners (what is served) and sites (where it is served).
+
+A runner owns one Server and the lifecycle of what it serves; a site binds
+that server to a listening socket. ``cleanup()`` is the graceful shutdown:
+sites stop accepting, idle keep-alive connections close at once, on_shutdown
+runs, in-flight requests get ``shutdown_timeout`` seconds to finish, then
+on_cleanup runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from weft.web_core import Application, StreamResponse
+
+from ._graceful import install_signal_handlers, remove_signal_handlers
+from ._server import Server
+
+__all__ = ["AppRunner", "BaseRunner", "BaseSite", "ServerRunner", "SockSite", "TCPSite", "UnixSite"]
+
+
+class BaseRunner(ABC):
+    """Sets up a Server, registers sites, and tears everything down in order."""
+
+    def __init__(
+        self, *, handle_signals: bool = False, shutdown_timeout: float = 60.0, **kwargs: Any
+    ) -> None:
+        self._handle_signals = handle_signals
+        self._shutdown_timeout = shutdown_timeout
+        self._kwargs = kwargs
+        self._server: Server | None = None
+        self._sites: list[BaseSite] = []
+
+    @property
+    def server(self) -> Server | None:
+        return self._server
+
+    @property
+    def sites(self) -> set[BaseSite]:
+        return set(self._sites)
+
+    @property
+    def addresses(self) -> list[Any]:
+        """The bound socket addresses of every started site."""
+        found: list[Any] = []
+        for site in self._sites:
+            server = site._server
+            if server is not None:
+                found.extend(sock.getsockname() for sock in server.sockets)
+        return found
+
+    async def setup(self) -> None:
+        """Prepare what is served (start-up callbacks run here)."""
+        if self._handle_signals:
+            install_signal_handlers(asyncio.get_running_loop())
+        self._server = await self._make_server()
+
+    async def cleanup(self) -> None:
+        """Graceful shutdown, see the module docstring."""
+        for site in list(self._sites):
+            await site.stop()
+        if self._server is not None:
+            # Let requests that were accepted just before the sites stopped start first.
+            await asyncio.sleep(0)
+            self._server.pre_shutdown()
+            await self.shutdown()
+            await self._server.shutdown(self._shutdown_timeout)
+        await self._cleanup_server()
+        self._server = None
+        if self._handle_signals:
+            remove_signal_handlers(asyncio.get_running_loop())
+
+    async def shutdown(self) -> None:
+        """Hook between closing idle connections and waiting for busy ones."""
+
+    @abstractmethod
+    async def _make_server(self) -> Server: ...
+
+    @abstractmethod
+    async def _cleanup_server(self) -> None: ...
+
+    def _reg_site(self, site: BaseSite) -> None:
+        if site in self._sites:
+            raise RuntimeError(f"Site {site} is already registered in runner {self}")
+        self._sites.append(site)
+
+    def _unreg_site(self, site: BaseSite) -> None:
+        if site not in self._sites:
+            raise RuntimeError(f"Site {site} is not registered in runner {self}")
+        self._sites.remove(site)
+
+    def _check_site(self, site: BaseSite) -> None:
+        if self._server is None:
+            raise RuntimeError("Call runner.setup() before starting a site")
+
+
+class ServerRunner(BaseRunner):
+    """Runs a low-level Server (any handler, no Application)."""
+
+    def __init__(self, web_server: Server, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._web_server = web_server
+
+    async def _make_server(self) -> Server:
+        return self._web_server
+
+    async def _cleanup_server(self) -> None:
+        pass
+
+
+class AppRunner(BaseRunner):
+    """Runs an Application: freezes it, runs its signals, serves its handler."""
+
+    def __init__(self, app: Application, **kwargs: Any) -> None:
+        if not isinstance(app, Application):
+            raise TypeError(f"The first argument should be web.Application instance, got {app!r}")
+        super().__init__(**kwargs)
+        self._app = app
+
+    @property
+    def app(self) -> Application:
+        return self._app
+
+    async def shutdown(self) -> None:
+        await self._app.shutdown()
+
+    async def _make_server(self) -> Server:
+        self._app.freeze()
+        await self._app.startup()
+        handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
+        return Server(handler, request_factory=self._app._make_request, **self._kwargs)
+
+    async def _cleanup_server(self) -> None:
+        await self._app.cleanup()
+
+
+class BaseSite(ABC):
+    """A listening socket for a runner's server."""
+
+    def __init__(
+        self,
+        runner: BaseRunner,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        backlog: int = 128,
+    ) -> None:
+        self._runner = runner
+        self._ssl_context = ssl_context
+        self._backlog = backlog
+        self._server: asyncio.Server | None = None
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def start(self) -> None:
+        self._runner._check_site(self)
+        self._runner._reg_site(self)
+
+    async def stop(self) -> None:
+        """Stop accepting; open connections are left to the runner's shutdown."""
+        self._runner._check_site(self)
+        if self._server is not None:
+            self._server.close()
+        self._runner._unreg_site(self)
+
+    def _protocol_factory(self) -> Server:
+        server = self._runner.server
+        assert server is not None
+        return server
+
+
+class TCPSite(BaseSite):
+    """``host=None`` listens on every interface, IPv4 and IPv6."""
+
+    def __init__(
+        self,
+        runner: BaseRunner,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        backlog: int = 128,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        self._host = host
+        self._port = (8443 if ssl_context else 8080) if port is None else port
+        self._reuse_address = reuse_address
+        self._reuse_port = reuse_port
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._ssl_context else "http"
+        host = "0.0.0.0" if not self._host else self._host
+        port = self._port
+        if self._server is not None and self._server.sockets and port == 0:
+            port = self._server.sockets[0].getsockname()[1]
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{port}"
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_server(
+            self._protocol_factory(),
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+
+
+class UnixSite(BaseSite):
+    """Listens on a Unix domain socket at ``path``."""
+
+    def __init__(
+        self,
+        runner: BaseRunner,
+        path: str | Path,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        backlog: int = 128,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        self._path = path
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://unix:{self._path}:"
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_unix_server(
+            self._protocol_factory(), str(self._path), ssl=self._ssl_context, backlog=self._backlog
+        )
+
+
+class SockSite(BaseSite):
+    """Serves on a socket the caller already bound."""
+
+    def __init__(
+        self,
+        runner: BaseRunner,
+        sock: socket.socket,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        backlog: int = 128,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        self._sock = sock
+        scheme = "https" if ssl_context else "http"
+        if hasattr(socket, "AF_UNIX") and sock.family == socket.AF_UNIX:
+            self._name = f"{scheme}://unix:{sock.getsockname()}:"
+        else:
+            host, port = sock.getsockname()[:2]
+            self._name = f"{scheme}://{host}:{port}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_server(
+            self._protocol_factory(), sock=self._sock, ssl=self._ssl_context, backlog=self._backlog
+        )

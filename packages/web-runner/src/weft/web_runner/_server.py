@@ -1,0 +1,104 @@
+"""Server: the low-level server, a protocol factory around one request handler.
+
+Any ``async def handler(request) -> StreamResponse`` can be served; with an
+Application, AppRunner passes the app's own handler and request factory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from weft.http_parser import RequestHead
+from weft.http_parser.streams import BodyStream
+from weft.web_core import BaseRequest, StreamResponse, StreamWriter
+
+from ._protocol import RequestHandler
+
+__all__ = ["Server", "server_logger"]
+
+server_logger = logging.getLogger("weft.server")
+
+_RequestFactory = Callable[
+    [
+        RequestHead,
+        BodyStream,
+        RequestHandler,
+        StreamWriter,
+        "asyncio.Task[None] | None",
+        asyncio.AbstractEventLoop,
+    ],
+    BaseRequest,
+]
+
+
+class Server:
+    """Creates one RequestHandler per connection and tracks them for shutdown."""
+
+    def __init__(
+        self,
+        handler: Callable[[Any], Awaitable[StreamResponse]],
+        *,
+        request_factory: _RequestFactory | None = None,
+        handler_cancellation: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+        logger: logging.Logger = server_logger,
+        **kwargs: Any,
+    ) -> None:
+        self._loop = loop
+        self.request_handler = handler
+        self.request_factory: _RequestFactory = request_factory or self._make_request
+        self.handler_cancellation = handler_cancellation
+        self.logger = logger
+        self._kwargs = kwargs
+        self._connections: dict[RequestHandler, None] = {}
+        self.requests_count = 0
+
+    @property
+    def connections(self) -> list[RequestHandler]:
+        return list(self._connections)
+
+    def connection_made(self, handler: RequestHandler) -> None:
+        self._connections[handler] = None
+
+    def connection_lost(self, handler: RequestHandler) -> None:
+        self._connections.pop(handler, None)
+
+    def _make_request(
+        self,
+        head: RequestHead,
+        payload: BodyStream,
+        protocol: RequestHandler,
+        writer: StreamWriter,
+        task: asyncio.Task[None] | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> BaseRequest:
+        return BaseRequest(head, payload, protocol, writer, task, loop)
+
+    def pre_shutdown(self) -> None:
+        """Close every idle keep-alive connection at once."""
+        for connection in list(self._connections):
+            connection.close_if_idle()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Let in-flight requests finish within ``timeout``, then cancel the rest."""
+        self.pre_shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._connections:
+            for connection in list(self._connections):
+                connection.close_if_idle()
+            if deadline is not None and loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        for connection in list(self._connections):
+            connection.force_close()
+        self._connections.clear()
+
+    def __call__(self) -> RequestHandler:
+        loop = self._loop or asyncio.get_running_loop()
+        return RequestHandler(
+            self, loop=loop, handler_cancellation=self.handler_cancellation, **self._kwargs
+        )

@@ -1,0 +1,59 @@
+"""Fixtures for the integration suite: a real server on 127.0.0.1 and raw sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from weft import web
+
+ServeApp = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest_asyncio.fixture
+async def serve() -> AsyncIterator[ServeApp]:
+    """Start an app on a free port of 127.0.0.1; returns its base URL."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _raw_exchange(base_url: str, data: bytes, *, timeout: float = 5.0) -> bytes:
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+
+
+RawExchange = Callable[[str, bytes], Awaitable[bytes]]
+
+
+@pytest.fixture
+def raw() -> RawExchange:
+    """Send raw bytes to a server, return everything it sends until it closes."""
+    return _raw_exchange

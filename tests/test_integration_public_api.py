@@ -1,0 +1,103 @@
+"""weft.web's public names against aiohttp.web's server side.
+
+AIOHTTP_WEB_ALL is aiohttp 3.14's ``aiohttp.web.__all__``, frozen here so
+the test does not depend on the installed aiohttp. NOT_YET lists the names
+weft does not provide yet, each with the issue that brings it; the test fails
+both when a name is missing without being listed and when a listed name has
+arrived (so the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from weft import web
+
+AIOHTTP_WEB_ALL = frozenset(
+    """
+    AbstractResource AbstractRoute AbstractRouteDef AppKey AppRunner Application
+    BaseRequest BaseRunner BaseSite CleanupError ContentCoding DynamicResource
+    FileField FileResponse GracefulExit HTTPAccepted HTTPBadGateway HTTPBadRequest
+    HTTPClientError HTTPConflict HTTPCreated HTTPError HTTPException
+    HTTPExpectationFailed HTTPFailedDependency HTTPForbidden HTTPFound
+    HTTPGatewayTimeout HTTPGone HTTPInsufficientStorage HTTPInternalServerError
+    HTTPLengthRequired HTTPMethodNotAllowed HTTPMisdirectedRequest HTTPMove
+    HTTPMovedPermanently HTTPMultipleChoices HTTPNetworkAuthenticationRequired
+    HTTPNoContent HTTPNonAuthoritativeInformation HTTPNotAcceptable HTTPNotExtended
+    HTTPNotFound HTTPNotImplemented HTTPNotModified HTTPOk HTTPPartialContent
+    HTTPPaymentRequired HTTPPermanentRedirect HTTPPreconditionFailed
+    HTTPPreconditionRequired HTTPProxyAuthenticationRequired HTTPRedirection
+    HTTPRequestEntityTooLarge HTTPRequestHeaderFieldsTooLarge
+    HTTPRequestRangeNotSatisfiable HTTPRequestTimeout HTTPRequestURITooLong
+    HTTPResetContent HTTPSeeOther HTTPServerError HTTPServiceUnavailable
+    HTTPSuccessful HTTPTemporaryRedirect HTTPTooManyRequests HTTPUnauthorized
+    HTTPUnavailableForLegalReasons HTTPUnprocessableEntity HTTPUnsupportedMediaType
+    HTTPUpgradeRequired HTTPUseProxy HTTPVariantAlsoNegotiates HTTPVersionNotSupported
+    NamedPipeSite NotAppKeyWarning PayloadAccessError PlainResource
+    PrefixedSubAppResource Request RequestHandler RequestKey RequestPayloadError
+    Resource ResourceRoute Response ResponseKey RouteDef RouteTableDef Server
+    ServerRunner SockSite StaticDef StaticResource StreamResponse TCPSite UnixSite
+    UrlDispatcher UrlMappingMatchInfo View WSMsgType WebSocketReady
+    WebSocketResponse delete get head json_bytes_response json_response middleware
+    normalize_path_middleware options patch post put route run_app static view
+    """.split()
+)
+
+NOT_YET = {
+    # issue 4 (web-routing): static files and sub-applications
+    "StaticResource": 4,
+    "PrefixedSubAppResource": 4,
+    # issue 5 (web-core)
+    "ContentCoding": 5,
+    "FileField": 5,
+    "FileResponse": 5,
+    "PayloadAccessError": 5,
+    "RequestPayloadError": 5,
+    "RequestKey": 5,
+    "ResponseKey": 5,
+    "json_bytes_response": 5,
+    "normalize_path_middleware": 5,
+    # issue 6 (web-runner)
+    "NamedPipeSite": 6,
+    # issue 7 (WebSockets)
+    "WSMsgType": 7,
+    "WebSocketReady": 7,
+    "WebSocketResponse": 7,
+}
+
+
+def test_all_is_true() -> None:
+    """Every name in weft.web.__all__ exists."""
+    missing = [name for name in web.__all__ if not hasattr(web, name)]
+    assert missing == []
+
+
+def test_all_has_no_duplicates() -> None:
+    """weft.web.__all__ lists each name once."""
+    assert len(web.__all__) == len(set(web.__all__))
+
+
+def test_aiohttp_names_present_or_planned() -> None:
+    """Each aiohttp.web server-side name is in weft.web, or listed in NOT_YET."""
+    absent = AIOHTTP_WEB_ALL - set(web.__all__)
+    assert absent == set(NOT_YET)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_YET))
+def test_not_yet_names_are_really_absent(name: str) -> None:
+    """A NOT_YET name that has arrived must leave the list."""
+    assert not hasattr(web, name)
+
+
+def test_extra_names_are_deliberate() -> None:
+    """weft.web adds no names beyond aiohttp.web's, except these."""
+    extra = set(web.__all__) - AIOHTTP_WEB_ALL
+    assert extra == set()
+
+
+def test_exception_hierarchy_is_not_response() -> None:
+    """HTTP exceptions are plain exceptions, not responses (docs/design.md)."""
+    assert issubclass(web.HTTPNotFound, web.HTTPClientError)
+    assert issubclass(web.HTTPClientError, web.HTTPError)
+    assert issubclass(web.HTTPException, Exception)
+    assert not issubclass(web.HTTPException, web.StreamResponse)
