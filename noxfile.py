@@ -81,7 +81,7 @@ def _local_closure(folder: Path) -> list[Path]:
     return seen
 
 
-def _group(folder: Path, group: str) -> list[str]:
+def _group(folder: Path, group: str) -> tuple[str, ...]:
     return nox.project.dependency_groups(_pyproject(folder), group)
 
 

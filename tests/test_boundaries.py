@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _load_checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_boundaries", REPO / "tools/check_boundaries.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_boundaries", REPO / "tools/check_boundaries.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -63,7 +65,7 @@ def test_all_six_distributions_are_discovered() -> None:
         "from weft.web_runner import AppRunner\n",
         "from weft import web_core\n",
         "def f() -> None:\n    import weft.web_core._app\n",
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from weft.web_core import Request\n",
+        "if TYPE_CHECKING:\n    from weft.web_core import Request\n",
         "import aiohttp\n",
     ],
 )

@@ -66,9 +66,7 @@ def test_patch_bump_is_admitted(repo_copy: Path) -> None:
     assert packages["weft-web-exceptions"].version == "0.1.1"
 
 
-def test_minor_bump_reports_dependants(
-    repo_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_minor_bump_reports_dependants(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A minor bump of web-exceptions names each dependant whose range now excludes it."""
     assert bump_version.main(["bump", "--repo", str(repo_copy), "web-exceptions", "0.2.0"]) == 1
     out = capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -125,7 +126,7 @@ async def test_large_body_streams_through_flow_control(
     """A body far above the stream's high-water mark arrives whole."""
     url = await serve(make_app())
     body = bytes(range(256)) * 3000  # 768 KB, under client_max_size
-    async with client.put(url + "/echo", data=body) as resp:
+    async with client.put(url + "/echo", data=io.BytesIO(body)) as resp:
         assert resp.status == 200
         assert await resp.read() == body
 
@@ -134,7 +135,7 @@ async def test_large_body_streams_through_flow_control(
 async def test_body_over_client_max_size(serve: ServeApp, client: aiohttp.ClientSession) -> None:
     """A body over client_max_size answers 413."""
     url = await serve(make_app())
-    async with client.put(url + "/echo", data=b"x" * (1024**2 + 1)) as resp:
+    async with client.put(url + "/echo", data=io.BytesIO(b"x" * (1024**2 + 1))) as resp:
         assert resp.status == 413
 
 

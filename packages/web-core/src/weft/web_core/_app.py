@@ -108,7 +108,7 @@ class CleanupContext(list[_CleanupCallback]):
 
 async def _call_matched_handler(request: Request) -> StreamResponse:
     """The innermost link of the chain: the handler that routing matched."""
-    result = request.match_info.handler(request)
+    result: Any = request.match_info.handler(request)
     if isawaitable(result):
         result = await result
     return cast(StreamResponse, result)
@@ -159,7 +159,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     def __getitem__(self, key: str | AppKey[Any]) -> Any:
         return self._state[key]
 
-    @overload  # type: ignore[override]
+    @overload
     def __setitem__(self, key: AppKey[_T], value: _T) -> None: ...
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...

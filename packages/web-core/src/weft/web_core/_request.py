@@ -8,13 +8,14 @@ costs nothing beyond the parser's head (DESIGN.md, "the request path").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import cached_property
 from http.cookies import CookieError, SimpleCookie
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from multidict import CIMultiDictProxy, MultiDictProxy
 from yarl import URL
@@ -93,9 +94,7 @@ class BaseRequest(MutableMapping[str, Any]):
     @cached_property
     def rel_url(self) -> URL:
         """The path and query as a relative URL."""
-        return URL.build(
-            path=self._head.path, query_string=self._head.query_string, encoded=True
-        )
+        return URL.build(path=self._head.path, query_string=self._head.query_string, encoded=True)
 
     @cached_property
     def url(self) -> URL:
@@ -177,10 +176,8 @@ class BaseRequest(MutableMapping[str, Any]):
         """Cookies of the Cookie header; a malformed header yields what parsed."""
         raw = self._head.headers.get("Cookie", "")
         parsed: SimpleCookie = SimpleCookie()
-        try:
+        with contextlib.suppress(CookieError):
             parsed.load(raw)
-        except CookieError:
-            pass
         return MappingProxyType({name: morsel.value for name, morsel in parsed.items()})
 
     # -- content headers
@@ -296,12 +293,11 @@ class Request(BaseRequest):
     @property
     def app(self) -> Application:
         """The application whose route answers this request."""
-        app: Application = self.match_info.current_app
-        return app
+        return cast("Application", self.match_info.current_app)
 
     async def _prepare_hook(self, response: StreamResponse) -> None:
         match_info = self._match_info
         if match_info is None:
             return
         for app in match_info.apps:
-            await app.on_response_prepare.send(self, response)
+            await cast("Application", app).on_response_prepare.send(self, response)

@@ -59,9 +59,7 @@ class StreamResponse(MutableMapping[str, Any]):
         reason: str | None = None,
         headers: LooseHeaders | None = None,
     ) -> None:
-        self._headers: CIMultiDict[str] = (
-            CIMultiDict() if headers is None else CIMultiDict(headers)
-        )
+        self._headers: CIMultiDict[str] = CIMultiDict() if headers is None else CIMultiDict(headers)
         self._chunked = False
         self._keep_alive: bool | None = None
         self._req: BaseRequest | None = None
@@ -109,7 +107,9 @@ class StreamResponse(MutableMapping[str, Any]):
     @content_type.setter
     def content_type(self, value: str) -> None:
         charset = self.charset
-        self._headers[_CONTENT_TYPE] = str(value) if charset is None else f"{value}; charset={charset}"
+        self._headers[_CONTENT_TYPE] = (
+            str(value) if charset is None else f"{value}; charset={charset}"
+        )
 
     @property
     def charset(self) -> str | None:
@@ -384,7 +384,9 @@ class Response(StreamResponse):
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and (content_type is not None or charset is not None):
             ctype = content_type or "application/octet-stream"
-            self._headers[_CONTENT_TYPE] = ctype if charset is None else f"{ctype}; charset={charset}"
+            self._headers[_CONTENT_TYPE] = (
+                ctype if charset is None else f"{ctype}; charset={charset}"
+            )
         self._body: bytes | None = None
         self.body = body
 

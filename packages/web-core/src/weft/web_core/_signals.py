@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Generic, SupportsIndex, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableSequence
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = ["Signal"]
 
 _C = TypeVar("_C", bound=Callable[..., Awaitable[Any]])
 
 
-class Signal(list[_C], Generic[_C]):
+class Signal(MutableSequence[_C], Generic[_C]):
     """Callbacks run in order by ``send``; changing a frozen signal raises RuntimeError."""
 
-    def __init__(self, owner: object) -> None:
-        super().__init__()
+    __slots__ = ("_callbacks", "_frozen", "_owner")
+
+    def __init__(self, owner: object, callbacks: Iterable[_C] = ()) -> None:
         self._owner = owner
+        self._callbacks: list[_C] = list(callbacks)
         self._frozen = False
 
     @property
@@ -33,44 +35,42 @@ class Signal(list[_C], Generic[_C]):
         """Await every callback in registration order."""
         if not self._frozen:
             raise RuntimeError("Cannot send a signal that is not frozen")
-        for callback in self:
+        for callback in self._callbacks:
             await callback(*args, **kwargs)
 
-    def append(self, callback: _C) -> None:
-        self._check()
-        super().append(callback)
+    @overload
+    def __getitem__(self, index: int) -> _C: ...
+    @overload
+    def __getitem__(self, index: slice) -> MutableSequence[_C]: ...
+    def __getitem__(self, index: int | slice) -> _C | MutableSequence[_C]:
+        return self._callbacks[index]
 
-    def insert(self, index: SupportsIndex, callback: _C) -> None:
+    @overload
+    def __setitem__(self, index: int, value: _C) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[_C]) -> None: ...
+    def __setitem__(self, index: int | slice, value: Any) -> None:
         self._check()
-        super().insert(index, callback)
+        self._callbacks[index] = value
 
-    def extend(self, callbacks: Iterable[_C]) -> None:
+    def __delitem__(self, index: int | slice) -> None:
         self._check()
-        super().extend(callbacks)
+        del self._callbacks[index]
 
-    def pop(self, index: SupportsIndex = -1) -> _C:
-        self._check()
-        return super().pop(index)
+    def __len__(self) -> int:
+        return len(self._callbacks)
 
-    def remove(self, callback: _C) -> None:
-        self._check()
-        super().remove(callback)
+    def __iter__(self) -> Iterator[_C]:
+        return iter(self._callbacks)
 
-    def clear(self) -> None:
+    def insert(self, index: int, value: _C) -> None:
         self._check()
-        super().clear()
+        self._callbacks.insert(index, value)
 
-    def __iadd__(self, callbacks: Any) -> Signal[_C]:
-        self._check()
-        return super().__iadd__(callbacks)  # type: ignore[return-value]
+    def __eq__(self, other: object) -> bool:
+        return list(self) == other
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._check()
-        super().__setitem__(index, value)
-
-    def __delitem__(self, index: SupportsIndex | slice) -> None:
-        self._check()
-        super().__delitem__(index)
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<Signal owner={self._owner!r}, frozen={self._frozen}, {list(self)!r}>"
+        return f"<Signal owner={self._owner!r}, frozen={self._frozen}, {self._callbacks!r}>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from multidict import CIMultiDict, CIMultiDictProxy, istr
 
@@ -22,6 +22,13 @@ LooseHeaders: TypeAlias = (
 )
 
 Handler: TypeAlias = Callable[["Request"], Awaitable["StreamResponse"]]
-Middleware: TypeAlias = Callable[["Request", Handler], Awaitable["StreamResponse"]]
+
+
+class Middleware(Protocol):
+    """``async def middleware(request, handler)``, decorated with ``@web.middleware``."""
+
+    def __call__(self, request: Request, handler: Handler) -> Awaitable[StreamResponse]: ...
+
+
 # The handler as registered: a coroutine function, or (the seeds) a plain callable.
 AnyHandler: TypeAlias = Callable[["Request"], Any]

@@ -12,7 +12,7 @@ import keyword
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping, Sized
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
 
@@ -235,11 +235,25 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         resource = self.add_resource(path, name=name)
         return resource.add_route(method, handler, expect_handler=expect_handler)
 
-    def add_head(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("HEAD", path, handler, **kwargs)
+    def add_head(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("HEAD", path, handler, name=name, expect_handler=expect_handler)
 
-    def add_options(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("OPTIONS", path, handler, **kwargs)
+    def add_options(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("OPTIONS", path, handler, name=name, expect_handler=expect_handler)
 
     def add_get(
         self,
@@ -248,30 +262,65 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         *,
         name: str | None = None,
         allow_head: bool = True,
-        **kwargs: Any,
+        expect_handler: ExpectHandler | None = None,
     ) -> AbstractRoute:
         """Route GET, and HEAD too unless ``allow_head=False``; returns the GET route."""
         self._check_not_frozen()
         resource = self.add_resource(path, name=name)
         if allow_head:
-            resource.add_route("HEAD", handler, **kwargs)
-        return resource.add_route("GET", handler, **kwargs)
+            resource.add_route("HEAD", handler, expect_handler=expect_handler)
+        return resource.add_route("GET", handler, expect_handler=expect_handler)
 
-    def add_post(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("POST", path, handler, **kwargs)
+    def add_post(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("POST", path, handler, name=name, expect_handler=expect_handler)
 
-    def add_put(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("PUT", path, handler, **kwargs)
+    def add_put(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("PUT", path, handler, name=name, expect_handler=expect_handler)
 
-    def add_patch(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("PATCH", path, handler, **kwargs)
+    def add_patch(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("PATCH", path, handler, name=name, expect_handler=expect_handler)
 
-    def add_delete(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
-        return self.add_route("DELETE", path, handler, **kwargs)
+    def add_delete(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
+        return self.add_route("DELETE", path, handler, name=name, expect_handler=expect_handler)
 
-    def add_view(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+    def add_view(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+    ) -> AbstractRoute:
         """Route every method to a class-based view (a ``View`` subclass)."""
-        return self.add_route(METH_ANY, path, handler, **kwargs)
+        return self.add_route(METH_ANY, path, handler, name=name, expect_handler=expect_handler)
 
     def add_routes(self, routes: Iterable[AbstractRouteDef]) -> list[AbstractRoute]:
         """Register route definitions (a ``RouteTableDef`` or ``[web.get(...), ...]``)."""

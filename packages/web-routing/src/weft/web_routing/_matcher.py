@@ -19,12 +19,16 @@ resources filed under the same prefix the first registered wins.
 Data structures (built at registration, compiled at ``freeze()``):
 
 - plain paths: ``dict[path_safe_path, [(seq, resource)]]``, one lookup;
-- other resources: ``dict[prefix, Bucket]``; a bucket of three or more
-  templates is also compiled into one alternation regex, tried in C in
-  registration order, whose matched group tells which resource won.
+- other resources: ``dict[prefix, Bucket]``; inside a bucket, templates are
+  grouped by how many '/' a matching path has (templates whose regex may
+  span segments join every group), and a group of three or more templates
+  is compiled into one alternation regex, tried in C in registration order,
+  whose matched group tells which resource won.
 
 A lookup costs one dict probe per path segment plus, per bucket reached, one
-regex call: the number of routes barely matters.
+regex call over the templates of the path's shape: the number of routes
+barely matters.  Variable-first templates (``/{tenant}/...``) all share the
+``/`` bucket, so they cost one regex alternative each, in C.
 """
 
 from __future__ import annotations
@@ -43,22 +47,20 @@ _COMBINE_MIN = 3
 _Entry = tuple[int, AbstractResource]
 
 
-class _Bucket:
-    """The non-plain resources filed under one prefix, in registration order."""
+class _Group:
+    """Candidates for one path shape, in registration order, maybe one combined regex."""
 
     __slots__ = ("combined", "entries", "groups")
 
-    def __init__(self) -> None:
-        self.entries: list[_Entry] = []
+    def __init__(self, entries: list[_Entry]) -> None:
+        self.entries = entries
         self.combined: re.Pattern[str] | None = None
         # wrapper group number -> (entry position, group numbers of its variables)
         self.groups: dict[int, tuple[int, tuple[int, ...]]] = {}
+        if len(entries) >= _COMBINE_MIN:
+            self._combine()
 
-    def compile(self) -> None:
-        self.combined = None
-        self.groups = {}
-        if len(self.entries) < _COMBINE_MIN:
-            return
+    def _combine(self) -> None:
         alternatives: list[str] = []
         groups: dict[int, tuple[int, tuple[int, ...]]] = {}
         group = 1
@@ -75,6 +77,98 @@ class _Bucket:
         # The wrapper group closes last, so ``lastindex`` names the alternative.
         self.combined = re.compile("|".join(alternatives))
         self.groups = groups
+
+
+def _segments(resource: AbstractResource) -> tuple[str | None, ...] | None:
+    if isinstance(resource, DynamicResource):
+        return resource.template.segments
+    return None
+
+
+class _Shape:
+    """The templates of one '/' count, split on the segment that is most often literal.
+
+    A template whose segment ``position`` is the literal ``L`` can only match
+    paths whose segment ``position`` is ``L``; the others (a variable there,
+    or a regex that may span segments) are candidates for every path.
+    """
+
+    __slots__ = ("by_literal", "other", "position")
+
+    def __init__(self, entries: list[_Entry], slashes: int) -> None:
+        self.position = -1
+        self.by_literal: dict[str, _Group] = {}
+        best = 0
+        for position in range(1, slashes + 1):
+            literals = {
+                segments[position]
+                for _, resource in entries
+                if (segments := _segments(resource)) is not None and segments[position] is not None
+            }
+            if len(literals) > best:
+                best, self.position = len(literals), position
+        if best < 2:
+            self.other = _Group(entries)
+            return
+        position = self.position
+        split: dict[str, list[_Entry]] = {}
+        other: list[_Entry] = []
+        for entry in entries:
+            segments = _segments(entry[1])
+            literal = segments[position] if segments is not None else None
+            if literal is None:
+                other.append(entry)
+                for members in split.values():
+                    members.append(entry)
+            else:
+                split.setdefault(literal, list(other)).append(entry)
+        self.by_literal = {literal: _Group(members) for literal, members in split.items()}
+        self.other = _Group(other)
+
+    def group_for(self, path: str) -> _Group:
+        if self.position < 0:
+            return self.other
+        return self.by_literal.get(path.split("/")[self.position], self.other)
+
+
+class _Bucket:
+    """The non-plain resources filed under one prefix, in registration order.
+
+    Compiled into shapes by the number of '/' in the paths they can match:
+    a path with three '/' only tries templates of three segments, plus those
+    whose regex may span segments (kept in every shape, in order).
+    """
+
+    __slots__ = ("by_slashes", "entries", "only", "spanning")
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+        self.by_slashes: dict[int, _Shape] = {}
+        self.spanning = _Group([])
+        self.only: _Group | None = None  # small buckets: one group, no shapes
+
+    def compile(self) -> None:
+        if len(self.entries) < _COMBINE_MIN:
+            self.only = _Group(self.entries)
+            return
+        self.only = None
+
+        def slashes(resource: AbstractResource) -> int | None:
+            segments = _segments(resource)
+            return None if segments is None else len(segments) - 1
+
+        counts = {n for _, resource in self.entries if (n := slashes(resource)) is not None}
+        self.by_slashes = {
+            count: _Shape([e for e in self.entries if slashes(e[1]) in (count, None)], count)
+            for count in counts
+        }
+        self.spanning = _Group([e for e in self.entries if slashes(e[1]) is None])
+
+    def group_for(self, path: str) -> _Group:
+        if self.only is not None:
+            return self.only
+        shape = self.by_slashes.get(path.count("/"))
+        return self.spanning if shape is None else shape.group_for(path)
 
 
 class RouteIndex:
@@ -106,7 +200,6 @@ class RouteIndex:
             bucket = self._buckets[key] = _Bucket()
         bucket.entries.append((seq, resource))
         bucket.entries.sort(key=_by_seq)
-        bucket.combined = None
         self._dirty.add(key)
 
     def remove(self, resource: AbstractResource) -> None:
@@ -121,7 +214,6 @@ class RouteIndex:
         assert key is not None
         bucket = self._buckets[key]
         bucket.entries[:] = [entry for entry in bucket.entries if entry[1] is not resource]
-        bucket.combined = None
         if bucket.entries:
             self._dirty.add(key)
         else:
@@ -129,7 +221,7 @@ class RouteIndex:
             self._dirty.discard(key)
 
     def compile(self) -> None:
-        """Build the combined regexes of the buckets changed since the last call."""
+        """Build the groups and combined regexes of the buckets changed since the last call."""
         for key in self._dirty:
             bucket = self._buckets.get(key)
             if bucket is not None:
@@ -167,13 +259,14 @@ class RouteIndex:
 
     @staticmethod
     def _resolve_at(
-        bucket: _Bucket | None,
+        filed: _Bucket | None,
         plain: list[tuple[int, Resource]] | None,
         method: str,
         path: str,
         allowed: set[str],
         default_expect_handler: ExpectHandler | None,
     ) -> UrlMappingMatchInfo | None:
+        bucket = filed.group_for(path) if filed is not None else None
         entries: list[_Entry] = bucket.entries if bucket is not None else []
         pos = 0
         found: DynamicResource | None = None

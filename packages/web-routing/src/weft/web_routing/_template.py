@@ -36,6 +36,9 @@ class Template:
     var_res: tuple[str | None, ...]  # None for the default segment regex
     literal_prefix: str  # path-safe text before the first variable
     alternative: str | None  # unnamed-group source for a combined regex, or None
+    slashes: int | None  # the '/' count of every matching path; None if a regex may span
+    # With ``slashes``: each '/'-separated segment's path-safe text, None where a variable is.
+    segments: tuple[str | None, ...] | None
 
 
 def is_dynamic(path: str) -> bool:
@@ -52,6 +55,8 @@ def parse_template(path: str) -> Template:
     var_res: list[str | None] = []
     literal_prefix: str | None = None
     combinable = True
+    slashes: int | None = 0
+    shape: list[str | None] = []  # literals, None for each variable
     for part in _VARIABLE.split(path):
         if not part:
             continue
@@ -68,11 +73,15 @@ def parse_template(path: str) -> Template:
                 )
             quoted = requote(part)
             formatter.append(quoted)
-            literal = re.escape(decode_path_safe(quoted))
+            decoded = decode_path_safe(quoted)
+            if slashes is not None:
+                slashes += decoded.count("/")
+            shape.append(decoded)
+            literal = re.escape(decoded)
             pattern.append(literal)
             alternative.append(literal)
             if literal_prefix is None:
-                literal_prefix = decode_path_safe(quoted)
+                literal_prefix = decoded
             continue
         if literal_prefix is None:
             literal_prefix = ""
@@ -80,12 +89,14 @@ def parse_template(path: str) -> Template:
             raise ValueError(f"Invalid path '{path}': variable '{name}' appears more than once")
         body = DEFAULT_VAR_RE if var_re is None else var_re
         if var_re is not None:
+            slashes = None  # a custom regex may match '/'
             try:
                 compiled = re.compile(var_re)
             except re.error as exc:
                 raise ValueError(f"Bad pattern '{var_re}' in path '{path}': {exc}") from None
             if compiled.groups or _BACKREF.search(var_re):
                 combinable = False
+        shape.append(None)
         names.append(name)
         var_res.append(var_re)
         formatter.append("{" + name + "}")
@@ -103,4 +114,24 @@ def parse_template(path: str) -> Template:
         var_res=tuple(var_res),
         literal_prefix=literal_prefix or "",
         alternative="".join(alternative) if combinable else None,
+        slashes=slashes,
+        segments=_segments(shape) if slashes is not None else None,
     )
+
+
+def _segments(shape: list[str | None]) -> tuple[str | None, ...]:
+    segments: list[str | None] = []
+    text: list[str] = []
+    has_var = False
+    for piece in shape:
+        if piece is None:
+            has_var = True
+            continue
+        *complete, rest = piece.split("/")
+        for part in complete:
+            text.append(part)
+            segments.append(None if has_var else "".join(text))
+            text, has_var = [], False
+        text.append(rest)
+    segments.append(None if has_var else "".join(text))
+    return tuple(segments)

@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
         help="callable returning the application, as package.module:function",
     )
     parser.add_argument(
-        "-H", "--hostname", default="localhost", help="TCP/IP hostname to serve on (default: localhost)"
+        "-H",
+        "--hostname",
+        default="localhost",
+        help="TCP/IP hostname to serve on (default: localhost)",
     )
     parser.add_argument("-P", "--port", type=int, default=8080, help="TCP/IP port (default: 8080)")
     parser.add_argument("-U", "--path", help="Unix file system path to serve on")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from weft.http_parser import (
     BodyChunk,
     EndOfMessage,
+    Event,
     HttpParserError,
     HttpVersion11,
     RequestHead,
@@ -131,6 +132,8 @@ class RequestHandler(asyncio.Protocol):
         try:
             events = self._parser.feed(data)
         except HttpParserError as exc:
+            # Requests completed before the error are answered first (exc.events).
+            self._dispatch(exc.events)
             self._parse_failed = True
             if self._payload is not None:
                 self._payload.set_exception(exc)
@@ -138,6 +141,12 @@ class RequestHandler(asyncio.Protocol):
             self._queue.append(exc)
             self._wake()
             return
+        if events:
+            self._dispatch(events)
+            if self._queue:
+                self._wake()
+
+    def _dispatch(self, events: list[Event]) -> None:
         for event in events:
             kind = type(event)
             if kind is BodyChunk:
@@ -146,7 +155,7 @@ class RequestHandler(asyncio.Protocol):
             elif kind is RequestHead:
                 head: RequestHead = event  # type: ignore[assignment]
                 if head.chunked or head.content_length:
-                    self._payload = BodyStream(self, loop=self._loop)
+                    self._payload = BodyStream(self)
                 else:
                     self._payload = BodyStream.empty()
                 self._queue.append((head, self._payload))
@@ -154,8 +163,6 @@ class RequestHandler(asyncio.Protocol):
                 if self._payload is not None and not self._payload.is_eof():
                     self._payload.feed_eof()
                 self._payload = None
-        if self._queue:
-            self._wake()
 
     def eof_received(self) -> bool:
         # A half-closed client may still wait for its answer (RFC 9112 §9.6).
@@ -263,7 +270,9 @@ class RequestHandler(asyncio.Protocol):
         self._handling = True
         try:
             writer = StreamWriter(self)
-            request = self._server.request_factory(head, payload, self, writer, self._task, self._loop)
+            request = self._server.request_factory(
+                head, payload, self, writer, self._task, self._loop
+            )
             try:
                 response = await self._server.request_handler(request)
             except HTTPException as exc:

@@ -65,7 +65,7 @@ async def _run_app(
                 )
                 for h in hosts
             )
-        elif not paths and not socks or port is not None:
+        elif (not paths and not socks) or port is not None:
             sites.append(
                 TCPSite(
                     runner,
@@ -83,9 +83,11 @@ async def _run_app(
             await site.start()
         if print is not None:
             names = sorted(site.name for site in runner.sites)
-            print("======== Running on {} ========\n(Press CTRL+C to quit)".format(", ".join(names)))
-        while True:
-            await asyncio.sleep(3600)
+            print(
+                "======== Running on {} ========\n(Press CTRL+C to quit)".format(", ".join(names))
+            )
+        # Serve until cancelled (by GracefulExit, Ctrl+C or the caller).
+        await asyncio.get_running_loop().create_future()
     finally:
         await runner.cleanup()
 

@@ -76,7 +76,7 @@ class BaseRunner(ABC):
         if self._handle_signals:
             remove_signal_handlers(asyncio.get_running_loop())
 
-    async def shutdown(self) -> None:
+    async def shutdown(self) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Hook between closing idle connections and waiting for busy ones."""
 
     @abstractmethod

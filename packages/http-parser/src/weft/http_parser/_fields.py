@@ -1,0 +1,258 @@
+"""Field sections: the header lines of a head and the trailer lines of a chunked body.
+
+Two readers share one grammar (RFC 9112 §5, RFC 9110 §5.5)::
+
+    field-line   = field-name ":" OWS field-value OWS CRLF
+    field-name   = token
+    field-value  = *( VCHAR / obs-text / SP / HTAB )   (no CTL but HTAB)
+
+``fast_fields`` checks a complete section with two C-level regex passes and
+gives up (returns None) on anything unusual: a bad line, a limit reached.
+``SectionScanner`` is the reference: it walks a section line by line as its
+bytes arrive and raises the *first* error in stream order. When the fast
+reader gives up, the parser runs the scanner over the same bytes, so the
+error raised never depends on how the input was split into ``feed()`` calls
+or on which reader saw it. The two readers accept exactly the same sections;
+the tests hold them to that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._errors import BadRequest, HeaderFieldsTooLarge, RequestTargetTooLong
+from ._types import RawHeaders
+
+__all__ = [
+    "TCHAR",
+    "TOKEN",
+    "SectionScanner",
+    "build_fields",
+    "check_field_line",
+    "fast_fields",
+]
+
+TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_VCHAR_OBS = rb"\x21-\x7e\x80-\xff"
+TOKEN = re.compile(rb"[%s]++" % TCHAR)
+
+# Possessive quantifiers keep both regexes linear on hostile input.
+_VALUE = rb"[ \t]*+((?:[%s]++(?:[ \t]++[%s]++)*+)?+)[ \t]*+" % (_VCHAR_OBS, _VCHAR_OBS)
+_FIELD = re.compile(rb"([%s]++):%s\r\n" % (TCHAR, _VALUE))
+_SECTION = re.compile(rb"(?:[%s]++:%s\r\n)++" % (TCHAR, _VALUE.replace(b"(", b"(?:", 1)))
+# The common case: a value without trailing whitespace, so no group is needed to strip it.
+_CHAINED_FIELD = re.compile(
+    rb"\r\n([%s]++):[ \t]*+((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?+)(?=\r\n)" % TCHAR
+)
+_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+_CR = 13
+
+
+def fast_fields(
+    buf: bytes, start: int, end: int, max_field_size: int, max_count: int, max_size: int
+) -> list[tuple[bytes, bytes]] | None:
+    """The (name, value) pairs of a complete section, or None ("let the scanner decide").
+
+    ``buf[start:end]`` is the CRLF before the first field line followed by the
+    field lines, each ending in CRLF. One regex pass finds "CRLF field-line"
+    pairs; each match runs up to the first CR after it, so when there are as
+    many matches as CRLFs but the last, every line matched, and matched lines
+    hold no CTL (so no bare CR or LF). A line with trailing whitespace does not
+    match the first regex and goes through the second, slower, one.
+    """
+    size = end - start - 2
+    if size > max_size:
+        return None
+    pairs: list[tuple[bytes, bytes]] = _CHAINED_FIELD.findall(buf, start, end)
+    if len(pairs) != buf.count(b"\r\n", start, end) - 1:
+        if _SECTION.fullmatch(buf, start + 2, end) is None:
+            return None
+        pairs = _FIELD.findall(buf, start + 2, end)
+    if len(pairs) > max_count:
+        return None
+    if size > max_field_size + 2 and max(map(len, buf[start:end].split(b"\r\n"))) > max_field_size:
+        return None
+    return pairs
+
+
+def build_fields(pairs: list[tuple[bytes, bytes]]) -> tuple[CIMultiDictProxy[str], RawHeaders]:
+    """Decoded fields (names as ASCII, values as UTF-8 with surrogateescape) and raw pairs."""
+    fields = CIMultiDict(
+        [
+            (name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+            for name, value in pairs
+        ]
+    )
+    return CIMultiDictProxy(fields), tuple(pairs)
+
+
+def check_field_line(line: bytes) -> None:
+    """Raise BadRequest saying what is wrong with ``line`` (a field line without its CRLF)."""
+    if line[:1] in (b" ", b"\t"):
+        raise BadRequest(
+            "a header line starts with whitespace: obsolete line folding is not "
+            "accepted (RFC 9112 §5.2); send the value on one line"
+        )
+    name, colon, value = line.partition(b":")
+    if not colon:
+        raise BadRequest(f"header line {line[:64]!r} has no colon (expected 'Name: value')")
+    if not name:
+        raise BadRequest(f"header line {line[:64]!r} has an empty field name")
+    if name[-1:] in (b" ", b"\t"):
+        raise BadRequest(
+            f"whitespace between header name {name.rstrip()[:64]!r} and the colon "
+            "is not allowed (RFC 9112 §5.1)"
+        )
+    if TOKEN.fullmatch(name) is None:
+        raise BadRequest(
+            f"invalid character in header name {name[:64]!r}: a name must be a token "
+            "(RFC 9110 §5.1)"
+        )
+    bad = _BAD_VALUE_BYTE.search(value)
+    if bad is not None:
+        byte = bad[0]
+        shown = name.decode("latin-1")
+        if byte == b"\r":
+            raise BadRequest(
+                f"CR not followed by LF in the value of header {shown!r} "
+                "(a bare CR is only allowed as part of CRLF, RFC 9112 §2.2)"
+            )
+        if byte == b"\x00":
+            raise BadRequest(f"NUL byte in the value of header {shown!r} (RFC 9110 §5.5)")
+        raise BadRequest(
+            f"control character 0x{byte[0]:02x} in the value of header {shown!r} "
+            "(only HTAB is allowed, RFC 9110 §5.5)"
+        )
+
+
+class SectionScanner:
+    """Validates a head or a trailer section line by line, in stream order.
+
+    ``find_end`` is called with the section's start each time more bytes have
+    arrived; it looks for the empty line only in the new bytes, validates the
+    lines completed since the last call and checks the partial last line
+    against the limits, so a client sending a head byte by byte costs linear
+    time and a head over a limit is refused before it is complete.
+    """
+
+    __slots__ = (
+        "_check_request_line",
+        "_max_count",
+        "_max_field",
+        "_max_line",
+        "_max_size",
+        "count",
+        "line",
+        "lines",
+        "searched",
+        "size",
+    )
+
+    def __init__(
+        self,
+        max_line_size: int,
+        max_field_size: int,
+        max_count: int,
+        max_size: int,
+        check_request_line: Callable[[bytes, int, int], object] | None,
+    ) -> None:
+        self._max_line = max_line_size
+        self._max_field = max_field_size
+        self._max_count = max_count
+        self._max_size = max_size
+        self._check_request_line = check_request_line
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous section."""
+        self.searched = 0  # bytes from the section start searched for the empty line
+        self.line = 0  # offset from the section start of the first unchecked line
+        self.lines = 0  # lines checked, the request-line included
+        self.count = 0  # field lines checked
+        self.size = 0  # bytes of the field lines checked, CRLFs included
+
+    def find_end(self, buf: bytes, start: int) -> int:
+        """Index in ``buf`` of the CRLFCRLF that ends the section at ``start``, or -1."""
+        searched = self.searched
+        end = buf.find(b"\r\n\r\n", start + searched - 3 if searched > 3 else start)
+        if end >= 0:
+            return end
+        self.searched = len(buf) - start
+        self.scan(buf, start, len(buf))
+        return -1
+
+    def scan(self, buf: bytes, start: int, stop: int) -> None:
+        """Check the lines of ``buf[start:stop]`` not yet checked; raise the first error.
+
+        Stops at the empty line that ends a section. Past the last complete
+        line, checks the partial line against the limits.
+        """
+        pos = start + self.line
+        while True:
+            nl = buf.find(b"\n", pos, stop)
+            if nl < 0:
+                break
+            crlf = nl > pos and buf[nl - 1] == _CR
+            content_end = nl - 1 if crlf else nl
+            if content_end == pos and crlf and (self.lines or self._check_request_line is None):
+                return  # the empty line: the section is complete
+            self._check_line(buf, pos, content_end, crlf)
+            pos = nl + 1
+            self.line = pos - start
+        tail = stop - pos
+        if tail and buf[stop - 1] == _CR:
+            tail -= 1
+        if self.lines == 0 and self._check_request_line is not None:
+            if tail > self._max_line:
+                raise RequestTargetTooLong(
+                    f"the request-line is longer than max_line_size={self._max_line} bytes"
+                )
+        elif tail > self._max_field:
+            raise HeaderFieldsTooLarge(
+                f"a header line is longer than max_field_size={self._max_field} bytes"
+            )
+        elif self.size + tail > self._max_size:
+            raise HeaderFieldsTooLarge(
+                f"the header section is larger than max_head_size={self._max_size} bytes"
+            )
+
+    def _check_line(self, buf: bytes, start: int, end: int, crlf: bool) -> None:
+        length = end - start
+        if self.lines == 0 and self._check_request_line is not None:
+            if length > self._max_line:
+                raise RequestTargetTooLong(
+                    f"the request-line is longer than max_line_size={self._max_line} bytes"
+                )
+            if not crlf:
+                raise _bare_lf()
+            self._check_request_line(buf, start, end)
+            self.lines = 1
+            return
+        if length > self._max_field:
+            raise HeaderFieldsTooLarge(
+                f"a header line is longer than max_field_size={self._max_field} bytes"
+            )
+        if not crlf:
+            raise _bare_lf()
+        self.size += length + 2
+        if self.size > self._max_size:
+            raise HeaderFieldsTooLarge(
+                f"the header section is larger than max_head_size={self._max_size} bytes"
+            )
+        self.count += 1
+        if self.count > self._max_count:
+            raise HeaderFieldsTooLarge(f"more than max_headers={self._max_count} header lines")
+        check_field_line(bytes(buf[start:end]))
+        self.lines += 1
+
+
+def _bare_lf() -> BadRequest:
+    return BadRequest(
+        "a line ends in a bare LF: lines must end in CRLF (RFC 9112 §2.2); bare LF is "
+        "refused because parsers that accept it and ones that do not would frame "
+        "the same bytes differently (request smuggling)"
+    )

@@ -1,0 +1,202 @@
+"""From a parsed request-line and field section to a RequestHead: the framing rules.
+
+The body's length is decided here, once, and the rules are those of RFC 9112
+§6 with every ambiguity refused rather than guessed, since two parsers that
+guess differently are how requests get smuggled:
+
+- Transfer-Encoding and Content-Length together: 400 (§6.1 allows a server to
+  reject; one front-end reading one and a back-end the other is the classic
+  smuggling attack).
+- Transfer-Encoding in an HTTP/1.0 request: 400 (§6.1: the framing is faulty).
+- Transfer-Encoding whose final coding is not chunked: 400 (§6.3 point 4);
+  chunked twice: 400 (§7); any other coding before chunked: 501, since this
+  parser decodes only chunked (§6.1).
+- Content-Length must be 1*DIGIT; repeated lines or a list ("42, 42") are
+  accepted when every value is the same (RFC 9110 §8.6 allows this: there is no
+  ambiguity) and refused with 400 otherwise; values above 2**63-1 are 400.
+- No Transfer-Encoding and no Content-Length: no body (§6.3 point 7).
+- Host: missing in HTTP/1.1, repeated, or not ``host[:port]``: 400 (§3.2).
+- A CONNECT request has no content (RFC 9110 §9.3.6): a Transfer-Encoding or a
+  non-zero Content-Length on it is 400 rather than being left for the tunnel.
+"""
+
+from __future__ import annotations
+
+import re
+
+from multidict import CIMultiDictProxy
+
+from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
+from ._fields import build_fields
+from ._request_line import RequestLine
+from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
+
+__all__ = ["build_head"]
+
+_HOST_VALUE = re.compile(
+    r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*+)(?::[0-9]*+)?"
+)
+_TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")
+_MAX_LENGTH = 2**63 - 1
+_NO_TOKENS: frozenset[str] = frozenset()
+
+_token_cache: dict[str, frozenset[str]] = {}
+_TOKEN_CACHE_MAX = 256
+
+
+def _tokens(values: list[str] | None) -> frozenset[str]:
+    """The lowercased elements of comma-separated list values: ``["keep-alive, Upgrade"]``."""
+    if values is None:
+        return _NO_TOKENS
+    if len(values) == 1:
+        value = values[0]
+        tokens = _token_cache.get(value)
+        if tokens is None:
+            tokens = frozenset(filter(None, [e.strip(" \t").lower() for e in value.split(",")]))
+            if len(_token_cache) < _TOKEN_CACHE_MAX:
+                _token_cache[value] = tokens
+        return tokens
+    return frozenset().union(*map(_tokens, ([v] for v in values)))
+
+
+def _content_length(values: list[str]) -> int:
+    if len(values) == 1:
+        value = values[0]
+        if value.isdigit() and value.isascii() and len(value) < 19:
+            return int(value)
+    seen: set[int] = set()
+    for value in values:
+        for element in value.split(","):
+            element = element.strip(" \t")
+            if not (element.isdigit() and element.isascii()):
+                raise BadRequest(
+                    f"invalid Content-Length {value[:40]!r}: it must be a decimal number of "
+                    "bytes, digits only (RFC 9110 §8.6)"
+                )
+            length = int(element)
+            if length > _MAX_LENGTH:
+                raise BadRequest(f"Content-Length {element[:40]} is too large")
+            seen.add(length)
+    if len(seen) != 1:
+        raise BadRequest(
+            f"conflicting Content-Length values {sorted(seen)}: the body length is ambiguous "
+            "(RFC 9110 §8.6)"
+        )
+    return seen.pop()
+
+
+def _check_transfer_encoding(values: list[str]) -> None:
+    """Accept exactly ``chunked`` as the only coding; raise 400 or 501 otherwise."""
+    if len(values) == 1 and values[0].lower() == "chunked":
+        return
+    codings = [e.strip(" \t").lower() for value in values for e in value.split(",")]
+    codings = [c for c in codings if c]
+    if not codings:
+        raise BadRequest("empty Transfer-Encoding: it must name the codings, ending in chunked")
+    for coding in codings:
+        if _TOKEN_STR.fullmatch(coding) is None:
+            raise BadRequest(f"invalid transfer coding {coding[:40]!r} in Transfer-Encoding")
+    if codings[-1] != "chunked":
+        raise BadRequest(
+            f"Transfer-Encoding {', '.join(codings)[:100]!r} does not end in chunked, so the "
+            "request body's length cannot be determined (RFC 9112 §6.3)"
+        )
+    if "chunked" in codings[:-1]:
+        raise BadRequest("chunked is applied more than once in Transfer-Encoding (RFC 9112 §7)")
+    if len(codings) == 1:
+        return
+    raise NotImplementedCoding(
+        f"transfer coding {codings[0]!r} is not implemented: only chunked is (RFC 9112 §6.1)"
+    )
+
+
+def build_head(
+    line: RequestLine, pairs: list[tuple[bytes, bytes]], max_body_size: int | None
+) -> RequestHead:
+    """The RequestHead of a validated request-line and field lines; raise on bad framing."""
+    method, target, path, query, form, version = line
+    headers, raw = build_fields(pairs)
+    return interpret(method, target, path, query, form, version, headers, raw, max_body_size)
+
+
+def interpret(
+    method: str,
+    target: str,
+    path: str,
+    query: str,
+    form: TargetForm,
+    version: HttpVersion,
+    headers: CIMultiDictProxy[str],
+    raw: RawHeaders,
+    max_body_size: int | None,
+) -> RequestHead:
+    """Apply the framing and connection rules to a head's fields."""
+    getall = headers.getall
+    http10 = version == HttpVersion10
+
+    hosts = getall("Host", None)
+    if hosts is None:
+        if not http10:
+            raise BadRequest("an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)")
+    elif len(hosts) > 1:
+        raise BadRequest("the Host header is repeated: send it once (RFC 9112 §3.2)")
+    elif _HOST_VALUE.fullmatch(hosts[0]) is None:
+        raise BadRequest(
+            f"invalid Host header {hosts[0][:100]!r}: expected host[:port] (RFC 9112 §3.2)"
+        )
+
+    chunked = False
+    content_length: int | None = None
+    te = getall("Transfer-Encoding", None)
+    cl = getall("Content-Length", None)
+    if te is not None:
+        if http10:
+            raise BadRequest(
+                "Transfer-Encoding in an HTTP/1.0 request: the framing is faulty (RFC 9112 §6.1)"
+            )
+        if cl is not None:
+            raise BadRequest(
+                "a request must not have both Transfer-Encoding and Content-Length: its "
+                "length is ambiguous (RFC 9112 §6.1)"
+            )
+        _check_transfer_encoding(te)
+        chunked = True
+    elif cl is not None:
+        content_length = _content_length(cl)
+        if max_body_size is not None and content_length > max_body_size:
+            raise PayloadTooLarge(
+                f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
+            )
+
+    if method == "CONNECT" and (chunked or content_length):
+        raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
+
+    connection = _tokens(getall("Connection", None))
+    if http10:
+        should_close = "keep-alive" not in connection or "close" in connection
+        upgrade = expect_continue = False
+    else:
+        should_close = "close" in connection
+        # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
+        upgrade = "upgrade" in connection and "Upgrade" in headers
+        expect_continue = "100-continue" in _tokens(getall("Expect", None))
+
+    encodings = getall("Content-Encoding", None)
+    content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()
+
+    return RequestHead(
+        method,
+        target,
+        path,
+        query,
+        version,
+        headers,
+        raw,
+        should_close,
+        chunked,
+        content_length,
+        upgrade,
+        expect_continue,
+        content_encoding,
+        form,
+    )

@@ -1,0 +1,131 @@
+"""The request-line and the four forms of request-target (RFC 9112 §3).
+
+::
+
+    request-line   = method SP request-target SP HTTP-version
+    method         = token
+    HTTP-version   = "HTTP/" DIGIT "." DIGIT
+    request-target = origin-form      "/where?q=1"           any method but CONNECT
+                   / absolute-form    "http://host/where"    any method but CONNECT
+                   / authority-form   "host:port"            CONNECT only
+                   / asterisk-form    "*"                    OPTIONS only
+
+The target must be printable ASCII: other bytes have to be percent-encoded
+(RFC 3986 §2.1), and a fragment ("#") is never part of a request-target.
+HTTP/1.x with a minor version above 1 is processed as HTTP/1.1, as RFC 9110
+§2.5 asks of a recipient; other major versions get 505.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn, TypeAlias
+
+from ._errors import BadRequest, VersionNotSupported
+from ._fields import TCHAR, TOKEN
+from ._types import HttpVersion, HttpVersion10, HttpVersion11, TargetForm
+
+__all__ = ["RequestLine", "parse_request_line", "request_line_from_match"]
+
+#: method, target, path, query_string, form, version
+RequestLine: TypeAlias = tuple[str, str, str, str, TargetForm, HttpVersion]
+
+REQUEST_LINE = re.compile(rb"([%s]++) ([\x21-\x7e]++) HTTP/([0-9])\.([0-9])" % TCHAR)
+_VERSION = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
+_BAD_TARGET_BYTE = re.compile(rb"[^\x21-\x7e]")
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://([^/?#]*+)([^?#]*+)(?:\?([^#]*+))?")
+_HOST = r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]++)"
+_AUTHORITY = re.compile(_HOST + r":[0-9]++")
+_USERINFO_AUTHORITY = re.compile(r"[^@]*+@")
+
+
+def parse_request_line(buf: bytes, start: int, end: int) -> RequestLine:
+    """Parse ``buf[start:end]`` (a request-line without CRLF); raise what is wrong."""
+    match = REQUEST_LINE.fullmatch(buf, start, end)
+    if match is None:
+        _diagnose(bytes(buf[start:end]))
+    return request_line_from_match(match)
+
+
+def request_line_from_match(match: re.Match[bytes]) -> RequestLine:
+    """The parts of a request-line that REQUEST_LINE matched."""
+    method_b, target_b, major, minor = match.groups()
+    if major != b"1":
+        raise VersionNotSupported(
+            f"HTTP/{major.decode()}.{minor.decode()} is not supported: this server speaks HTTP/1.1"
+        )
+    version = HttpVersion10 if minor == b"0" else HttpVersion11
+    method = method_b.decode("latin-1")
+    target = target_b.decode("latin-1")
+    if target[0] == "/" and method != "CONNECT":
+        if "#" in target:
+            raise _fragment(target)
+        path, _, query = target.partition("?")
+        return method, target, path, query, "origin", version
+    return _other_form(method, target, version)
+
+
+def _other_form(method: str, target: str, version: HttpVersion) -> RequestLine:
+    if method == "CONNECT":
+        if _AUTHORITY.fullmatch(target) is None:
+            raise BadRequest(
+                f"CONNECT needs an authority-form target 'host:port', not {target[:100]!r} "
+                "(RFC 9112 §3.2.3)"
+            )
+        return method, target, target, "", "authority", version
+    if target == "*":
+        if method != "OPTIONS":
+            raise BadRequest(f"the asterisk-form target '*' is only for OPTIONS, not {method}")
+        return method, target, "*", "", "asterisk", version
+    if "#" in target:
+        raise _fragment(target)
+    match = _ABSOLUTE.fullmatch(target)
+    if match is None:
+        raise BadRequest(
+            f"invalid request-target {target[:100]!r}: expected '/path' (origin-form), "
+            "'scheme://host/path' (absolute-form), 'host:port' (CONNECT only) or "
+            "'*' (OPTIONS only), RFC 9112 §3.2"
+        )
+    authority, path, query = match.groups()
+    if not authority or _USERINFO_AUTHORITY.match(authority) is not None:
+        raise BadRequest(
+            f"invalid authority in absolute-form target {target[:100]!r}: it needs a "
+            "host and must not hold userinfo (RFC 9110 §4.2)"
+        )
+    return method, target, path or "/", query or "", "absolute", version
+
+
+def _fragment(target: str) -> BadRequest:
+    return BadRequest(
+        f"request-target {target[:100]!r} contains '#': a fragment is never sent in a "
+        "request (RFC 9112 §3.2); percent-encode it as %23 if it is data"
+    )
+
+
+def _diagnose(line: bytes) -> NoReturn:
+    """Raise the error that explains why ``line`` is not a request-line."""
+    parts = line.split(b" ")
+    if len(parts) != 3 or not all(parts):
+        raise BadRequest(
+            f"malformed request-line {line[:100]!r}: expected "
+            "'METHOD SP request-target SP HTTP/1.1', single spaces (RFC 9112 §3)"
+        )
+    method, target, version = parts
+    if TOKEN.fullmatch(method) is None:
+        raise BadRequest(f"invalid method {method[:50]!r}: a method must be a token (RFC 9110 §9)")
+    bad = _BAD_TARGET_BYTE.search(target)
+    if bad is not None:
+        raise BadRequest(
+            f"byte 0x{bad[0][0]:02x} is not allowed in the request-target {target[:100]!r}: "
+            "percent-encode it (RFC 3986 §2.1)"
+        )
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise BadRequest(
+            f"invalid HTTP version {version[:20]!r}: expected 'HTTP/1.1' or 'HTTP/1.0'"
+        )
+    if int(match[1]) != 1:
+        raise VersionNotSupported(
+            f"{version[:20].decode('latin-1')} is not supported: this server speaks HTTP/1.1"
+        )
+    raise BadRequest(f"invalid HTTP version {version[:20]!r}: expected 'HTTP/1.1' or 'HTTP/1.0'")

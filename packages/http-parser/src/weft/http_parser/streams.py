@@ -1,0 +1,380 @@
+"""An asyncio body stream with flow control, for servers that want one.
+
+The parser itself never touches asyncio; this module is the optional bridge.
+The connection (the *owner*) feeds the ``BodyChunk`` data it gets from the
+parser into a BodyStream and reports the end or a failure; the handler (the
+*reader*) awaits ``read()``, ``readany()``, ``readline()`` and friends, with
+the API of aiohttp's ``StreamReader``::
+
+    owner:  feed_data(data)  feed_eof()  set_exception(exc)
+    reader: read(n=-1)  readany()  readexactly(n)  readline()  readuntil(sep)
+            readchunk()  read_nowait(n=-1)  iter_chunked(n)  iter_any()  iter_chunks()
+            async for line in stream  at_eof()  is_eof()  exception()  wait_eof()
+
+Flow control: when more than ``high_water`` bytes are buffered the stream
+calls ``flow_control.pause_reading()`` (the owner stops reading its socket);
+once the reader has drained the buffer to ``low_water`` bytes or fewer it
+calls ``resume_reading()``. Each is called once per transition, never twice
+in a row.
+
+Bytes are kept as the ``bytes`` objects that were fed, in a deque, with an
+offset into the first one: a reader that takes whole chunks gets the very
+objects that were fed, and nothing is copied until a read has to cut or join.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+__all__ = ["EMPTY_BODY", "BodyStream", "FlowControl"]
+
+
+class FlowControl(Protocol):
+    """What a BodyStream needs from its owner to apply back-pressure."""
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+class BodyStream:
+    """A request body that arrives over time; see the module docstring."""
+
+    __slots__ = (
+        "_buffer",
+        "_eof",
+        "_eof_callbacks",
+        "_eof_waiter",
+        "_exception",
+        "_flow",
+        "_high_water",
+        "_low_water",
+        "_offset",
+        "_paused",
+        "_size",
+        "_total",
+        "_waiter",
+    )
+
+    def __init__(
+        self,
+        flow_control: FlowControl | None = None,
+        *,
+        high_water: int = 65536,
+        low_water: int | None = None,
+    ) -> None:
+        if high_water < 1:
+            raise ValueError(f"high_water must be positive, not {high_water}")
+        if low_water is None:
+            low_water = high_water // 4
+        if not 0 <= low_water <= high_water:
+            raise ValueError(f"low_water must be in 0..high_water, not {low_water}")
+        self._flow = flow_control
+        self._high_water = high_water
+        self._low_water = low_water
+        self._buffer: deque[bytes] = deque()
+        self._offset = 0  # bytes of _buffer[0] already read
+        self._size = 0  # bytes buffered and not read
+        self._total = 0
+        self._eof = False
+        self._exception: BaseException | None = None
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._eof_waiter: asyncio.Future[None] | None = None
+        self._eof_callbacks: list[Callable[[], object]] = []
+
+    @classmethod
+    def empty(cls) -> BodyStream:
+        """The shared, already finished, empty stream (for requests without a body)."""
+        return EMPTY_BODY
+
+    def __repr__(self) -> str:
+        state = "eof" if self._eof else "open"
+        return f"<{type(self).__name__} {state} buffered={self._size} total={self._total}>"
+
+    # -- the owner's side
+
+    def feed_data(self, data: bytes) -> None:
+        """Append ``data`` to the body; pause the owner above ``high_water`` buffered bytes."""
+        if self._eof:
+            raise RuntimeError("feed_data() after feed_eof()")
+        if not data:
+            return
+        self._buffer.append(data)
+        size = self._size = self._size + len(data)
+        self._total += len(data)
+        self._wake()
+        if size > self._high_water and not self._paused and self._flow is not None:
+            self._paused = True
+            self._flow.pause_reading()
+
+    def feed_eof(self) -> None:
+        """The body is complete."""
+        self._eof = True
+        self._wake()
+        waiter = self._eof_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        callbacks, self._eof_callbacks = self._eof_callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def set_exception(self, exc: BaseException) -> None:
+        """Fail the body: every later read raises ``exc``."""
+        self._exception = exc
+        for waiter in (self._waiter, self._eof_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+
+    def on_eof(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when the body is complete (now, if it is)."""
+        if self._eof:
+            callback()
+        else:
+            self._eof_callbacks.append(callback)
+
+    # -- state
+
+    def exception(self) -> BaseException | None:
+        """The exception set by the owner, if any."""
+        return self._exception
+
+    def is_eof(self) -> bool:
+        """True once the owner has called feed_eof (bytes may still be buffered)."""
+        return self._eof
+
+    def at_eof(self) -> bool:
+        """True when the body is complete and every byte has been read."""
+        return self._eof and not self._size
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes fed so far."""
+        return self._total
+
+    # -- the reader's side
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (at least one unless at the end); ``n < 0``: the whole rest."""
+        if n == 0:
+            return b""
+        if n < 0:
+            parts = []
+            while True:
+                self._check()
+                if self._size:
+                    parts.append(self._take(-1))
+                elif self._eof:
+                    break
+                else:
+                    await self._wait("read")
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        while not self._size and not self._eof:
+            self._check()
+            await self._wait("read")
+        self._check()
+        return self._take(n) if self._size else b""
+
+    async def readany(self) -> bytes:
+        """Whatever is buffered, waiting for at least one byte; ``b""`` at the end."""
+        while not self._size and not self._eof:
+            self._check()
+            await self._wait("readany")
+        self._check()
+        return self._take(-1) if self._size else b""
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        """``(data, False)`` like readany; ``(b"", False)`` at the end (aiohttp's API)."""
+        return await self.readany(), False
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; asyncio.IncompleteReadError if the body ends first."""
+        if n < 0:
+            raise ValueError("readexactly() needs n >= 0")
+        parts = []
+        need = n
+        while need:
+            self._check()
+            if self._size:
+                part = self._take(need)
+                parts.append(part)
+                need -= len(part)
+            elif self._eof:
+                raise asyncio.IncompleteReadError(b"".join(parts), n)
+            else:
+                await self._wait("readexactly")
+        return parts[0] if len(parts) == 1 else b"".join(parts)  # b"" for n == 0
+
+    async def readline(self) -> bytes:
+        """The next line, with its b"\\n"; the rest of the body if it has none."""
+        return await self.readuntil(b"\n")
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        """Bytes up to and including ``separator``; the rest at the end.
+
+        ValueError when more than ``high_water`` bytes come without one (the
+        owner would be paused and the separator would never arrive).
+        """
+        if not separator:
+            raise ValueError("separator must not be empty")
+        while True:
+            self._check()
+            if self._size:
+                chunk = self._coalesce()
+                index = chunk.find(separator, self._offset)
+                if index >= 0:
+                    return self._take(index + len(separator) - self._offset)
+                if self._eof:
+                    return self._take(-1)
+                if self._size > self._high_water:
+                    raise ValueError(
+                        f"no {separator!r} in {self._size} bytes, more than high_water="
+                        f"{self._high_water}"
+                    )
+            elif self._eof:
+                return b""
+            await self._wait("readuntil")
+
+    def read_nowait(self, n: int = -1) -> bytes:
+        """Up to ``n`` buffered bytes (all if ``n < 0``) without waiting."""
+        self._check()
+        if self._waiter is not None:
+            raise RuntimeError("read_nowait() called while another coroutine is waiting")
+        return self._take(n) if self._size and n else b""
+
+    async def wait_eof(self) -> None:
+        """Wait until the body is complete (without reading it)."""
+        self._check()
+        if self._eof:
+            return
+        waiter = self._eof_waiter
+        if waiter is None:
+            waiter = self._eof_waiter = asyncio.get_running_loop().create_future()
+        # shield: one waiter cancelled must not cancel the future the others await
+        await asyncio.shield(waiter)
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        """Yield the body in pieces of at most ``n`` bytes."""
+        if n < 1:
+            raise ValueError("iter_chunked() needs n >= 1")
+        while data := await self.read(n):
+            yield data
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives."""
+        while data := await self.readany():
+            yield data
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """Yield ``readchunk()`` results until the end."""
+        while True:
+            data, end_of_chunk = await self.readchunk()
+            if not data:
+                return
+            yield data, end_of_chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
+
+    # -- internals
+
+    def _check(self) -> None:
+        if self._exception is not None:
+            raise self._exception
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self, name: str) -> None:
+        if self._waiter is not None:
+            raise RuntimeError(
+                f"{name}() called while another coroutine is already waiting for the body"
+            )
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    def _coalesce(self) -> bytes:
+        """Join the buffer into one chunk (for a search across chunk boundaries)."""
+        buffer = self._buffer
+        if len(buffer) > 1:
+            joined = b"".join(buffer)
+            buffer.clear()
+            buffer.append(joined)
+        return buffer[0]
+
+    def _take(self, n: int) -> bytes:
+        """Remove and return up to ``n`` buffered bytes (all when ``n < 0``); needs some."""
+        buffer = self._buffer
+        offset = self._offset
+        if n < 0 or n >= self._size:
+            if len(buffer) == 1:
+                chunk = buffer.popleft()
+                data = chunk[offset:] if offset else chunk
+            else:
+                if offset:
+                    buffer[0] = buffer[0][offset:]
+                data = b"".join(buffer)
+                buffer.clear()
+            self._offset = 0
+            self._size = 0
+        else:
+            parts = []
+            need = n
+            while need:
+                chunk = buffer[0]
+                avail = len(chunk) - offset
+                if avail <= need:
+                    parts.append(chunk[offset:] if offset else chunk)
+                    buffer.popleft()
+                    offset = 0
+                    need -= avail
+                else:
+                    parts.append(chunk[offset : offset + need])
+                    offset += need
+                    need = 0
+            self._offset = offset
+            self._size -= n
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if self._paused and self._size <= self._low_water:
+            self._paused = False
+            assert self._flow is not None
+            self._flow.resume_reading()
+        return data
+
+
+class _EmptyBodyStream(BodyStream):
+    """A finished empty body, shared by every request without one."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._eof = True
+
+    def feed_data(self, data: bytes) -> None:
+        raise RuntimeError("EMPTY_BODY is shared and finished: it takes no data")
+
+    def feed_eof(self) -> None:
+        """Already at the end: nothing to do."""
+
+    def set_exception(self, exc: BaseException) -> None:
+        raise RuntimeError("EMPTY_BODY is shared and finished: it takes no exception")
+
+    def __repr__(self) -> str:
+        return "<EMPTY_BODY>"
+
+
+#: The finished empty body; ``BodyStream.empty()`` returns it.
+EMPTY_BODY: BodyStream = _EmptyBodyStream()
