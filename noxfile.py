@@ -150,11 +150,14 @@ def build(session: nox.Session) -> None:
     venv = Path(session.create_tmp()) / "fresh"
     session.run("python", "-m", "venv", "--clear", str(venv))
     python = str(venv / "bin" / "python")
-    session.run(python, "-m", "pip", "install", "--quiet", "--find-links", str(dist), "weft")
+    session.run(
+        python, "-m", "pip", "install", "--quiet", "--find-links", str(dist), "weft", external=True
+    )
     session.run(
         python,
         "-c",
         "import weft.web as web; assert web.Application and web.run_app; print('weft.web ok')",
+        external=True,
     )
 
 

@@ -284,8 +284,9 @@ def shaped_tables(draw: st.DrawFn) -> list[tuple[str, list[str]]]:
     count = draw(st.integers(3, 20))
     for _ in range(count):
         parts = draw(st.lists(pieces, min_size=1, max_size=3))
-        names = iter(range(10))
-        path = "/" + "/".join(re.sub(r"\{v", lambda _: "{v" + str(next(names)), p) for p in parts)
+        path = "/" + "/".join(
+            part.replace("{v", "{v" + str(number)) for number, part in enumerate(parts)
+        )
         if table and table[-1][0] == path:
             continue
         table.append(

@@ -370,7 +370,7 @@ class _EmptyBodyStream(BodyStream):
         """Already at the end: nothing to do."""
 
     def set_exception(self, exc: BaseException) -> None:
-        raise RuntimeError("EMPTY_BODY is shared and finished: it takes no exception")
+        """Ignored: the body is complete, so a later failure does not concern it."""
 
     def __repr__(self) -> str:
         return "<EMPTY_BODY>"
