@@ -19,6 +19,7 @@ from weft.web_core import (
     Request,
     Response,
     StreamResponse,
+    View,
     json_response,
     middleware,
 )
@@ -95,7 +96,6 @@ from weft.web_routing import (
     StaticDef,
     UrlDispatcher,
     UrlMappingMatchInfo,
-    View,
     delete,
     get,
     head,

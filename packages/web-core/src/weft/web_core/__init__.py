@@ -13,6 +13,7 @@ from ._middleware import middleware
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, json_response
 from ._signals import Signal
+from ._view import View
 from ._writer import StreamWriter, WriterProtocol
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "StreamResponse",
     "json_response",
     "exception_response",
+    "View",
     # middlewares
     "middleware",
     # the connection side, for servers (web-runner)

@@ -14,7 +14,6 @@ import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
 from functools import partial
-from inspect import isawaitable
 from typing import Any, Generic, TypeVar, cast, overload
 
 from weft.http_parser import RequestHead
@@ -107,11 +106,11 @@ class CleanupContext(list[_CleanupCallback]):
 
 
 async def _call_matched_handler(request: Request) -> StreamResponse:
-    """The innermost link of the chain: the handler that routing matched."""
-    result: Any = request.match_info.handler(request)
-    if isawaitable(result):
-        result = await result
-    return cast(StreamResponse, result)
+    """The innermost link of the chain: the handler that routing matched.
+
+    The router has already wrapped plain (non-async) handlers, so this awaits.
+    """
+    return cast(StreamResponse, await request.match_info.handler(request))
 
 
 class Application(MutableMapping[str | AppKey[Any], Any]):
@@ -164,7 +163,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...
     def __setitem__(self, key: str | AppKey[Any], value: Any) -> None:
-        self._check_frozen("set an item of")
+        self._warn_frozen_state()
         if not isinstance(key, AppKey):
             warnings.warn(
                 "It is recommended to use web.AppKey instances for keys.\n"
@@ -175,7 +174,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._state[key] = value
 
     def __delitem__(self, key: str | AppKey[Any]) -> None:
-        self._check_frozen("delete an item of")
+        self._warn_frozen_state()
         del self._state[key]
 
     def __len__(self) -> int:
@@ -240,10 +239,14 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     def frozen(self) -> bool:
         return self._frozen
 
-    def _check_frozen(self, action: str) -> None:
+    def _warn_frozen_state(self) -> None:
+        # As aiohttp: app state set after start-up is a shared-state smell, not an error.
         if self._frozen:
-            raise RuntimeError(
-                f"Cannot {action} a frozen application: configure it before it starts"
+            warnings.warn(
+                "Changing state of started or joined application is deprecated; "
+                "keep mutable state in an object stored at start-up instead",
+                DeprecationWarning,
+                stacklevel=3,
             )
 
     def freeze(self) -> None:
@@ -261,7 +264,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._chain = chain
 
     async def startup(self) -> None:
-        """Run on_startup callbacks (cleanup contexts enter here)."""
+        """Run on_startup callbacks (cleanup contexts enter here).
+
+        A runner freezes ``on_startup``, runs this, then freezes the app, so
+        start-up callbacks may still store state in the app.
+        """
+        self._on_startup.freeze()
         await self._on_startup.send(self)
 
     async def shutdown(self) -> None:

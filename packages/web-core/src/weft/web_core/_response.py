@@ -22,7 +22,7 @@ from multidict import CIMultiDict, istr
 from weft.http_parser import HttpVersion10, HttpVersion11, reason_phrase, serialize_response_head
 from weft.web_exceptions import ResponseCookies
 
-from ._helpers import http_date, parse_content_type
+from ._helpers import http_date, parse_content_type, sentinel
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
@@ -276,7 +276,8 @@ class StreamResponse(MutableMapping[str, Any]):
             headers.pop(_TRANSFER_ENCODING, None)
             if self._status < 200 or self._status == 204:
                 headers.pop(_CONTENT_LENGTH, None)
-        elif self._chunked or headers.get(_CONTENT_LENGTH, "0") != "0":
+        elif headers.get(_CONTENT_LENGTH) != "0":
+            # RFC 9110 §8.3: a body of unknown (chunked, close-delimited) or non-zero length.
             headers.setdefault(_CONTENT_TYPE, "application/octet-stream")
         if _DATE not in headers:
             headers[_DATE] = http_date()
@@ -382,10 +383,10 @@ class Response(StreamResponse):
                 body = text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
-        elif not has_ctype and (content_type is not None or charset is not None):
-            ctype = content_type or "application/octet-stream"
+        elif not has_ctype and content_type is not None:
+            # As aiohttp: a charset alone (no content_type) is ignored for a body.
             self._headers[_CONTENT_TYPE] = (
-                ctype if charset is None else f"{ctype}; charset={charset}"
+                content_type if charset is None else f"{content_type}; charset={charset}"
             )
         self._body: bytes | None = None
         self.body = body
@@ -449,7 +450,7 @@ class Response(StreamResponse):
 
 
 def json_response(
-    data: Any = None,
+    data: Any = sentinel,
     *,
     text: str | None = None,
     body: bytes | None = None,
@@ -460,7 +461,7 @@ def json_response(
     dumps: Callable[[Any], str] = json.dumps,
 ) -> Response:
     """A Response whose body is ``dumps(data)``, typed application/json."""
-    if data is not None:
+    if data is not sentinel:  # json_response(None) sends 'null', as aiohttp
         if text is not None or body is not None:
             raise ValueError("only one of data, text, or body should be specified")
         text = dumps(data)

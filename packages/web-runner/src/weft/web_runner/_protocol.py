@@ -274,7 +274,14 @@ class RequestHandler(asyncio.Protocol):
                 head, payload, self, writer, self._task, self._loop
             )
             try:
-                response = await self._server.request_handler(request)
+                result: object = await self._server.request_handler(request)
+                if isinstance(result, HTTPException):
+                    result = exception_response(result)
+                if not isinstance(result, StreamResponse):
+                    raise TypeError(
+                        f"Web-handler should return a response instance, got {result!r}"
+                    )
+                response = result
             except HTTPException as exc:
                 response = exception_response(exc)
             except asyncio.CancelledError:
@@ -283,6 +290,11 @@ class RequestHandler(asyncio.Protocol):
                 if writer.output_size:
                     # Part of a response is already out: the only honest end is a close.
                     self._server.logger.exception("Error after the response started", exc_info=exc)
+                    return False
+                if writer.chunked:
+                    # A streaming response was prepared (nothing sent yet) and left chunked
+                    # framing on the writer: send the 500 around it, then close.
+                    self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
                     return False
                 response = self._internal_error(exc)
             try:
@@ -311,18 +323,25 @@ class RequestHandler(asyncio.Protocol):
             return False
         return payload.at_eof()
 
-    def _internal_error(self, exc: BaseException) -> StreamResponse:
+    def _internal_error_text(self, exc: BaseException) -> str:
         self._server.logger.exception("Error handling request", exc_info=exc)
         text = "500 Internal Server Error\n\nServer got itself in trouble"
         if self._debug:
             text += "\n\n" + "".join(traceback.format_exception(exc))
-        response = Response(status=500, text=text)
+        return text
+
+    def _internal_error(self, exc: BaseException) -> StreamResponse:
+        response = Response(status=500, text=self._internal_error_text(exc))
         response.force_close()
         return response
 
-    def _answer_parse_error(self, exc: HttpParserError) -> None:
+    def _write_raw(self, status: int, reason: str, text: str) -> None:
+        """Send a whole error response straight to the transport (then the caller closes)."""
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(_error_bytes(exc.status, exc.reason, f"{exc.status}: {exc}"))
+            self._transport.write(_error_bytes(status, reason, text))
+
+    def _answer_parse_error(self, exc: HttpParserError) -> None:
+        self._write_raw(exc.status, exc.reason, f"{exc.status}: {exc}")
         self._server.logger.debug("Bad request: %s", exc)
 
     def __repr__(self) -> str:

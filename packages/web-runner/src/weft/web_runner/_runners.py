@@ -131,8 +131,9 @@ class AppRunner(BaseRunner):
         await self._app.shutdown()
 
     async def _make_server(self) -> Server:
-        self._app.freeze()
+        # Start-up callbacks may still store state in the app; freeze after them.
         await self._app.startup()
+        self._app.freeze()
         handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
         return Server(handler, request_factory=self._app._make_request, **self._kwargs)
 

@@ -1,0 +1,284 @@
+"""Error pages: parser rejections and failing handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+
+from weft.web_core import BaseRequest, Response, StreamResponse
+from weft.web_exceptions import (
+    HTTPBadRequest,
+    HTTPException,
+    HTTPForbidden,
+    HTTPFound,
+    HTTPNotFound,
+    HTTPServiceUnavailable,
+)
+
+if TYPE_CHECKING:
+    from conftest import Serve
+
+HOST = b"Host: x\r\n"
+
+REJECTIONS = [
+    pytest.param(b"HELLO WORLD\r\n\r\n", 400, id="garbage-request-line"),
+    pytest.param(b"\x00\x01 / HTTP/1.1\r\n" + HOST + b"\r\n", 400, id="binary-method"),
+    pytest.param(b"GET / HTTP/1.1\r\n" + HOST + b"Ba(d: v\r\n\r\n", 400, id="bad-header-name"),
+    pytest.param(b"GET / HTTP/1.1\r\n" + HOST + b"No Colon\r\n\r\n", 400, id="header-no-colon"),
+    pytest.param(b"GET / HTTP/1.1\nHost: x\n\n", 400, id="bare-lf"),
+    pytest.param(b"GET / HTTP/1.1\r\n" + HOST + b"X-A: a\r\n b\r\n\r\n", 400, id="obs-fold"),
+    pytest.param(
+        b"POST / HTTP/1.1\r\n"
+        + HOST
+        + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        400,
+        id="te-and-cl",
+    ),
+    pytest.param(
+        b"POST / HTTP/1.1\r\n" + HOST + b"Content-Length: abc\r\n\r\n", 400, id="bad-length"
+    ),
+    pytest.param(b"GET / HTTP/1.1\r\n\r\n", 400, id="no-host"),
+    pytest.param(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" + HOST + b"\r\n", 414, id="long-line"),
+    pytest.param(
+        b"GET / HTTP/1.1\r\n" + HOST + b"X-Big: " + b"a" * 9000 + b"\r\n\r\n",
+        431,
+        id="huge-header",
+    ),
+    pytest.param(
+        b"GET / HTTP/1.1\r\n" + HOST + b"".join(b"X-%d: v\r\n" % i for i in range(200)) + b"\r\n",
+        431,
+        id="too-many-headers",
+    ),
+    pytest.param(
+        b"POST / HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: gzip, chunked\r\n\r\n",
+        501,
+        id="unknown-coding",
+    ),
+    pytest.param(b"GET / HTTP/2.0\r\n" + HOST + b"\r\n", 505, id="http2"),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("data", "status"), REJECTIONS)
+async def test_parser_rejection_answered_then_closed(
+    serve: Serve, data: bytes, status: int
+) -> None:
+    """Each parser rejection is answered with its status and Connection: close, then EOF."""
+    calls: list[BaseRequest] = []
+
+    async def handler(request: BaseRequest) -> Response:
+        calls.append(request)
+        return Response(text="handled")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(data)
+    response = await connection.response()
+    assert response.status == status
+    assert response.raw.startswith(b"HTTP/1.1 %d " % status)
+    assert response.headers["Connection"] == "close"
+    assert response.body.startswith(b"%d" % status)
+    assert await connection.read_to_eof() == b""
+    assert calls == []
+
+
+@pytest.mark.asyncio
+async def test_rejection_limits_follow_the_server_settings(serve: Serve) -> None:
+    """max_line_size given to the Server is the limit the parser enforces (414)."""
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text="ok")
+
+    served = await serve(handler, max_line_size=100)
+    assert (await served.exchange(b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n" + HOST + b"\r\n"))[
+        :12
+    ] == b"HTTP/1.1 414"
+    ok = await served.connect()
+    ok.send(b"GET /short HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert (await ok.response()).status == 200
+
+
+@pytest.mark.asyncio
+async def test_handler_exception_gives_500_and_server_goes_on(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception in the handler is a 500 that closes; a new connection is served."""
+
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/boom":
+            raise RuntimeError("boom")
+        return Response(text="fine")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        connection.send(b"GET /boom HTTP/1.1\r\n" + HOST + b"\r\n")
+        response = await connection.response()
+    assert response.status == 500
+    assert b"Server got itself in trouble" in response.body
+    assert b"RuntimeError" not in response.body  # no traceback unless debug
+    assert response.headers["Connection"] == "close"
+    assert await connection.read_to_eof() == b""
+    assert any(record.exc_info and "boom" in str(record.exc_info[1]) for record in caplog.records)
+
+    again = await served.connect()
+    again.send(b"GET /fine HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert (await again.response()).body == b"fine"
+
+
+@pytest.mark.asyncio
+async def test_debug_500_shows_the_traceback(serve: Serve) -> None:
+    """With debug=True the 500 page carries the traceback."""
+
+    async def handler(request: BaseRequest) -> Response:
+        raise ValueError("the cause")
+
+    served = await serve(handler, debug=True)
+    connection = await served.connect()
+    connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+    response = await connection.response()
+    assert response.status == 500
+    assert b"ValueError: the cause" in response.body
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (HTTPNotFound(), 404),
+        (HTTPForbidden(text="nope"), 403),
+        (HTTPBadRequest(reason="Bad thing"), 400),
+        (HTTPServiceUnavailable(headers={"Retry-After": "3"}), 503),
+        (HTTPFound("/elsewhere"), 302),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, HTTPException) else str(value),
+)
+async def test_http_exception_from_low_level_handler(
+    serve: Serve, exc: HTTPException, status: int
+) -> None:
+    """A raised HTTPException becomes its status, headers and body, and keeps the connection."""
+
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/raise":
+            raise exc
+        return Response(text="after")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(
+        b"GET /raise HTTP/1.1\r\n" + HOST + b"\r\n" + b"GET /next HTTP/1.1\r\n" + HOST + b"\r\n"
+    )
+    response = await connection.response()
+    assert response.status == status
+    assert response.reason == exc.reason
+    for name, value in exc.headers.items():
+        assert response.headers[name] == value
+    if exc.text is not None:
+        assert response.body == exc.text.encode()
+    assert (await connection.response()).body == b"after"
+
+
+@pytest.mark.asyncio
+async def test_http_exception_cookies_are_sent(client: aiohttp.ClientSession, serve: Serve) -> None:
+    """Cookies set on a raised redirect reach the client (the login-redirect pattern)."""
+
+    async def handler(request: BaseRequest) -> Response:
+        exc = HTTPFound("/home")
+        exc.set_cookie("session", "abc")
+        raise exc
+
+    served = await serve(handler)
+    async with client.get(served.url("/login"), allow_redirects=False) as response:
+        assert response.status == 302
+        assert response.headers["Location"] == "/home"
+        assert response.cookies["session"].value == "abc"
+
+
+@pytest.mark.asyncio
+async def test_exception_after_response_started_closes(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception after body bytes went out closes the connection, with no second response."""
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        await response.write(b"partial")
+        raise RuntimeError("too late")
+
+    served = await serve(handler)
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        data = await served.exchange(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert data.count(b"HTTP/1.1") == 1
+    assert data.endswith(b"7\r\npartial\r\n")  # the chunked body is cut short: no last chunk
+    assert any("too late" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+
+
+@pytest.mark.asyncio
+async def test_exception_after_prepare_before_any_write_gives_500(serve: Serve) -> None:
+    """A handler that fails after prepare() but before any byte went out gets a clean 500."""
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        raise RuntimeError("before the body")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+    response = await connection.response()
+    assert response.status == 500
+    assert b"Server got itself in trouble" in response.body
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_handler_returning_no_response_gives_500(serve: Serve) -> None:
+    """A low-level handler that returns None is a 500, and the server keeps serving."""
+
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/none":
+            return None  # type: ignore[return-value]
+        return Response(text="ok")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"GET /none HTTP/1.1\r\n" + HOST + b"\r\n")
+    response = await connection.response()
+    assert response.status == 500
+    again = await served.connect()
+    again.send(b"GET /ok HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert (await again.response()).body == b"ok"
+
+
+@pytest.mark.asyncio
+async def test_bad_chunk_in_unread_body_closes_after_the_response(serve: Serve) -> None:
+    """A framing error inside a body the handler ignores: its response, then the close."""
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text="answered")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"POST / HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+    response = await connection.response()
+    assert response.body == b"answered"
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_returned_http_exception_becomes_its_response(serve: Serve) -> None:
+    """A low-level handler that returns (not raises) an HTTPException answers with it."""
+
+    async def handler(request: BaseRequest) -> Response:
+        return HTTPNotFound(text="not here")  # type: ignore[return-value]
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+    response = await connection.response()
+    assert (response.status, response.body) == (404, b"not here")

@@ -1,0 +1,251 @@
+"""Keep-alive, pipelining and the keep-alive timeout, checked byte by byte."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from weft.web_core import Application, BaseRequest, Request, Response
+
+if TYPE_CHECKING:
+    from conftest import Serve
+
+GET = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+async def echo(request: BaseRequest) -> Response:
+    """Answer with the path; /slow answers later than the requests after it."""
+    if request.path == "/slow":
+        await asyncio.sleep(0.05)
+    body = await request.read()
+    return Response(text=f"{request.method} {request.path} {len(body)}")
+
+
+async def ignore_body(request: BaseRequest) -> Response:
+    return Response(text=f"ignored {request.path}")
+
+
+@pytest.mark.asyncio
+async def test_several_requests_on_one_connection(serve: Serve) -> None:
+    """An HTTP/1.1 connection serves request after request."""
+    served = await serve(echo)
+    connection = await served.connect()
+    for i in range(5):
+        connection.send(GET % f"/{i}".encode())
+        response = await connection.response()
+        assert response.status == 200
+        assert response.body == f"GET /{i} 0".encode()
+        assert "Connection" not in response.headers
+    assert served.server.requests_count == 5
+    assert len(served.server.connections) == 1
+
+
+@pytest.mark.asyncio
+async def test_aiohttp_client_reuses_the_connection(
+    serve: Serve, client: aiohttp.ClientSession
+) -> None:
+    """aiohttp's pooled client sends many requests over one kept-alive connection."""
+    peers: set[object] = set()
+
+    async def handler(request: BaseRequest) -> Response:
+        transport = request.transport
+        assert transport is not None
+        peers.add(transport.get_extra_info("peername"))
+        return Response(text="ok")
+
+    served = await serve(handler)
+    for _ in range(4):
+        async with client.get(served.url()) as response:
+            assert await response.text() == "ok"
+    assert len(peers) == 1
+
+
+@pytest.mark.asyncio
+async def test_http10_closes_by_default(serve: Serve) -> None:
+    """An HTTP/1.0 request without keep-alive is answered, then the connection closes."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(b"GET /old HTTP/1.0\r\n\r\n")
+    response = await connection.response()
+    assert response.raw.startswith(b"HTTP/1.0 200 OK\r\n")
+    assert response.body == b"GET /old 0"
+    assert response.headers.get("Connection", "close").lower() == "close"
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_http10_keep_alive_when_requested(serve: Serve) -> None:
+    """HTTP/1.0 with Connection: keep-alive keeps the connection for the next request."""
+    served = await serve(echo)
+    connection = await served.connect()
+    for path in (b"/one", b"/two"):
+        connection.send(b"GET %s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" % path)
+        response = await connection.response()
+        assert response.headers["Connection"].lower() == "keep-alive"
+        assert response.body == b"GET %s 0" % path
+
+
+@pytest.mark.asyncio
+async def test_connection_close_is_honoured(serve: Serve) -> None:
+    """Connection: close from the client gets Connection: close back, then EOF."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(b"GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    response = await connection.response()
+    assert response.body == b"GET /bye 0"
+    assert response.headers["Connection"] == "close"
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_response_force_close_closes(serve: Serve) -> None:
+    """A response with force_close() ends the connection after it."""
+
+    async def handler(request: BaseRequest) -> Response:
+        response = Response(text="last")
+        response.force_close()
+        return response
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(GET % b"/" + GET % b"/never")
+    response = await connection.response()
+    assert response.body == b"last"
+    assert response.headers["Connection"] == "close"
+    assert await connection.read_to_eof() == b""
+    assert served.server.requests_count == 1
+
+
+@pytest.mark.asyncio
+async def test_pipelined_requests_answered_in_order(serve: Serve) -> None:
+    """Requests written at once are answered in order, even when the first is slow."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(
+        GET % b"/slow"
+        + b"POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        + b"POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"3\r\nabc\r\n0\r\n\r\n"
+        + GET % b"/last"
+    )
+    bodies = [(await connection.response()).body for _ in range(4)]
+    assert bodies == [b"GET /slow 0", b"POST /post 5", b"POST /chunked 3", b"GET /last 0"]
+
+
+@pytest.mark.asyncio
+async def test_head_response_keeps_the_connection(serve: Serve) -> None:
+    """A HEAD answer has no body, so the next response on the connection parses cleanly."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n" + GET % b"/g")
+    head = await connection.response(head_request=True)
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(len(b"HEAD /h 0"))
+    assert (await connection.response()).body == b"GET /g 0"
+
+
+@pytest.mark.asyncio
+async def test_unread_body_is_drained_for_the_next_request(serve: Serve) -> None:
+    """A body the handler never read is drained so the pipelined request after it is answered."""
+    served = await serve(ignore_body)
+    connection = await served.connect()
+    body = b"x" * 20000
+    connection.send(
+        b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        + b"POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"5\r\nhello\r\n0\r\n\r\n"
+        + GET % b"/c"
+    )
+    bodies = [(await connection.response()).body for _ in range(3)]
+    assert bodies == [b"ignored /a", b"ignored /b", b"ignored /c"]
+    assert served.server.requests_count == 3
+
+
+@pytest.mark.asyncio
+async def test_parse_error_after_good_pipelined_requests(serve: Serve) -> None:
+    """Good pipelined requests are answered first, then the error status, then the close."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(GET % b"/one" + GET % b"/two" + b"GARBAGE\r\n\r\n" + GET % b"/never")
+    first = await connection.response()
+    second = await connection.response()
+    error = await connection.response()
+    assert (first.body, second.body) == (b"GET /one 0", b"GET /two 0")
+    assert error.status == 400
+    assert error.headers["Connection"] == "close"
+    assert await connection.read_to_eof() == b""
+    assert served.server.requests_count == 2
+
+
+@pytest.mark.asyncio
+async def test_parse_error_in_a_later_write(serve: Serve) -> None:
+    """A request answered, then garbage on the same connection: 400 and close."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(GET % b"/ok")
+    assert (await connection.response()).body == b"GET /ok 0"
+    connection.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+    error = await connection.response()
+    assert error.status == 400
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_idle_connection_closed_after_keepalive_timeout(serve: Serve) -> None:
+    """With keepalive_timeout=0.1 an idle kept-alive connection is closed by the server."""
+    app = Application()
+
+    async def hello(request: Request) -> Response:
+        return Response(text="hi")
+
+    app.router.add_get("/", hello)
+    served = await serve(app, keepalive_timeout=0.1)
+    connection = await served.connect()
+    connection.send(GET % b"/")
+    response = await connection.response()
+    assert response.body == b"hi"
+    assert "Connection" not in response.headers  # kept alive ...
+    assert await connection.read_to_eof() == b""  # ... until the timeout closes it
+
+
+@pytest.mark.asyncio
+async def test_connection_without_requests_closed_after_keepalive_timeout(serve: Serve) -> None:
+    """A connection that never sends a request is closed after keepalive_timeout too."""
+    served = await serve(echo, keepalive_timeout=0.1)
+    connection = await served.connect()
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    paths=st.lists(st.from_regex(r"/[a-z0-9]{0,8}", fullmatch=True), min_size=1, max_size=5),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
+)
+async def test_pipelining_survives_any_split(serve: Serve, paths: list[str], cuts: list[int]) -> None:
+    """However pipelined bytes are split into writes, every request is answered in order."""
+    served = await serve(echo)
+    data = b"".join(
+        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" % p.encode() for p in paths
+    )
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    connection = await served.connect()
+    try:
+        for start, end in zip(points, points[1:], strict=False):
+            connection.send(data[start:end])
+            await connection.writer.drain()
+            await asyncio.sleep(0)
+        bodies = [(await connection.response()).body for _ in paths]
+        assert bodies == [f"POST {p} 3".encode() for p in paths]
+    finally:
+        await connection.close()
+        await served.cleanup()

@@ -1,0 +1,236 @@
+"""Parser benchmark: weft-http-parser beside h11, httptools and aiohttp, in one run.
+
+Two messages, each parsed from one ``bytes`` on a parser that is kept across
+messages (a keep-alive connection), body bytes consumed as each parser hands
+them out:
+
+  (a) a typical browser GET with 9 header lines;
+  (b) a chunked POST of 64 KiB (16 chunks of 4 KiB).
+
+Prints the best-of-N µs per message and the ratios against aiohttp's
+pure-Python parser and its C (llhttp) parser. A competitor that is not
+importable is skipped. Run with ``nox -s bench`` or
+``python tools/bench/bench_parser.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import sys
+import timeit
+from collections.abc import Callable
+from typing import Any
+
+GET = (
+    b"GET /static/app.js?v=3 HTTP/1.1\r\n"
+    b"Host: www.example.com\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
+    b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    b"Accept-Language: en-US,en;q=0.5\r\n"
+    b"Accept-Encoding: gzip, deflate, br, zstd\r\n"
+    b"Referer: https://www.example.com/index.html\r\n"
+    b"Connection: keep-alive\r\n"
+    b"Cookie: session=3f9a1c0b2d; theme=dark; lang=en\r\n"
+    b"Sec-Fetch-Mode: no-cors\r\n"
+    b"\r\n"
+)
+
+_CHUNK = bytes(range(256)) * 16  # 4 KiB
+POST = (
+    b"POST /upload HTTP/1.1\r\n"
+    b"Host: www.example.com\r\n"
+    b"Content-Type: application/octet-stream\r\n"
+    b"Transfer-Encoding: chunked\r\n"
+    b"\r\n" + (b"1000\r\n" + _CHUNK + b"\r\n") * 16 + b"0\r\n\r\n"
+)
+POST_BODY = _CHUNK * 16
+
+Runner = Callable[[bytes], int]  # parse one message, return the body length seen
+
+
+def weft_runner() -> Runner:
+    from weft.http_parser import BodyChunk, RequestParser
+
+    feed = RequestParser().feed
+
+    def run(data: bytes) -> int:
+        size = 0
+        for event in feed(data):
+            if type(event) is BodyChunk:
+                size += len(event.data)
+        return size
+
+    return run
+
+
+def h11_runner() -> Runner:
+    import h11
+
+    conn = h11.Connection(h11.SERVER)
+    need_data = h11.NEED_DATA
+    data_type = h11.Data
+    end = h11.EndOfMessage
+
+    def run(data: bytes) -> int:
+        # A server must answer before h11 lets it read the next request;
+        # start_next_cycle() after a fake answer is what that costs.
+        conn.receive_data(data)
+        size = 0
+        while True:
+            event = conn.next_event()
+            if type(event) is data_type:
+                size += len(event.data)
+            elif type(event) is end:
+                break
+            elif event is need_data:
+                raise RuntimeError("h11 wants more data")
+        conn.send(h11.Response(status_code=204, headers=[]))
+        conn.send(h11.EndOfMessage())
+        conn.start_next_cycle()
+        return size
+
+    return run
+
+
+def h11_raw_cost() -> Runner:
+    """The cost of the fake answer h11_runner sends, subtracted from h11's time."""
+    import h11
+
+    def run(data: bytes) -> int:
+        return 0
+
+    del h11
+    return run
+
+
+def httptools_runner() -> Runner:
+    import httptools
+
+    class Callbacks:
+        __slots__ = ("body", "headers", "url")
+
+        def __init__(self) -> None:
+            self.headers: list[tuple[bytes, bytes]] = []
+            self.url = b""
+            self.body = 0
+
+        def on_url(self, url: bytes) -> None:
+            self.url = url
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.headers.append((name, value))
+
+        def on_body(self, body: bytes) -> None:
+            self.body += len(body)
+
+        def on_message_begin(self) -> None:
+            self.headers = []
+            self.body = 0
+
+    callbacks = Callbacks()
+    parser = httptools.HttpRequestParser(callbacks)
+
+    def run(data: bytes) -> int:
+        parser.feed_data(data)
+        return callbacks.body
+
+    return run
+
+
+def _aiohttp_runner(cls_name: str) -> Runner:
+    from aiohttp import http_parser
+    from aiohttp.base_protocol import BaseProtocol
+
+    cls = getattr(http_parser, cls_name)
+    loop = asyncio.new_event_loop()
+    protocol = BaseProtocol(loop)
+    parser: Any = cls(protocol, loop, 2**16, max_line_size=8190, max_field_size=8190)
+
+    def run(data: bytes) -> int:
+        messages, _upgraded, _tail = parser.feed_data(data)
+        size = 0
+        for _message, payload in messages:
+            while True:
+                chunk = payload.read_nowait()
+                if not chunk:
+                    break
+                size += len(chunk)
+        return size
+
+    return run
+
+
+def aiohttp_py_runner() -> Runner:
+    return _aiohttp_runner("HttpRequestParserPy")
+
+
+def aiohttp_c_runner() -> Runner:
+    return _aiohttp_runner("HttpRequestParserC")
+
+
+COMPETITORS: list[tuple[str, Callable[[], Runner]]] = [
+    ("weft", weft_runner),
+    ("h11", h11_runner),
+    ("httptools (raw callbacks)", httptools_runner),
+    ("aiohttp pure-Python", aiohttp_py_runner),
+    ("aiohttp C (llhttp)", aiohttp_c_runner),
+]
+PY, C = "aiohttp pure-Python", "aiohttp C (llhttp)"
+
+
+def best_us(run: Runner, data: bytes, repeat: int, budget: float) -> float:
+    """Best-of-``repeat`` µs per call, each repeat sized to about ``budget`` seconds."""
+    timer = timeit.Timer(lambda: run(data))
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= budget / 5:
+            break
+        number *= 2
+    number = max(1, int(number * budget / elapsed))
+    return min(timer.repeat(repeat, number)) / number * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
+    args = parser.parse_args(argv)
+    repeat, budget = (3, 0.05) if args.quick else (7, 0.2)
+
+    cases = [("(a) GET, 9 headers", GET, 0), ("(b) chunked POST 64 KiB", POST, len(POST_BODY))]
+    results: dict[str, dict[str, float]] = {}
+    for name, factory in COMPETITORS:
+        try:
+            factory()
+        except ImportError as exc:
+            print(f"skipped {name}: {exc}", file=sys.stderr)
+            continue
+        results[name] = {}
+        for label, data, body in cases:
+            run = factory()  # a fresh parser per case, kept across messages
+            seen = run(data)
+            if seen != body:
+                raise SystemExit(f"{name} saw {seen} body bytes in {label}, expected {body}")
+            results[name][label] = best_us(run, data, repeat, budget)
+
+    print(
+        f"Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{platform.machine()}, {platform.system()}; best of {repeat}"
+    )
+    for label, _data, _body in cases:
+        print()
+        print(f"{label:<28}{'µs/msg':>10}{'vs aiohttp-py':>15}{'vs aiohttp-C':>14}")
+        for name, per_case in results.items():
+            us = per_case[label]
+            py = results.get(PY, {}).get(label)
+            c = results.get(C, {}).get(label)
+            ratio_py = f"{us / py:.2f}x" if py else "-"
+            ratio_c = f"{us / c:.2f}x" if c else "-"
+            print(f"  {name:<26}{us:>10.2f}{ratio_py:>15}{ratio_c:>14}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
