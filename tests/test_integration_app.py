@@ -195,3 +195,45 @@ async def test_head_request_has_no_body(serve: ServeApp, client: aiohttp.ClientS
         assert resp.status == 200
         assert resp.headers["Content-Length"] == "5"
         assert await resp.read() == b""
+
+
+@pytest.mark.parametrize(
+    ("options", "requested", "location"),
+    [
+        ({}, "/a?x=1", "/a/?x=1"),
+        ({}, "/b//c", "/b/c"),
+        ({"append_slash": False, "remove_slash": True}, "/b/c/?q", "/b/c?q"),
+        ({}, "//a", "/a/"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_normalize_path_middleware(
+    serve: ServeApp,
+    client: aiohttp.ClientSession,
+    options: dict[str, bool],
+    requested: str,
+    location: str,
+) -> None:
+    """A path that resolves once normalized is redirected there, query kept."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[web.normalize_path_middleware(**options)])
+    app.router.add_get("/a/", ok)
+    app.router.add_get("/b/c", ok)
+    url = await serve(app)
+    async with client.get(url + requested, allow_redirects=False) as resp:
+        assert resp.status == 308
+        assert resp.headers["Location"] == location
+
+
+@pytest.mark.asyncio
+async def test_normalize_path_leaves_unknown_paths(
+    serve: ServeApp, client: aiohttp.ClientSession
+) -> None:
+    """A path that does not resolve either way stays a 404, no redirect."""
+    app = web.Application(middlewares=[web.normalize_path_middleware()])
+    url = await serve(app)
+    async with client.get(url + "/nothing", allow_redirects=False) as resp:
+        assert resp.status == 404

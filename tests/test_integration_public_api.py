@@ -56,7 +56,6 @@ NOT_YET = {
     "RequestKey": 5,
     "ResponseKey": 5,
     "json_bytes_response": 5,
-    "normalize_path_middleware": 5,
     # issue 6 (web-runner)
     "NamedPipeSite": 6,
     # issue 7 (WebSockets)

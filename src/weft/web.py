@@ -22,6 +22,7 @@ from weft.web_core import (
     View,
     json_response,
     middleware,
+    normalize_path_middleware,
 )
 from weft.web_exceptions import (
     HTTPAccepted,
@@ -135,6 +136,7 @@ __all__ = [
     "StreamResponse",
     "json_response",
     "middleware",
+    "normalize_path_middleware",
     # weft.web_exceptions
     "HTTPException",
     "HTTPError",

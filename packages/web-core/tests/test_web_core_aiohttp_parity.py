@@ -12,7 +12,12 @@ from web_core_support import get, make_request
 
 from weft.web_core import Response, json_response
 
-_TEXTS: list[dict[str, Any]] = [{}, {"text": "é"}, {"body": b"\xc3\xa9"}, {"text": "a", "body": b"a"}]
+_TEXTS: list[dict[str, Any]] = [
+    {},
+    {"text": "é"},
+    {"body": b"\xc3\xa9"},
+    {"text": "a", "body": b"a"},
+]
 _TYPES: list[dict[str, Any]] = [
     {},
     {"content_type": "text/html"},

@@ -309,7 +309,7 @@ async def test_chunked_stream_response() -> None:
     await resp.write(bytearray(b"cde"))
     await resp.write(memoryview(b"f"))
     await resp.write_eof()
-    head, _, raw = transport.data.partition(b"\r\n\r\n")
+    _, _, raw = transport.data.partition(b"\r\n\r\n")
     assert raw == b"2\r\nab\r\n3\r\ncde\r\n1\r\nf\r\n0\r\n\r\n"
     parsed = parse_response(transport.data)
     assert parsed.headers["Transfer-Encoding"] == "chunked"

@@ -95,7 +95,7 @@ def parse_response(data: bytes) -> Parsed:
     head, sep, rest = data.partition(b"\r\n\r\n")
     assert sep, f"no end of head in {data!r}"
     status_line, *lines = head.decode("latin-1").split("\r\n")
-    version, status, reason = (status_line.split(" ", 2) + [""])[:3]
+    version, status, reason = [*status_line.split(" ", 2), ""][:3]
     headers: CIMultiDict[str] = CIMultiDict()
     for line in lines:
         name, colon, value = line.partition(":")

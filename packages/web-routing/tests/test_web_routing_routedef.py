@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from weft import web_routing
 from weft.web_routing import RouteDef, RouteTableDef, StaticDef, UrlDispatcher, View
 
@@ -81,13 +79,15 @@ def test_standalone_functions() -> None:
     assert "dav" in router
 
 
-def test_static_def_needs_add_static() -> None:
-    """A StaticDef registers through router.add_static, and says so when there is none."""
+def test_static_def_registers_add_static() -> None:
+    """A StaticDef registers through router.add_static and returns its GET and HEAD routes."""
     routes = RouteTableDef()
     routes.static("/static", Path("."), show_index=True)
     definition = routes[0]
     assert isinstance(definition, StaticDef)
     assert repr(definition) == "<StaticDef /static -> .? show_index=True>".replace("?", ",")
     assert web_routing.static("/s", "/tmp") == StaticDef("/s", "/tmp", {})
-    with pytest.raises(RuntimeError, match="add_static"):
-        UrlDispatcher().add_routes(routes)
+    router = UrlDispatcher()
+    registered = router.add_routes(routes)
+    assert sorted(r.method for r in registered) == ["GET", "HEAD"]
+    assert router.match("GET", "/static/x").route is registered[0]

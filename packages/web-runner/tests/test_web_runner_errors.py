@@ -215,7 +215,9 @@ async def test_exception_after_response_started_closes(
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert data.count(b"HTTP/1.1") == 1
     assert data.endswith(b"7\r\npartial\r\n")  # the chunked body is cut short: no last chunk
-    assert any("too late" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+    assert any(
+        "too late" in str(record.exc_info[1]) for record in caplog.records if record.exc_info
+    )
 
 
 @pytest.mark.asyncio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -231,7 +232,9 @@ async def test_connection_without_requests_closed_after_keepalive_timeout(serve:
     paths=st.lists(st.from_regex(r"/[a-z0-9]{0,8}", fullmatch=True), min_size=1, max_size=5),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
 )
-async def test_pipelining_survives_any_split(serve: Serve, paths: list[str], cuts: list[int]) -> None:
+async def test_pipelining_survives_any_split(
+    serve: Serve, paths: list[str], cuts: list[int]
+) -> None:
     """However pipelined bytes are split into writes, every request is answered in order."""
     served = await serve(echo)
     data = b"".join(
@@ -240,7 +243,7 @@ async def test_pipelining_survives_any_split(serve: Serve, paths: list[str], cut
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
     connection = await served.connect()
     try:
-        for start, end in zip(points, points[1:], strict=False):
+        for start, end in itertools.pairwise(points):
             connection.send(data[start:end])
             await connection.writer.drain()
             await asyncio.sleep(0)

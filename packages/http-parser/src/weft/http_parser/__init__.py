@@ -13,6 +13,7 @@ importing this package never imports asyncio.
 from __future__ import annotations
 
 from .__about__ import __version__
+from ._content_encoding import ContentDecoder, supported_encodings
 from ._errors import (
     BadRequest,
     HeaderFieldsTooLarge,
@@ -21,9 +22,11 @@ from ._errors import (
     NotImplementedCoding,
     PayloadTooLarge,
     RequestTargetTooLong,
+    UnsupportedContentEncoding,
     VersionNotSupported,
 )
 from ._request_parser import RequestParser
+from ._response_parser import ResponseParser
 from ._serializer import (
     encode_chunk,
     encode_last_chunk,
@@ -39,6 +42,8 @@ from ._types import (
     HttpVersion10,
     HttpVersion11,
     RequestHead,
+    ResponseEvent,
+    ResponseHead,
 )
 
 __all__ = [
@@ -46,6 +51,9 @@ __all__ = [
     # parsing
     "RequestParser",
     "RequestHead",
+    "ResponseParser",
+    "ResponseHead",
+    "ResponseEvent",
     "BodyChunk",
     "EndOfMessage",
     "Event",
@@ -60,7 +68,11 @@ __all__ = [
     "PayloadTooLarge",
     "NotImplementedCoding",
     "VersionNotSupported",
+    "UnsupportedContentEncoding",
     "HeaderInjectionError",
+    # content codings
+    "ContentDecoder",
+    "supported_encodings",
     # serializing
     "reason_phrase",
     "serialize_response_head",

@@ -10,6 +10,7 @@ status a server should answer with, so a server translates them in one place::
      │    ├── HeaderFieldsTooLarge       431  a field line, the fields or their count over a limit
      │    ├── PayloadTooLarge            413  body over max_body_size
      │    ├── NotImplementedCoding       501  a transfer coding this parser does not implement
+     │    ├── UnsupportedContentEncoding 415  a content coding ContentDecoder cannot undo
      │    └── VersionNotSupported        505  HTTP/2 and later, HTTP/0.x
      └── HeaderInjectionError                 the serializer refused a name or value
 
@@ -32,6 +33,7 @@ __all__ = [
     "NotImplementedCoding",
     "PayloadTooLarge",
     "RequestTargetTooLong",
+    "UnsupportedContentEncoding",
     "VersionNotSupported",
 ]
 
@@ -75,7 +77,7 @@ class HeaderFieldsTooLarge(HttpParserError):
 
 
 class PayloadTooLarge(HttpParserError):
-    """413: the body is larger than ``max_body_size``."""
+    """413: the body (or its decoded form) is larger than the limit set for it."""
 
     status = 413
     reason = "Content Too Large"
@@ -88,8 +90,15 @@ class NotImplementedCoding(HttpParserError):
     reason = "Not Implemented"
 
 
+class UnsupportedContentEncoding(HttpParserError):
+    """415: the body has a content coding the decoder cannot undo (RFC 9110 §15.5.16)."""
+
+    status = 415
+    reason = "Unsupported Media Type"
+
+
 class VersionNotSupported(HttpParserError):
-    """505: the request's HTTP major version is not 1."""
+    """505: the message's HTTP major version is not 1."""
 
     status = 505
     reason = "HTTP Version Not Supported"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._errors import BadRequest, HeaderFieldsTooLarge, RequestTargetTooLong
+from ._errors import BadRequest, HeaderFieldsTooLarge, HttpParserError, RequestTargetTooLong
 from ._types import RawHeaders
 
 __all__ = [
@@ -141,6 +141,8 @@ class SectionScanner:
 
     __slots__ = (
         "_check_request_line",
+        "_line_error",
+        "_line_name",
         "_max_count",
         "_max_field",
         "_max_line",
@@ -159,12 +161,16 @@ class SectionScanner:
         max_count: int,
         max_size: int,
         check_request_line: Callable[[bytes, int, int], object] | None,
+        line_error: type[HttpParserError] = RequestTargetTooLong,
+        line_name: str = "request-line",
     ) -> None:
         self._max_line = max_line_size
         self._max_field = max_field_size
         self._max_count = max_count
         self._max_size = max_size
         self._check_request_line = check_request_line
+        self._line_error = line_error  # raised for a start line over max_line_size
+        self._line_name = line_name
         self.reset()
 
     def reset(self) -> None:
@@ -208,9 +214,7 @@ class SectionScanner:
             tail -= 1
         if self.lines == 0 and self._check_request_line is not None:
             if tail > self._max_line:
-                raise RequestTargetTooLong(
-                    f"the request-line is longer than max_line_size={self._max_line} bytes"
-                )
+                raise self._line_too_long()
         elif tail > self._max_field:
             raise HeaderFieldsTooLarge(
                 f"a header line is longer than max_field_size={self._max_field} bytes"
@@ -224,9 +228,7 @@ class SectionScanner:
         length = end - start
         if self.lines == 0 and self._check_request_line is not None:
             if length > self._max_line:
-                raise RequestTargetTooLong(
-                    f"the request-line is longer than max_line_size={self._max_line} bytes"
-                )
+                raise self._line_too_long()
             if not crlf:
                 raise _bare_lf()
             self._check_request_line(buf, start, end)
@@ -248,6 +250,12 @@ class SectionScanner:
             raise HeaderFieldsTooLarge(f"more than max_headers={self._max_count} header lines")
         check_field_line(bytes(buf[start:end]))
         self.lines += 1
+
+
+    def _line_too_long(self) -> HttpParserError:
+        return self._line_error(
+            f"the {self._line_name} is longer than max_line_size={self._max_line} bytes"
+        )
 
 
 def _bare_lf() -> BadRequest:

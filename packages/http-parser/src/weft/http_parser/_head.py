@@ -31,7 +31,7 @@ from ._fields import build_fields
 from ._request_line import RequestLine
 from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
 
-__all__ = ["build_head"]
+__all__ = ["build_head", "check_transfer_encoding", "parse_content_length", "tokens"]
 
 _HOST_VALUE = re.compile(
     r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*+)(?::[0-9]*+)?"
@@ -44,22 +44,22 @@ _token_cache: dict[str, frozenset[str]] = {}
 _TOKEN_CACHE_MAX = 256
 
 
-def _tokens(values: list[str] | None) -> frozenset[str]:
+def tokens(values: list[str] | None) -> frozenset[str]:
     """The lowercased elements of comma-separated list values: ``["keep-alive, Upgrade"]``."""
     if values is None:
         return _NO_TOKENS
     if len(values) == 1:
         value = values[0]
-        tokens = _token_cache.get(value)
-        if tokens is None:
-            tokens = frozenset(filter(None, [e.strip(" \t").lower() for e in value.split(",")]))
+        found = _token_cache.get(value)
+        if found is None:
+            found = frozenset(filter(None, [e.strip(" \t").lower() for e in value.split(",")]))
             if len(_token_cache) < _TOKEN_CACHE_MAX:
-                _token_cache[value] = tokens
-        return tokens
-    return frozenset().union(*map(_tokens, ([v] for v in values)))
+                _token_cache[value] = found
+        return found
+    return frozenset().union(*map(tokens, ([v] for v in values)))
 
 
-def _content_length(values: list[str]) -> int:
+def parse_content_length(values: list[str]) -> int:
     if len(values) == 1:
         value = values[0]
         if value.isdigit() and value.isascii() and len(value) < 19:
@@ -85,8 +85,13 @@ def _content_length(values: list[str]) -> int:
     return seen.pop()
 
 
-def _check_transfer_encoding(values: list[str]) -> None:
-    """Accept exactly ``chunked`` as the only coding; raise 400 or 501 otherwise."""
+def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
+    """Accept exactly ``chunked`` as the only coding; raise 400 or 501 otherwise.
+
+    For a response, a final coding other than chunked is valid framing (the
+    body then runs to the close, RFC 9112 §6.3) but a coding this parser
+    cannot undo, so it is 501 rather than 400.
+    """
     if len(values) == 1 and values[0].lower() == "chunked":
         return
     codings = [e.strip(" \t").lower() for value in values for e in value.split(",")]
@@ -96,10 +101,14 @@ def _check_transfer_encoding(values: list[str]) -> None:
     for coding in codings:
         if _TOKEN_STR.fullmatch(coding) is None:
             raise BadRequest(f"invalid transfer coding {coding[:40]!r} in Transfer-Encoding")
+    if codings[-1] != "chunked" and noun == "response":
+        raise NotImplementedCoding(
+            f"transfer coding {codings[-1]!r} is not implemented: only chunked is (RFC 9112 §6.1)"
+        )
     if codings[-1] != "chunked":
         raise BadRequest(
             f"Transfer-Encoding {', '.join(codings)[:100]!r} does not end in chunked, so the "
-            "request body's length cannot be determined (RFC 9112 §6.3)"
+            f"{noun} body's length cannot be determined (RFC 9112 §6.3)"
         )
     if "chunked" in codings[:-1]:
         raise BadRequest("chunked is applied more than once in Transfer-Encoding (RFC 9112 §7)")
@@ -159,10 +168,10 @@ def interpret(
                 "a request must not have both Transfer-Encoding and Content-Length: its "
                 "length is ambiguous (RFC 9112 §6.1)"
             )
-        _check_transfer_encoding(te)
+        check_transfer_encoding(te)
         chunked = True
     elif cl is not None:
-        content_length = _content_length(cl)
+        content_length = parse_content_length(cl)
         if max_body_size is not None and content_length > max_body_size:
             raise PayloadTooLarge(
                 f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
@@ -171,7 +180,7 @@ def interpret(
     if method == "CONNECT" and (chunked or content_length):
         raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
 
-    connection = _tokens(getall("Connection", None))
+    connection = tokens(getall("Connection", None))
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
         upgrade = expect_continue = False
@@ -179,7 +188,7 @@ def interpret(
         should_close = "close" in connection
         # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
         upgrade = "upgrade" in connection and "Upgrade" in headers
-        expect_continue = "100-continue" in _tokens(getall("Expect", None))
+        expect_continue = "100-continue" in tokens(getall("Expect", None))
 
     encodings = getall("Content-Encoding", None)
     content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()

@@ -1,4 +1,4 @@
-"""The values the parser produces: the HTTP version, the request head and the events."""
+"""The values the parsers produce: the HTTP version, the heads and the events."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ __all__ = [
     "HttpVersion11",
     "RawHeaders",
     "RequestHead",
+    "ResponseEvent",
+    "ResponseHead",
     "TargetForm",
 ]
 
@@ -148,8 +150,83 @@ class RequestHead:
         )
 
 
+class ResponseHead:
+    """A parsed status-line and header section, as the first event of a response.
+
+    ``status`` is the three-digit code, ``reason`` the reason-phrase as sent
+    (possibly empty: clients must not rely on it, RFC 9112 §4).
+    ``content_length`` is the header's value even where the response has no
+    body (a response to HEAD, a 304); ``chunked`` is True only when the body
+    really is chunked. A 1xx head is informational: no body and no
+    ``EndOfMessage`` follows it, the final response comes next.
+    """
+
+    __slots__ = (
+        "chunked",
+        "content_encoding",
+        "content_length",
+        "headers",
+        "raw_headers",
+        "reason",
+        "should_close",
+        "status",
+        "upgrade",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: HttpVersion,
+        status: int,
+        reason: str,
+        headers: CIMultiDictProxy[str],
+        raw_headers: RawHeaders,
+        should_close: bool,
+        chunked: bool,
+        content_length: int | None,
+        upgrade: bool,
+        content_encoding: str | None,
+    ) -> None:
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.raw_headers = raw_headers
+        self.should_close = should_close
+        self.chunked = chunked
+        self.content_length = content_length
+        self.upgrade = upgrade
+        self.content_encoding = content_encoding
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.version,
+            self.status,
+            self.reason,
+            self.raw_headers,
+            self.should_close,
+            self.chunked,
+            self.content_length,
+            self.upgrade,
+            self.content_encoding,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResponseHead):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"<ResponseHead HTTP/{self.version.major}.{self.version.minor} {self.status} "
+            f"{self.reason} headers={len(self.raw_headers)} close={self.should_close}>"
+        )
+
+
 class BodyChunk:
-    """A part of a request's body, in order; the parts concatenated are the body."""
+    """A part of a message's body, in order; the parts concatenated are the body."""
 
     __slots__ = ("data",)
 
@@ -168,7 +245,7 @@ class BodyChunk:
 
 
 class EndOfMessage:
-    """The request is complete; ``trailers`` holds a chunked body's trailer fields."""
+    """The message is complete; ``trailers`` holds a chunked body's trailer fields."""
 
     __slots__ = ("trailers",)
 
@@ -188,3 +265,5 @@ class EndOfMessage:
 
 #: What ``RequestParser.feed`` returns a list of.
 Event: TypeAlias = RequestHead | BodyChunk | EndOfMessage
+#: What ``ResponseParser.feed`` returns a list of.
+ResponseEvent: TypeAlias = ResponseHead | BodyChunk | EndOfMessage

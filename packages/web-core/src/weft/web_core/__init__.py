@@ -10,6 +10,7 @@ from .__about__ import __version__
 from ._app import AppKey, Application, CleanupError, NotAppKeyWarning, web_logger
 from ._exception_response import exception_response
 from ._middleware import middleware
+from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, json_response
 from ._signals import Signal
@@ -35,6 +36,7 @@ __all__ = [
     "View",
     # middlewares
     "middleware",
+    "normalize_path_middleware",
     # the connection side, for servers (web-runner)
     "RequestProtocol",
     "StreamWriter",

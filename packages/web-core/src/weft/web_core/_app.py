@@ -127,13 +127,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         debug: bool = False,
     ) -> None:
         self._router = UrlDispatcher() if router is None else router
-        self._middlewares: list[Middleware] = list(middlewares)
-        for m in self._middlewares:
-            if not is_new_style(m):
-                raise TypeError(
-                    f"{m!r} is not a new-style middleware: decorate it with @web.middleware "
-                    "(old-style middleware factories are not supported yet)"
-                )
+        # A list that freezes with the app, as aiohttp's (app.middlewares.append(m) works).
+        self._middlewares: Signal[Middleware] = Signal(self, middlewares)
+        self._check_middlewares()
         self._handler_args = handler_args or {}
         self._client_max_size = client_max_size
         self._debug = debug
@@ -202,8 +198,17 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         return self._router
 
     @property
-    def middlewares(self) -> tuple[Middleware, ...]:
-        return tuple(self._middlewares)
+    def middlewares(self) -> Signal[Middleware]:
+        """The middlewares, outermost first; more may be appended until the app freezes."""
+        return self._middlewares
+
+    def _check_middlewares(self) -> None:
+        for m in self._middlewares:
+            if not is_new_style(m):
+                raise TypeError(
+                    f"{m!r} is not a new-style middleware: decorate it with @web.middleware "
+                    "(old-style middleware factories are not supported yet)"
+                )
 
     @property
     def debug(self) -> bool:
@@ -253,7 +258,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         """Fix routes, signals and the middleware chain; called before serving."""
         if self._frozen:
             return
+        self._check_middlewares()
         self._frozen = True
+        self._middlewares.freeze()
         self._router.freeze()
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()

@@ -11,8 +11,10 @@ URL('/users/a%20b')
 
 Errors::
 
-    ValueError      bad path template, regex, route name, method; duplicate name
-    RuntimeError    registration after freeze(); a method registered twice on a path
+    ValueError      bad path template, regex, route name, method; duplicate name;
+                    a static directory that does not exist; a bad domain or prefix
+    RuntimeError    registration after freeze(); a method registered twice on a path;
+                    a static file requested from a router without a file-response factory
     KeyError        url_for() without a variable's value
     HTTPNotFound / HTTPMethodNotAllowed (weft.web_exceptions)
                     carried by MatchInfoError.http_exception and raised by its handler
@@ -23,7 +25,13 @@ from __future__ import annotations
 from .__about__ import __version__
 from ._dispatcher import ResourcesView, RoutesView, UrlDispatcher
 from ._match_info import MatchInfoError, UrlMappingMatchInfo
-from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
+from ._resources import (
+    AbstractResource,
+    DynamicResource,
+    PlainResource,
+    PrefixResource,
+    Resource,
+)
 from ._routedef import (
     AbstractRouteDef,
     RouteDef,
@@ -41,7 +49,23 @@ from ._routedef import (
     view,
 )
 from ._routes import AbstractRoute, ResourceRoute, SystemRoute
-from ._types import ExpectHandler, Handler, RequestLike, ResourceInfo
+from ._static import StaticResource
+from ._subapp import (
+    AbstractRuleMatching,
+    Domain,
+    MaskDomain,
+    MatchedSubAppResource,
+    PrefixedSubAppResource,
+)
+from ._types import (
+    ExpectHandler,
+    FileResponseFactory,
+    Handler,
+    HtmlResponseFactory,
+    RequestLike,
+    ResourceInfo,
+    SubApplication,
+)
 from ._view import AbstractView, View
 
 __all__ = [
@@ -55,6 +79,13 @@ __all__ = [
     "Resource",
     "PlainResource",
     "DynamicResource",
+    "PrefixResource",
+    "StaticResource",
+    "PrefixedSubAppResource",
+    "MatchedSubAppResource",
+    "AbstractRuleMatching",
+    "Domain",
+    "MaskDomain",
     "AbstractRoute",
     "ResourceRoute",
     "SystemRoute",
@@ -84,4 +115,7 @@ __all__ = [
     "ExpectHandler",
     "RequestLike",
     "ResourceInfo",
+    "FileResponseFactory",
+    "HtmlResponseFactory",
+    "SubApplication",
 ]

@@ -9,6 +9,7 @@ aiohttp-compatible coroutine on top of it.
 from __future__ import annotations
 
 import keyword
+import os
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping, Sized
 from types import MappingProxyType
@@ -21,8 +22,24 @@ from ._matcher import RouteIndex
 from ._quoting import decode_path_safe
 from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
 from ._routes import AbstractRoute
+from ._static import DEFAULT_CHUNK_SIZE, ResponseFactories, StaticResource
+from ._subapp import (
+    Domain,
+    MaskDomain,
+    MatchedSubAppResource,
+    PrefixedSubAppResource,
+    request_host,
+)
 from ._template import is_dynamic
-from ._types import METH_ANY, ExpectHandler, Handler, RequestLike
+from ._types import (
+    METH_ANY,
+    ExpectHandler,
+    FileResponseFactory,
+    Handler,
+    HtmlResponseFactory,
+    RequestLike,
+    SubApplication,
+)
 
 if TYPE_CHECKING:
     from ._routedef import AbstractRouteDef
@@ -88,7 +105,13 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
     URL('/users/42')
     """
 
-    def __init__(self, *, default_expect_handler: ExpectHandler | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        default_expect_handler: ExpectHandler | None = None,
+        file_response_factory: FileResponseFactory | None = None,
+        html_response_factory: HtmlResponseFactory | None = None,
+    ) -> None:
         self._frozen = False
         self._resources: list[AbstractResource] = []
         self._named_resources: dict[str, AbstractResource] = {}
@@ -96,25 +119,75 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         # Resources matched by a rule on the whole request (domains), tried first.
         self._rule_resources: list[AbstractResource] = []
         self.default_expect_handler = default_expect_handler
+        self._factories = ResponseFactories(file_response_factory, html_response_factory)
+        self._has_subapps = False  # resolve() reads the Host only when a sub-router may need it
+
+    # ---------------------------------------------------------------- responses
+
+    def set_response_factories(
+        self,
+        *,
+        file_response_factory: FileResponseFactory,
+        html_response_factory: HtmlResponseFactory | None = None,
+    ) -> None:
+        """Give the static resources of this router a way to build responses.
+
+        ``file_response_factory(path, chunk_size)`` answers a file (an existing
+        regular file inside the directory), ``html_response_factory(text)`` a
+        directory index page (``show_index=True``); either may return an
+        awaitable.  A framework calls this when it creates or adopts a router.
+        """
+        self._factories.file = file_response_factory
+        self._factories.html = html_response_factory
+
+    @property
+    def file_response_factory(self) -> FileResponseFactory | None:
+        return self._factories.file
+
+    @property
+    def html_response_factory(self) -> HtmlResponseFactory | None:
+        return self._factories.html
 
     # ---------------------------------------------------------------- matching
 
-    def match(self, method: str, path: str) -> UrlMappingMatchInfo:
+    def match(self, method: str, path: str, *, host: str | None = None) -> UrlMappingMatchInfo:
         """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
+
+        ``host`` is the request's Host header; without it, domain
+        sub-applications (``add_domain``) never match.
 
         >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
         """
-        info, allowed = self._index.resolve(
-            method, decode_path_safe(path), self.default_expect_handler
-        )
+        return self.match_path_safe(method, decode_path_safe(path), host=host)
+
+    def match_path_safe(
+        self, method: str, path: str, *, host: str | None = None
+    ) -> UrlMappingMatchInfo:
+        """``match`` for a path already decoded like ``URL.path_safe`` (sub-routers use it)."""
+        allowed: set[str] | None = None
+        if self._rule_resources:
+            allowed = set()
+            for resource in self._rule_resources:
+                found, methods = resource.resolve_path(method, path, host=host)
+                if found is not None:
+                    return found
+                allowed |= methods
+        info, methods = self._index.resolve(method, path, self.default_expect_handler, host)
         if info is not None:
             return info
         if allowed:
-            return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
+            methods |= allowed
+        if methods:
+            return MatchInfoError(HTTPMethodNotAllowed(method, methods))
         return MatchInfoError(HTTPNotFound())
 
     async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
-        """aiohttp's entry point: match ``request.method`` and ``request.rel_url.raw_path``."""
+        """aiohttp's entry point: match ``request.method`` and ``request.rel_url.raw_path``.
+
+        Domain rules are evaluated with ``await rule.match(request)`` here, so
+        custom ``AbstractRuleMatching`` rules work; sub-routers under a prefix
+        get the request's Host header.
+        """
         method = request.method
         allowed: set[str] = set()
         for resource in self._rule_resources:
@@ -122,8 +195,9 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
             if info is not None:
                 return info
             allowed |= methods
+        host = request_host(request) if self._has_subapps else None
         found, methods = self._index.resolve(
-            method, decode_path_safe(request.rel_url.raw_path), self.default_expect_handler
+            method, decode_path_safe(request.rel_url.raw_path), self.default_expect_handler, host
         )
         if found is not None:
             return found
@@ -184,6 +258,10 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
                 raise ValueError(
                     f"Duplicate {name!r}, already handled by {self._named_resources[name]!r}"
                 )
+        if isinstance(resource, StaticResource) and resource.factories is None:
+            resource.factories = self._factories
+        if isinstance(resource, PrefixedSubAppResource):
+            self._has_subapps = True
         if resource.index_key is None:
             self._rule_resources.append(resource)
         else:
@@ -194,11 +272,13 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
 
     def index_resource(self, resource: AbstractResource) -> None:
         """File ``resource`` in the index again (after ``unindex_resource`` and a path change)."""
-        self._index.add(resource)
+        if resource.index_key is not None:
+            self._index.add(resource)
 
     def unindex_resource(self, resource: AbstractResource) -> None:
         """Take ``resource`` out of the index (before changing its path)."""
-        self._index.remove(resource)
+        if resource.index_key is not None:
+            self._index.remove(resource)
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource:
         """The resource for ``path``: plain, or dynamic when it has ``{variables}``.
@@ -220,6 +300,77 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
             resource = PlainResource(path, name=name)
         self.register_resource(resource)
         return resource
+
+    def add_static(
+        self,
+        prefix: str,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        expect_handler: ExpectHandler | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        show_index: bool = False,
+        follow_symlinks: bool = False,
+        append_version: bool = False,
+    ) -> StaticResource:
+        """Serve the files of directory ``path`` under ``prefix`` (GET and HEAD).
+
+        ValueError if the directory does not exist.  Serving needs the
+        router's file-response factory (see ``set_response_factories``).
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be str, got {prefix!r}")
+        if not prefix.startswith("/"):
+            raise ValueError(f"prefix must start with /, got {prefix!r}")
+        self._check_not_frozen()
+        resource = StaticResource(
+            prefix.rstrip("/"),
+            path,
+            name=name,
+            expect_handler=expect_handler,
+            chunk_size=chunk_size,
+            show_index=show_index,
+            follow_symlinks=follow_symlinks,
+            append_version=append_version,
+        )
+        self.register_resource(resource)
+        return resource
+
+    def add_prefixed_subapp(self, prefix: str, app: SubApplication) -> PrefixedSubAppResource:
+        """Hand every path under ``prefix`` to ``app.router`` (``Application.add_subapp``).
+
+        The prefix is added to ``app.router``'s resources now, so add routes
+        to the sub-application before this call, as with aiohttp.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError("Prefix must be str")
+        prefix = prefix.rstrip("/")
+        if not prefix:
+            raise ValueError("Prefix cannot be empty")
+        self._check_sub_router(app)
+        resource = PrefixedSubAppResource(prefix, app)
+        self.register_resource(resource)
+        return resource
+
+    def add_domain(self, domain: str, app: SubApplication) -> MatchedSubAppResource:
+        """Hand requests whose Host is ``domain`` (``*`` wildcards allowed) to ``app.router``."""
+        if not isinstance(domain, str):
+            raise TypeError("Domain must be str")
+        rule: Domain = MaskDomain(domain) if "*" in domain else Domain(domain)
+        self._check_sub_router(app)
+        resource = MatchedSubAppResource(rule, app)
+        self.register_resource(resource)
+        return resource
+
+    def _check_sub_router(self, app: SubApplication) -> None:
+        self._check_not_frozen()
+        router = getattr(app, "router", None)
+        if not isinstance(router, UrlDispatcher):
+            raise TypeError(f"a sub-application needs a UrlDispatcher as .router, got {app!r}")
+        if router is self:
+            raise ValueError("an application cannot be its own sub-application")
+        if router.frozen:
+            raise RuntimeError("Cannot add frozen application")
 
     def add_route(
         self,

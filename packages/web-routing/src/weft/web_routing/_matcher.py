@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 
 from ._match_info import UrlMappingMatchInfo
-from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
+from ._resources import AbstractResource, DynamicResource, PlainResource, PrefixResource, Resource
 from ._types import ExpectHandler
 
 __all__ = ["RouteIndex"]
@@ -65,12 +65,18 @@ class _Group:
         groups: dict[int, tuple[int, tuple[int, ...]]] = {}
         group = 1
         for pos, (_, resource) in enumerate(self.entries):
-            if not isinstance(resource, DynamicResource):
+            if isinstance(resource, PrefixResource):
+                # Filed under its prefix, so reached only for paths under it:
+                # a candidate for any path here (it checks the rest itself).
+                source: str | None = r"[\s\S]*"
+                count = 0
+            elif isinstance(resource, DynamicResource):
+                source = resource.template.alternative
+                count = len(resource.template.names)
+            else:
                 return
-            source = resource.template.alternative
             if source is None:
                 return
-            count = len(resource.template.names)
             groups[group] = (pos, tuple(range(group + 1, group + 1 + count)))
             alternatives.append(f"({source})")
             group += 1 + count
@@ -229,7 +235,11 @@ class RouteIndex:
         self._dirty.clear()
 
     def resolve(
-        self, method: str, path: str, default_expect_handler: ExpectHandler | None
+        self,
+        method: str,
+        path: str,
+        default_expect_handler: ExpectHandler | None,
+        host: str | None = None,
     ) -> tuple[UrlMappingMatchInfo | None, set[str]]:
         """Match a path-safe ``path``: the match info, or None and the 405 methods."""
         if self._dirty:
@@ -249,6 +259,7 @@ class RouteIndex:
                     path,
                     allowed,
                     default_expect_handler,
+                    host,
                 )
                 if info is not None:
                     return info, allowed
@@ -265,6 +276,7 @@ class RouteIndex:
         path: str,
         allowed: set[str],
         default_expect_handler: ExpectHandler | None,
+        host: str | None,
     ) -> UrlMappingMatchInfo | None:
         bucket = filed.group_for(path) if filed is not None else None
         entries: list[_Entry] = bucket.entries if bucket is not None else []
@@ -279,9 +291,9 @@ class RouteIndex:
                 assert match.lastindex is not None
                 pos, numbers = bucket.groups[match.lastindex]
                 resource = entries[pos][1]
-                assert isinstance(resource, DynamicResource)
-                found = resource
-                values = resource.values_from(tuple(match.group(n) for n in numbers))
+                if isinstance(resource, DynamicResource):
+                    found = resource
+                    values = resource.values_from(tuple(match.group(n) for n in numbers))
         plain_pos = 0
         plain_count = len(plain) if plain is not None else 0
         while True:
@@ -301,7 +313,7 @@ class RouteIndex:
                     found = None
                 else:
                     info, methods = resource.resolve_path(
-                        method, path, default_expect_handler=default_expect_handler
+                        method, path, default_expect_handler=default_expect_handler, host=host
                     )
             else:
                 return None

@@ -8,8 +8,12 @@ treat them alike and later kinds (static files, sub-applications) slot in:
   cannot place (matched by a rule on the request, like a domain);
 - ``match_path(path)``: the decoded variables if the path-safe ``path``
   matches, else None;
-- ``resolve_path(method, path)``: a match info, or None and the methods the
-  resource would have answered (for 405).
+- ``resolve_path(method, path, host=...)``: a match info, or None and the
+  methods the resource would have answered (for 405).
+
+``PrefixResource`` is the base of resources that own every path under a
+prefix (static files, sub-applications); they live in ``_static`` and
+``_subapp``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "AbstractResource",
     "DynamicResource",
     "PlainResource",
+    "PrefixResource",
     "Resource",
     "ResolveResult",
     "key_of",
@@ -82,9 +87,18 @@ class AbstractResource(Sized, abc.ABC):
 
     @abc.abstractmethod
     def resolve_path(
-        self, method: str, path: str, *, default_expect_handler: ExpectHandler | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        default_expect_handler: ExpectHandler | None = None,
+        host: str | None = None,
     ) -> ResolveResult:
-        """Match a path-safe ``path``: a match info, or None and the methods answered here."""
+        """Match a path-safe ``path``: a match info, or None and the methods answered here.
+
+        ``host`` (the request's Host header) matters only to sub-applications,
+        which pass it on to their router for its domain resources.
+        """
 
     @abc.abstractmethod
     def __iter__(self) -> Iterator[ResourceRoute]: ...
@@ -152,7 +166,12 @@ class Resource(AbstractResource):
         return info, self._allowed_methods
 
     def resolve_path(
-        self, method: str, path: str, *, default_expect_handler: ExpectHandler | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        default_expect_handler: ExpectHandler | None = None,
+        host: str | None = None,
     ) -> ResolveResult:
         match_dict = self.match_path(path)
         if match_dict is None:
@@ -233,6 +252,7 @@ class DynamicResource(Resource):
         if not path.startswith("/"):
             raise ValueError("path should be started with /")
         self._orig_path = path
+        self._prefixes = ""  # added by add_prefix (sub-applications), outermost first
         self._template: Template = parse_template(path)
 
     @property
@@ -251,7 +271,8 @@ class DynamicResource(Resource):
 
     def add_prefix(self, prefix: str) -> None:
         _check_prefix(prefix)
-        self._template = parse_template(prefix + self._orig_path)
+        self._prefixes = prefix + self._prefixes
+        self._template = parse_template(self._prefixes + self._orig_path)
 
     def match_path(self, path: str) -> dict[str, str] | None:
         match = self._template.pattern.fullmatch(path)
@@ -301,3 +322,45 @@ class DynamicResource(Resource):
     def __repr__(self) -> str:
         name = f"'{self.name}' " if self.name is not None else ""
         return f"<DynamicResource {name} {self._template.formatter}>"
+
+
+class PrefixResource(AbstractResource):
+    """A resource that owns every path under a prefix (static files, sub-applications).
+
+    ``prefix`` is ``''`` or starts with ``/`` and does not end with one.  It
+    is filed in the index under the prefix, so it is only tried for paths
+    equal to it or under it (``/static``, ``/static/...``).
+    """
+
+    def __init__(self, prefix: str, *, name: str | None = None) -> None:
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be str, got {prefix!r}")
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(f"prefix must start with / and not end with /, got {prefix!r}")
+        super().__init__(name=name)
+        self._set_prefix(requote(prefix))
+
+    def _set_prefix(self, prefix: str) -> None:
+        self._prefix = prefix  # encoded, as in URLs: '/my%20files'
+        self._match_prefix = decode_path_safe(prefix)  # compared with path-safe paths
+        self._prefix2 = self._match_prefix + "/"
+
+    @property
+    def canonical(self) -> str:
+        return self._prefix
+
+    @property
+    def prefix(self) -> str:
+        """The (encoded) prefix: ``'/static'``."""
+        return self._prefix
+
+    @property
+    def index_key(self) -> str | None:
+        return key_of(self._match_prefix)
+
+    def add_prefix(self, prefix: str) -> None:
+        _check_prefix(prefix)
+        self._set_prefix(requote(prefix) + self._prefix)
+
+    def raw_match(self, path: str) -> bool:
+        return False

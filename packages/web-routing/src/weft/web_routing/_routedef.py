@@ -83,15 +83,8 @@ class StaticDef(AbstractRouteDef):
         return f"<StaticDef {self.prefix} -> {self.path}{_kwargs_repr(self.kwargs)}>"
 
     def register(self, router: UrlDispatcher) -> list[AbstractRoute]:
-        add_static: Callable[..., Any] | None = getattr(router, "add_static", None)
-        if add_static is None:
-            raise RuntimeError(
-                f"{type(router).__name__} has no add_static(); "
-                "register static files with a router that serves them"
-            )
-        resource = add_static(self.prefix, self.path, **self.kwargs)
-        routes: dict[str, AbstractRoute] = resource.get_info().get("routes", {})
-        return list(routes.values())
+        resource = router.add_static(self.prefix, self.path, **self.kwargs)
+        return list(resource)
 
 
 def route(method: str, path: str, handler: Handler, **kwargs: Any) -> RouteDef:

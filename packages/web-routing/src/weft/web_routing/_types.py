@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol, TypeAlias, TypedDict, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict, TypeVar
 
 from yarl import URL
 
 from weft.web_exceptions import HTTPException
 
+if TYPE_CHECKING:
+    from ._dispatcher import UrlDispatcher
+
 __all__ = [
     "METH_ALL",
     "METH_ANY",
     "ExpectHandler",
+    "FileResponseFactory",
     "Handler",
+    "HtmlResponseFactory",
+    "SubApplication",
     "HasMethod",
     "RequestLike",
     "ResourceInfo",
@@ -41,6 +48,22 @@ ExpectHandler: TypeAlias = Callable[..., Awaitable[object]]
 
 HandlerT = TypeVar("HandlerT", bound=Handler)
 
+#: Builds the response for a static file: called with the resolved path of an
+#: existing regular file inside the static directory and the resource's
+#: ``chunk_size``; returns the response, or an awaitable of it.  web-core
+#: supplies ``lambda path, chunk_size: FileResponse(path, chunk_size=chunk_size)``.
+FileResponseFactory: TypeAlias = Callable[[Path, int], object]
+#: Builds an HTML response (``text/html``) from a text: the directory index page
+#: of a static resource with ``show_index=True``; may return an awaitable.
+HtmlResponseFactory: TypeAlias = Callable[[str], object]
+
+
+class SubApplication(Protocol):
+    """What the router needs from a sub-application: its own router, nothing else."""
+
+    @property
+    def router(self) -> UrlDispatcher: ...
+
 
 class HasMethod(Protocol):
     """What a class-based view needs from its request."""
@@ -50,7 +73,11 @@ class HasMethod(Protocol):
 
 
 class RequestLike(Protocol):
-    """What ``UrlDispatcher.resolve`` needs from a request."""
+    """What ``UrlDispatcher.resolve`` needs from a request.
+
+    Domain sub-applications also read ``request.headers.get("Host")`` when the
+    request has ``headers`` (aiohttp's rule), else ``request.host``.
+    """
 
     @property
     def method(self) -> str: ...

@@ -165,13 +165,15 @@ class RequestHandler(asyncio.Protocol):
                 self._payload = None
 
     def eof_received(self) -> bool:
-        # A half-closed client may still wait for its answer (RFC 9112 §9.6).
+        # A half-closed client may still wait for its answer (RFC 9112 §9.6), unless
+        # handler_cancellation asks, as in aiohttp, to treat its FIN as a disconnect:
+        # returning False closes the transport, and connection_lost cancels the handler.
         if self._payload is not None:
             self._payload.set_exception(ConnectionResetError("Client closed before the body ended"))
             self._payload = None
         if not self._handling and not self._queue:
             self._close()
-        return True
+        return not self._handler_cancellation
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closing = True
