@@ -219,7 +219,11 @@ async def test_normalize_path_middleware(
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app = web.Application(middlewares=[web.normalize_path_middleware(**options)])
+    middleware = web.normalize_path_middleware(
+        append_slash=options.get("append_slash", True),
+        remove_slash=options.get("remove_slash", False),
+    )
+    app = web.Application(middlewares=[middleware])
     app.router.add_get("/a/", ok)
     app.router.add_get("/b/c", ok)
     url = await serve(app)

@@ -22,7 +22,7 @@ from weft.web_core import (
     json_response,
     middleware,
 )
-from weft.web_core import _app as app_module
+from weft.web_core import _chain as chain_module
 from weft.web_core._types import Handler
 from weft.web_exceptions import (
     HTTPException,
@@ -461,14 +461,28 @@ async def test_middleware_changes_the_response() -> None:
     assert ex.parsed.headers["X-Served-By"] == "weft"
 
 
-def test_old_style_middleware_is_type_error() -> None:
-    """A middleware without @middleware is rejected with TypeError."""
+@pytest.mark.asyncio
+async def test_old_style_middleware_factory_works_with_a_warning() -> None:
+    """An old-style factory(app, handler) -> handler still runs, with aiohttp's warning."""
+    log: list[str] = []
 
-    async def undecorated(request: Request, handler: Handler) -> StreamResponse:
-        return await handler(request)
+    async def factory(app: Application, handler: Handler) -> Handler:
+        log.append("factory")
 
-    with pytest.raises(TypeError, match=r"@web\.middleware"):
-        Application(middlewares=[undecorated])
+        async def wrapped(request: Request) -> StreamResponse:
+            log.append("old in")
+            return await handler(request)
+
+        return wrapped
+
+    app = Application(middlewares=[factory])  # type: ignore[list-item]
+    app.router.add_get("/", ok)
+    with pytest.warns(DeprecationWarning, match="old-style middleware"):
+        app.freeze()
+    for _ in range(2):
+        ex = await exchange(app, get())
+        assert ex.parsed.status == 200
+    assert log == ["factory", "old in", "old in"]
 
 
 @pytest.mark.asyncio
@@ -486,24 +500,23 @@ async def test_middlewares_appended_before_freeze_run() -> None:
 
 @pytest.mark.asyncio
 async def test_chain_is_composed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The middleware chain is built at freeze, not per request."""
+    """The middleware chain of a handler is built on its first request, never again."""
     made: list[object] = []
 
     def counting_partial(func: Any, /, *args: Any, **kwargs: Any) -> Any:
         made.append(func)
         return functools.partial(func, *args, **kwargs)
 
-    monkeypatch.setattr(app_module, "partial", counting_partial)
+    monkeypatch.setattr(chain_module, "partial", counting_partial)
     log: list[str] = []
     app = Application(middlewares=[_tracer("a", log), _tracer("b", log)])
     app.router.add_get("/", ok)
     app.freeze()
-    chain = app._chain
     for _ in range(3):
         ex = await exchange(app, get())
         assert ex.parsed.status == 200
     assert len(made) == 2
-    assert app._chain is chain
+    assert len(app._chains) == 1
     assert log.count("a in") == 3
 
 

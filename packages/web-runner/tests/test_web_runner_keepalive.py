@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import socket
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -252,3 +254,33 @@ async def test_pipelining_survives_any_split(
     finally:
         await connection.close()
         await served.cleanup()
+
+
+@pytest.mark.asyncio
+async def test_unread_body_over_the_drain_limit_closes(serve: Serve) -> None:
+    """A body left unread beyond the 64 KiB drain limit ends the connection after the answer."""
+    served = await serve(ignore_body)
+    body = b"y" * (200 * 1024)
+    loop = asyncio.get_running_loop()
+    with socket.socket() as sock:  # a plain socket: received bytes stay readable after a reset
+        sock.setblocking(False)
+        await asyncio.wait_for(loop.sock_connect(sock, (served.host, served.port)), 10)
+        await asyncio.wait_for(
+            loop.sock_sendall(
+                sock,
+                b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                + GET % b"/after",
+            ),
+            10,
+        )
+        received = b""
+        with contextlib.suppress(ConnectionResetError):  # the unread rest may reset the close
+            while True:
+                data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+                if not data:
+                    break
+                received += data
+    head, _, answer = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert answer == b"ignored /big"
+    assert served.server.requests_count == 1

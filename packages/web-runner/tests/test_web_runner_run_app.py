@@ -190,3 +190,50 @@ def test_command_line_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> 
         main(["-P", "eighty", "json:loads"])
     assert excinfo.value.code == 2
     assert "invalid int value" in capsys.readouterr().err
+
+
+UNIX_AND_SOCK_APP = textwrap.dedent(
+    """
+    import socket, sys
+    from weft.web_core import Application, Response
+    from weft.web_runner import run_app
+
+    async def hello(request):
+        return Response(text="hello")
+
+    app = Application()
+    app.router.add_get("/", hello)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", int(sys.argv[1])))
+    run_app(app, path=sys.argv[2], sock=[sock], shutdown_timeout=1)
+    """
+)
+
+
+@pytest.mark.asyncio
+async def test_run_app_on_a_unix_path_and_a_socket(tmp_path: Path) -> None:
+    """run_app(path=..., sock=[...]) serves on both, named in the banner, and no TCP host."""
+    port = free_port()
+    path = tmp_path / "run_app.sock"
+    process = await start("-c", UNIX_AND_SOCK_APP, str(port), str(path))
+    try:
+        assert await wait_running(process) == (
+            f"======== Running on http://127.0.0.1:{port}, http://unix:{path}: ========"
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/") as response,
+        ):
+            assert await response.text() == "hello"
+        connector = aiohttp.UnixConnector(path=str(path))
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.get("http://localhost/") as response,
+        ):
+            assert await response.text() == "hello"
+        returncode, _ = await stop(process, signal.SIGTERM)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert returncode == 0

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from weft.web_core import Application, BaseRequest, Request, Response, StreamResponse
+from weft.web_runner import RequestHandler
 
 if TYPE_CHECKING:
     from conftest import Serve
@@ -271,3 +272,105 @@ async def test_half_closed_client_still_gets_its_answer(serve: Serve) -> None:
     assert response.body == b"half"
     with contextlib.suppress(ConnectionError):
         assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_client_half_close_mid_body_fails_the_read(serve: Serve) -> None:
+    """A client that stops sending before its body ends makes the handler's read fail."""
+    failures: list[BaseException] = []
+
+    async def handler(request: BaseRequest) -> Response:
+        try:
+            await request.read()
+        except ConnectionResetError as exc:
+            failures.append(exc)
+            return Response(status=400, text="incomplete body")
+        return Response(text="complete")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    connection.writer.write_eof()
+    response = await connection.response()
+    assert (response.status, response.body) == (400, b"incomplete body")
+    assert len(failures) == 1
+
+
+@pytest.mark.asyncio
+async def test_client_reset_mid_body_fails_the_read(serve: Serve) -> None:
+    """A client that vanishes mid-body makes the handler's read raise ConnectionResetError."""
+    reading = asyncio.Event()
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(request: BaseRequest) -> Response:
+        assert await request.content.readexactly(3) == b"abc"
+        reading.set()
+        try:
+            await request.read()
+        except ConnectionResetError as exc:
+            outcome.set_result(exc)
+            raise
+        return Response(text="complete")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    await asyncio.wait_for(reading.wait(), TIMEOUT)
+    connection.abort()
+    assert isinstance(await asyncio.wait_for(outcome, TIMEOUT), ConnectionResetError)
+
+
+@pytest.mark.asyncio
+async def test_write_blocked_on_a_full_socket_fails_when_the_client_vanishes(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write waiting for a client that reads nothing fails once that client resets."""
+    paused = asyncio.Event()
+    outcome: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+    pause_writing = RequestHandler.pause_writing
+
+    def record_pause(self: RequestHandler) -> None:
+        paused.set()
+        pause_writing(self)
+
+    monkeypatch.setattr(RequestHandler, "pause_writing", record_pause)
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        try:
+            for _ in range(256):  # 256 MiB at most: far beyond any socket buffer
+                await response.write(b"x" * (1 << 20))
+        except ConnectionResetError as exc:
+            outcome.set_result(exc)
+            raise
+        outcome.set_result(None)
+        return response
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(GET % b"/")
+    await asyncio.wait_for(paused.wait(), TIMEOUT)
+    connection.abort()
+    assert isinstance(await asyncio.wait_for(outcome, TIMEOUT), ConnectionResetError)
+
+
+@pytest.mark.asyncio
+async def test_protocol_reports_its_state(serve: Serve) -> None:
+    """The connection a request arrived on is a RequestHandler that knows it is handling."""
+    seen: list[object] = []
+
+    async def handler(request: BaseRequest) -> Response:
+        protocol = request.protocol
+        assert isinstance(protocol, RequestHandler)
+        seen.extend([protocol.handling, repr(protocol)])
+        return Response(text="ok")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    connection.send(GET % b"/")
+    assert (await connection.response()).body == b"ok"
+    assert seen == [True, "<RequestHandler handling queued=0>"]
+    (idle,) = served.server.connections
+    assert not idle.handling
+    assert repr(idle) == "<RequestHandler idle queued=0>"

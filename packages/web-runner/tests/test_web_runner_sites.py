@@ -262,3 +262,18 @@ async def test_request_knows_its_connection(serve: Serve) -> None:
     assert has_transport is True
     assert loop is asyncio.get_running_loop()
     assert isinstance(task, asyncio.Task)
+
+
+@pytest.mark.asyncio
+async def test_stopping_a_site_twice_raises() -> None:
+    """Stopping a site that is no longer registered raises RuntimeError."""
+    runner = AppRunner(Application())
+    await runner.setup()
+    site = TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    await site.stop()
+    try:
+        with pytest.raises(RuntimeError, match="not registered"):
+            await site.stop()
+    finally:
+        await runner.cleanup()

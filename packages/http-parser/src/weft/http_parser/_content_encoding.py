@@ -158,7 +158,7 @@ class ContentDecoder:
     coding it cannot undo, BadRequest (400) on corrupt data.
     """
 
-    __slots__ = ("_max_size", "_stages", "_total")
+    __slots__ = ("_max_size", "_stages", "_total", "_totals")
 
     def __init__(self, encoding: str, *, max_size: int | None) -> None:
         if max_size is not None and max_size < 0:
@@ -180,12 +180,18 @@ class ContentDecoder:
                     f"supported: {', '.join(supported_encodings())} (RFC 9110 §8.4)"
                 )
         self._stages = stages
+        self._totals = [0] * len(stages)
 
     def decompress(self, data: bytes) -> bytes:
         """The decoded bytes ``data`` (the next part of the coded body) completes."""
+        # Each stage's output, summed over the whole body, is held to the cap:
+        # the final one because it is the body, the inner ones because their
+        # output is what the next stage works on.
         pieces = [data]
-        limit = _cap(self._max_size, self._total)
-        for stage in self._stages:
+        max_size = self._max_size
+        totals = self._totals
+        for index, stage in enumerate(self._stages):
+            limit = _cap(max_size, totals[index])
             out: list[bytes] = []
             total = 0
             for piece in pieces:
@@ -194,7 +200,10 @@ class ContentDecoder:
                 total += sum(map(len, decoded))
                 if total > limit:
                     self._too_large()
+            totals[index] += total
             pieces = out
+        if not self._stages and len(data) > _cap(max_size, self._total):
+            self._too_large()
         result = b"".join(pieces)
         self._total += len(result)
         return result

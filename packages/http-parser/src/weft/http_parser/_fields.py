@@ -251,7 +251,6 @@ class SectionScanner:
         check_field_line(bytes(buf[start:end]))
         self.lines += 1
 
-
     def _line_too_long(self) -> HttpParserError:
         return self._line_error(
             f"the {self._line_name} is longer than max_line_size={self._max_line} bytes"

@@ -253,7 +253,7 @@ class MessageParser(Generic[H]):
                 self._current = head
                 state = self._start_body(head, events)
 
-            elif state == BODY or state == CHUNK_DATA:
+            elif state in (BODY, CHUNK_DATA):
                 remaining = self._remaining
                 stop = pos + remaining
                 if stop > end:

@@ -127,5 +127,3 @@ class RequestParser(MessageParser[RequestHead]):
         scanner.reset()
         scanner.scan(buf, start, term + 4)
         raise BadRequest("malformed request head")  # pragma: no cover
-
-

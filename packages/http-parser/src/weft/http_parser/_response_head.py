@@ -52,7 +52,9 @@ __all__ = [
 #: version, status, reason
 StatusLine = tuple[HttpVersion, int, str]
 
-STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([1-9][0-9][0-9])(?: ([\t \x21-\x7e\x80-\xff]*+))?")
+STATUS_LINE = re.compile(
+    rb"HTTP/([0-9])\.([0-9]) ([1-9][0-9][0-9])(?: ([\t \x21-\x7e\x80-\xff]*+))?"
+)
 _VERSION = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
 
 # How a response's body is framed.
@@ -85,7 +87,7 @@ def status_line_from_match(match: re.Match[bytes]) -> StatusLine:
 
 
 def _diagnose(line: bytes) -> NoReturn:
-    version, _, rest = line.partition(b" ")
+    version = line.partition(b" ")[0]
     match = _VERSION.fullmatch(version)
     if match is not None and int(match[1]) != 1:
         raise VersionNotSupported(

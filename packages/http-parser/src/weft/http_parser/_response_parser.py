@@ -151,7 +151,7 @@ class ResponseParser(MessageParser[ResponseHead]):
             return self._chunked_body()
         if framing == INFORMATIONAL:
             return HEAD
-        if framing == NO_BODY or framing == SWITCH:
+        if framing in (NO_BODY, SWITCH):
             events.append(EndOfMessage())
             return self._next_state()
         self._body_size = 0  # UNTIL_CLOSE

@@ -1,9 +1,9 @@
-"""Application: the router, the middleware chain, app state and lifecycle signals.
+"""Application: the router, middlewares, sub-applications, state and lifecycle signals.
 
-The middleware chain is composed once, when the application freezes (before
-its first request): each middleware is bound to the next with a partial, and
-the innermost link calls whatever handler routing matched. Nothing about the
-chain is rebuilt per request.
+Requests reach ``_handle``: routing (``router.match``), the Expect handler,
+then the matched handler wrapped in the middlewares of every application the
+match went through (``_chain.py``: built once per handler and cached), and
+raised or returned HTTP exceptions turned into responses.
 """
 
 from __future__ import annotations
@@ -13,16 +13,20 @@ import logging
 import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
-from functools import partial
 from typing import Any, Generic, TypeVar, cast, overload
 
-from weft.http_parser import RequestHead
+from weft.http_parser import HttpVersion11, RequestHead
 from weft.http_parser.streams import BodyStream
-from weft.web_exceptions import HTTPException
-from weft.web_routing import AbstractRouteDef, UrlDispatcher
+from weft.web_exceptions import HTTPException, HTTPExpectationFailed
+from weft.web_routing import (
+    AbstractResource,
+    AbstractRouteDef,
+    UrlDispatcher,
+    UrlMappingMatchInfo,
+)
 
+from ._chain import build_chain, warn_old_style
 from ._exception_response import exception_response
-from ._middleware import is_new_style
 from ._request import Request, RequestProtocol
 from ._response import StreamResponse
 from ._signals import Signal
@@ -105,12 +109,15 @@ class CleanupContext(list[_CleanupCallback]):
             raise CleanupError("Multiple errors on cleanup stage", errors)
 
 
-async def _call_matched_handler(request: Request) -> StreamResponse:
-    """The innermost link of the chain: the handler that routing matched.
-
-    The router has already wrapped plain (non-async) handlers, so this awaits.
-    """
-    return cast(StreamResponse, await request.match_info.handler(request))
+async def _default_expect_handler(request: Request) -> None:
+    """Answer ``Expect: 100-continue`` before the handler runs (RFC 9110 §10.1.1)."""
+    expect = request.headers.get("Expect", "")
+    if request.version >= HttpVersion11:
+        if expect.lower() != "100-continue":
+            raise HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
+        transport = request.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
 class Application(MutableMapping[str | AppKey[Any], Any]):
@@ -127,9 +134,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         debug: bool = False,
     ) -> None:
         self._router = UrlDispatcher() if router is None else router
+        if self._router.default_expect_handler is None:
+            self._router.default_expect_handler = _default_expect_handler
         # A list that freezes with the app, as aiohttp's (app.middlewares.append(m) works).
         self._middlewares: Signal[Middleware] = Signal(self, middlewares)
-        self._check_middlewares()
         self._handler_args = handler_args or {}
         self._client_max_size = client_max_size
         self._debug = debug
@@ -143,7 +151,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._cleanup_ctx = CleanupContext()
         self._on_startup.append(self._cleanup_ctx._on_startup)
         self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
-        self._chain: Handler = _call_matched_handler
+        self._subapps: list[Application] = []
+        # Handler -> the handler wrapped in its middlewares, per path through the apps.
+        self._chains: dict[tuple[Any, tuple[object, ...]], Handler] = {}
+        self._run_middlewares = True
 
     # -- state mapping
 
@@ -202,13 +213,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         """The middlewares, outermost first; more may be appended until the app freezes."""
         return self._middlewares
 
-    def _check_middlewares(self) -> None:
-        for m in self._middlewares:
-            if not is_new_style(m):
-                raise TypeError(
-                    f"{m!r} is not a new-style middleware: decorate it with @web.middleware "
-                    "(old-style middleware factories are not supported yet)"
-                )
+    def _uses_middlewares(self) -> bool:
+        return bool(self._middlewares) or any(app._uses_middlewares() for app in self._subapps)
 
     @property
     def debug(self) -> bool:
@@ -238,6 +244,46 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         """Register route definitions (a RouteTableDef or web.get(...) items)."""
         return self._router.add_routes(routes)
 
+    # -- sub-applications
+
+    def add_subapp(self, prefix: str, subapp: Application) -> AbstractResource:
+        """Serve ``subapp`` under ``prefix``; its middlewares run inside this app's."""
+        self._check_subapp(subapp)
+        resource = self._router.add_prefixed_subapp(prefix, subapp)
+        self._register_subapp(subapp)
+        return resource
+
+    def add_domain(self, domain: str, subapp: Application) -> AbstractResource:
+        """Serve ``subapp`` for requests whose Host matches ``domain`` (``*.example.com``)."""
+        self._check_subapp(subapp)
+        resource = self._router.add_domain(domain, subapp)
+        self._register_subapp(subapp)
+        return resource
+
+    def _check_subapp(self, subapp: Application) -> None:
+        if self._frozen:
+            raise RuntimeError("Cannot add sub application to frozen application")
+        if not isinstance(subapp, Application):
+            raise TypeError(f"A sub-application must be a web.Application, got {subapp!r}")
+        if subapp.frozen:
+            raise RuntimeError("Cannot add frozen application")
+
+    def _register_subapp(self, subapp: Application) -> None:
+        # The sub-app's lifecycle follows its parent's.
+        async def startup(app: Application) -> None:
+            await subapp.startup()
+
+        async def shutdown(app: Application) -> None:
+            await subapp.shutdown()
+
+        async def cleanup(app: Application) -> None:
+            await subapp.cleanup()
+
+        self._on_startup.append(startup)
+        self._on_shutdown.append(shutdown)
+        self._on_cleanup.append(cleanup)
+        self._subapps.append(subapp)
+
     # -- lifecycle
 
     @property
@@ -258,17 +304,16 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         """Fix routes, signals and the middleware chain; called before serving."""
         if self._frozen:
             return
-        self._check_middlewares()
+        warn_old_style(self._middlewares)
         self._frozen = True
         self._middlewares.freeze()
+        for subapp in self._subapps:
+            subapp.freeze()
         self._router.freeze()
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
-        chain: Handler = _call_matched_handler
-        for m in reversed(self._middlewares):
-            chain = partial(m, handler=chain)
-        self._chain = chain
+        self._run_middlewares = self._uses_middlewares()
 
     async def startup(self) -> None:
         """Run on_startup callbacks (cleanup contexts enter here).
@@ -302,14 +347,32 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             head, payload, protocol, writer, task, loop, client_max_size=self._client_max_size
         )
 
+    async def _chain_for(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:
+        apps = match_info.apps
+        key = (handler, apps)
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = await build_chain(handler, cast("tuple[Application, ...]", apps))
+            if match_info.http_exception is None:
+                self._chains[key] = chain
+        return chain
+
     async def _handle(self, request: Request) -> StreamResponse:
         """Route the request, run the middleware chain, turn HTTP exceptions into responses."""
-        match_info = self._router.match(request.method, request._head.path)
+        head = request._head
+        match_info = self._router.match(head.method, head.path, host=head.headers.get("Host"))
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info
         try:
-            response: object = await self._chain(request)
+            if "Expect" in head.headers:
+                expected = await match_info.expect_handler(request)
+                if expected is not None:
+                    return cast(StreamResponse, expected)
+            handler = cast(Handler, match_info.handler)
+            if self._run_middlewares:
+                handler = await self._chain_for(handler, match_info)
+            response: object = await handler(request)
         except HTTPException as exc:
             return exception_response(exc)
         if isinstance(response, StreamResponse):

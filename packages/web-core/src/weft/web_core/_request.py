@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import socket
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -24,6 +25,7 @@ from weft.http_parser import HttpVersion, RequestHead
 from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
+from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._helpers import parse_content_type
 
 if TYPE_CHECKING:
@@ -196,6 +198,38 @@ class BaseRequest(MutableMapping[str, Any]):
     @property
     def content_length(self) -> int | None:
         return self._head.content_length
+
+    # -- conditional requests and ranges (RFC 9110 §13, §14; parsed in _conditional)
+
+    @cached_property
+    def if_modified_since(self) -> datetime.datetime | None:
+        """If-Modified-Since as an aware UTC datetime; None when absent or not a date."""
+        return parse_http_date(self._head.headers.get("If-Modified-Since"))
+
+    @cached_property
+    def if_unmodified_since(self) -> datetime.datetime | None:
+        """If-Unmodified-Since as an aware UTC datetime; None when absent or not a date."""
+        return parse_http_date(self._head.headers.get("If-Unmodified-Since"))
+
+    @cached_property
+    def if_range(self) -> datetime.datetime | None:
+        """If-Range as a datetime; None when absent or an entity tag (as aiohttp)."""
+        return parse_http_date(self._head.headers.get("If-Range"))
+
+    @cached_property
+    def if_match(self) -> tuple[ETag, ...] | None:
+        """If-Match as a tuple of ETag (``*`` is ``(ETag("*"),)``); None when absent."""
+        return parse_etag_list(self._head.headers.get("If-Match"))
+
+    @cached_property
+    def if_none_match(self) -> tuple[ETag, ...] | None:
+        """If-None-Match as a tuple of ETag (``*`` is ``(ETag("*"),)``); None when absent."""
+        return parse_etag_list(self._head.headers.get("If-None-Match"))
+
+    @property
+    def http_range(self) -> slice:
+        """Range as a slice (``bytes=0-99`` → ``slice(0, 100, 1)``); ValueError when malformed."""
+        return parse_range(self._head.headers.get("Range"))
 
     # -- the body
 

@@ -13,8 +13,11 @@ and keep-alive state (RFC 9112 §6 and §9.3).
 
 from __future__ import annotations
 
+import datetime
 import json
+import warnings
 from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Final
 
 from multidict import CIMultiDict, istr
@@ -22,6 +25,14 @@ from multidict import CIMultiDict, istr
 from weft.http_parser import HttpVersion10, HttpVersion11, reason_phrase, serialize_response_head
 from weft.web_exceptions import ResponseCookies
 
+from ._compression import (
+    MAX_SYNC_CHUNK_SIZE,
+    ContentCoding,
+    ZLibCompressor,
+    add_vary,
+    negotiate_coding,
+)
+from ._conditional import ETag, format_etag, format_http_date, parse_etag, parse_http_date
 from ._helpers import http_date, parse_content_type, sentinel
 from ._types import LooseHeaders
 
@@ -40,6 +51,9 @@ _CONNECTION: Final = istr("Connection")
 _DATE: Final = istr("Date")
 _SERVER: Final = istr("Server")
 _SET_COOKIE: Final = istr("Set-Cookie")
+_CONTENT_ENCODING: Final = istr("Content-Encoding")
+_LAST_MODIFIED: Final = istr("Last-Modified")
+_ETAG: Final = istr("ETag")
 
 
 def _must_be_empty_body(method: str, status: int) -> bool:
@@ -51,6 +65,9 @@ class StreamResponse(MutableMapping[str, Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
 
     _length_check = True
+    _compression = False
+    _compression_force: ContentCoding | None = None
+    _compression_strategy: int | None = None
 
     def __init__(
         self,
@@ -141,6 +158,75 @@ class StreamResponse(MutableMapping[str, Any]):
             if self._chunked:
                 raise RuntimeError("You can't set content length when chunked encoding is enabled")
             self._headers[_CONTENT_LENGTH] = str(int(value))
+
+    # -- validators (RFC 9110 §8.8)
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Last-Modified as an aware UTC datetime, or None."""
+        return parse_http_date(self._headers.get(_LAST_MODIFIED))
+
+    @last_modified.setter
+    def last_modified(self, value: float | datetime.datetime | str | None) -> None:
+        if value is None:
+            self._headers.pop(_LAST_MODIFIED, None)
+        elif isinstance(value, (int, float, datetime.datetime)):
+            self._headers[_LAST_MODIFIED] = format_http_date(value)
+        elif isinstance(value, str):
+            self._headers[_LAST_MODIFIED] = value
+        else:
+            raise TypeError(f"Unsupported type for last_modified: {type(value).__name__}")
+
+    @property
+    def etag(self) -> ETag | None:
+        """The ETag header as an ETag, or None (also when malformed)."""
+        return parse_etag(self._headers.get(_ETAG))
+
+    @etag.setter
+    def etag(self, value: ETag | str | None) -> None:
+        if value is None:
+            self._headers.pop(_ETAG, None)
+        else:
+            self._headers[_ETAG] = format_etag(value)
+
+    # -- compression (negotiated when prepared; see _compression)
+
+    @property
+    def compression(self) -> bool:
+        return self._compression
+
+    def enable_compression(
+        self, force: bool | ContentCoding | None = None, strategy: int | None = None
+    ) -> None:
+        """Compress the body with the best coding the client accepts (or ``force``)."""
+        if isinstance(force, bool):
+            force = ContentCoding.deflate if force else ContentCoding.identity
+            warnings.warn("Using boolean for force is deprecated #3318", DeprecationWarning, 2)
+        elif force is not None and not isinstance(force, ContentCoding):
+            raise TypeError("force should be one of None, bool or ContentCoding")
+        self._compression = True
+        self._compression_force = force
+        self._compression_strategy = strategy
+
+    async def _start_compression(self, request: BaseRequest) -> None:
+        if _CONTENT_ENCODING in self._headers:
+            return  # the body is already encoded (a pre-compressed file, a proxy)
+        coding = self._compression_force
+        if coding is None:
+            add_vary(self._headers)
+            coding = negotiate_coding(request.headers.get("Accept-Encoding", ""))
+        if coding is not None and coding is not ContentCoding.identity:
+            await self._do_start_compression(request, coding)
+
+    async def _do_start_compression(self, request: BaseRequest, coding: ContentCoding) -> None:
+        """A streamed body: the writer compresses each write; the length is unknown."""
+        assert self._payload_writer is not None
+        self._headers[_CONTENT_ENCODING] = coding.value
+        self._headers.popall(_CONTENT_LENGTH, None)
+        if not _must_be_empty_body(request.method, self._status):
+            self._payload_writer.enable_compression(
+                ZLibCompressor(coding, strategy=self._compression_strategy)
+            )
 
     # -- cookies (the helper is web-exceptions', shared with HTTP exceptions)
 
@@ -237,6 +323,8 @@ class StreamResponse(MutableMapping[str, Any]):
         self._req = request
         writer = self._payload_writer = request._payload_writer
         await request._prepare_hook(self)
+        if self._compression:
+            await self._start_compression(request)
         self._prepare_headers(request)
         writer.buffer_headers(
             serialize_response_head(

@@ -9,9 +9,12 @@ of the message) so that a small response leaves in one ``transport.write``.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from weft.http_parser import encode_chunk, encode_last_chunk
+
+if TYPE_CHECKING:
+    from ._compression import ZLibCompressor
 
 __all__ = ["StreamWriter", "WriterProtocol"]
 
@@ -29,13 +32,22 @@ class WriterProtocol(Protocol):
 class StreamWriter:
     """Writes one response at a time to a connection."""
 
-    __slots__ = ("_chunked", "_eof", "_head", "_protocol", "buffer_size", "output_size")
+    __slots__ = (
+        "_chunked",
+        "_compress",
+        "_eof",
+        "_head",
+        "_protocol",
+        "buffer_size",
+        "output_size",
+    )
 
     def __init__(self, protocol: WriterProtocol) -> None:
         self._protocol = protocol
         self._head = b""
         self._chunked = False
         self._eof = False
+        self._compress: ZLibCompressor | None = None
         self.buffer_size = 0
         self.output_size = 0
 
@@ -46,6 +58,14 @@ class StreamWriter:
     def enable_chunking(self) -> None:
         """Frame every later body write with chunked transfer coding (RFC 9112 §7.1)."""
         self._chunked = True
+
+    def enable_compression(self, compressor: ZLibCompressor) -> None:
+        """Compress every later body write (and flush the compressor at the end)."""
+        self._compress = compressor
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        return self._protocol.transport
 
     def buffer_headers(self, head: bytes) -> None:
         """Keep the serialized head until the first body write or the end of the message."""
@@ -65,6 +85,8 @@ class StreamWriter:
         """Send body bytes, waiting for the transport to drain when it is full."""
         if self._eof:
             raise RuntimeError("Cannot write after the end of the message")
+        if self._compress is not None and chunk:
+            chunk = await self._compress.compress(chunk)
         if not chunk and not self._head:
             return
         if self._chunked and chunk:
@@ -82,6 +104,8 @@ class StreamWriter:
         """Send the last body bytes and end the message."""
         if self._eof:
             return
+        if self._compress is not None:
+            chunk = (await self._compress.compress(chunk) if chunk else b"") + self._compress.flush()
         if self._chunked:
             chunk = (encode_chunk(chunk) if chunk else b"") + encode_last_chunk()
         self._send(chunk)
@@ -90,3 +114,30 @@ class StreamWriter:
 
     async def drain(self) -> None:
         await self._protocol.drain()
+
+    async def sendfile(self, file: IO[Any], offset: int, count: int) -> None:
+        """Send ``count`` bytes of ``file`` from ``offset`` with the loop's sendfile.
+
+        The held head goes out first, then ``loop.sendfile`` (the kernel's
+        ``sendfile(2)`` on a plain socket; asyncio's own read-and-write loop
+        on TLS). NotImplementedError, before any body byte is sent, when this
+        writer or its transport cannot: the caller then writes the file itself.
+        """
+        if self._eof:
+            raise RuntimeError("Cannot write after the end of the message")
+        if self._chunked or self._compress is not None:
+            raise NotImplementedError("sendfile cannot frame or compress the body")
+        transport = self._protocol.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("Cannot write to closing transport")
+        await self.send_headers()
+        if transport.is_closing():
+            raise ConnectionResetError("Cannot write to closing transport")
+        try:
+            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+        except NotImplementedError:
+            raise
+        except RuntimeError as exc:
+            # "sendfile is not supported for transport ...": raised before any byte is sent.
+            raise NotImplementedError(str(exc)) from exc
+        self.output_size += count

@@ -1,0 +1,162 @@
+"""Router benchmark: weft-web-routing beside aiohttp's UrlDispatcher, in one run.
+
+For route tables of 10, 100 and 1,000 resources (half plain, half dynamic with
+two variables) it times plain hits, dynamic hits, 404s and 405s, and prints
+nanoseconds per resolve and the ratio aiohttp / weft (above 1: weft faster).
+
+weft is timed twice: ``match(method, path)`` (what weft.web uses) and
+``await resolve(request)`` (aiohttp's API).  aiohttp is timed through
+``UrlDispatcher.resolve`` on a request built once with
+``aiohttp.test_utils.make_mocked_request``.  Both coroutines are driven the
+same way, without an event loop (``coro.send(None)`` until StopIteration).
+
+Run: ``nox -s bench`` or ``python tools/bench/bench_router.py [--quick]``.
+Bounded: well under a minute.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+for _src in ("web-exceptions", "web-routing"):
+    _path = str(REPO / "packages" / _src / "src")
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from aiohttp import web  # noqa: E402
+from aiohttp.test_utils import make_mocked_request  # noqa: E402
+from yarl import URL  # noqa: E402
+
+from weft.web_routing import UrlDispatcher  # noqa: E402
+
+SIZES = (10, 100, 1000)
+KINDS = ("plain hit", "dynamic hit", "404", "405")
+
+
+async def handler(request: object) -> None:
+    return None
+
+
+def plain_path(i: int) -> str:
+    return f"/api/v{i % 3}/res{i}/items"
+
+
+def dynamic_template(i: int) -> str:
+    return f"/api/v{i % 3}/res{i}/{{id}}/items/{{item}}"
+
+
+def dynamic_path(i: int) -> str:
+    return f"/api/v{i % 3}/res{i}/42/items/abc"
+
+
+def build(size: int) -> tuple[UrlDispatcher, web.UrlDispatcher]:
+    ours, theirs = UrlDispatcher(), web.UrlDispatcher()
+    for i in range(size):
+        path = plain_path(i) if i % 2 == 0 else dynamic_template(i)
+        ours.add_get(path, handler)
+        theirs.add_get(path, handler)
+    ours.freeze()
+    theirs.freeze()
+    return ours, theirs
+
+
+def cases(size: int) -> dict[str, tuple[str, str]]:
+    last_plain = size - 2  # even: plain
+    last_dynamic = size - 1  # odd: dynamic
+    mid_dynamic = size // 2 + (1 - (size // 2) % 2)
+    return {
+        "plain hit": ("GET", plain_path(last_plain)),
+        "dynamic hit": ("GET", dynamic_path(mid_dynamic if size > 10 else last_dynamic)),
+        "404": ("GET", f"/api/v1/res{size + 7}/42/items/abc"),
+        "405": ("POST", dynamic_path(last_dynamic)),
+    }
+
+
+class _Request:
+    """What weft's resolve needs: method and rel_url."""
+
+    __slots__ = ("method", "rel_url")
+
+    def __init__(self, method: str, path: str) -> None:
+        self.method = method
+        self.rel_url = URL(path)
+
+
+def drive(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("resolve() suspended")
+
+
+def time_ns(func: Callable[[], object], budget: float) -> float:
+    """Best-of-5 nanoseconds per call, each run about ``budget`` seconds."""
+    loops = 1
+    while True:  # calibrate
+        start = time.perf_counter()
+        for _ in range(loops):
+            func()
+        elapsed = time.perf_counter() - start
+        if elapsed > budget / 10:
+            break
+        loops *= 4
+    loops = max(1, int(loops * budget / elapsed))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        for _ in range(loops):
+            func()
+        best = min(best, (time.perf_counter_ns() - start) / loops)
+    return best
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    budget = 0.02 if quick else 0.1
+    warnings.simplefilter("ignore", DeprecationWarning)
+    rows: list[tuple[int, str, float, float, float]] = []
+    started = time.perf_counter()
+    for size in SIZES:
+        ours, theirs = build(size)
+        for kind, (method, path) in cases(size).items():
+            ours_info = ours.match(method, path)
+            theirs_req = make_mocked_request(method, path)
+            theirs_info = drive(theirs.resolve(theirs_req))
+            # Same outcome on both sides, or the numbers mean nothing.
+            assert (ours_info.http_exception is None) == (theirs_info.http_exception is None)
+            assert dict(ours_info) == dict(theirs_info), (kind, ours_info, theirs_info)
+            our_req = _Request(method, path)
+            match = ours.match
+            resolve_ours = ours.resolve
+            resolve_theirs = theirs.resolve
+            t_match = time_ns(lambda: match(method, path), budget)
+            t_resolve = time_ns(lambda: drive(resolve_ours(our_req)), budget)  # noqa: B023
+            t_aiohttp = time_ns(lambda: drive(resolve_theirs(theirs_req)), budget)  # noqa: B023
+            rows.append((size, kind, t_match, t_resolve, t_aiohttp))
+    print()
+    print("Router resolve, ns per call (best of 5); ratio = aiohttp / weft (>1: weft faster)")
+    print()
+    header = (
+        f"| {'routes':>6} | {'case':<11} | {'weft match':>10} | {'weft resolve':>12} "
+        f"| {'aiohttp':>9} | {'ratio (match)':>13} | {'ratio (resolve)':>15} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for size, kind, t_match, t_resolve, t_aiohttp in rows:
+        print(
+            f"| {size:>6} | {kind:<11} | {t_match:>10.0f} | {t_resolve:>12.0f} "
+            f"| {t_aiohttp:>9.0f} | {t_aiohttp / t_match:>12.1f}x | {t_aiohttp / t_resolve:>14.1f}x |"
+        )
+    print()
+    print(f"({time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
