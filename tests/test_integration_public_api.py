@@ -53,8 +53,6 @@ NOT_YET = {
     "FileResponse": 5,
     "PayloadAccessError": 5,
     "RequestPayloadError": 5,
-    "RequestKey": 5,
-    "ResponseKey": 5,
     "json_bytes_response": 5,
     # issue 6 (web-runner)
     "NamedPipeSite": 6,

@@ -1,7 +1,7 @@
 """Router benchmark: weft-web-routing beside aiohttp's UrlDispatcher, in one run.
 
-For route tables of 10, 100 and 1,000 resources (half plain, half dynamic with
-two variables) it times plain hits, dynamic hits, 404s and 405s, and prints
+For route tables of 10, 100 and 1,000 resources (a third plain, a third dynamic
+under their own literal prefix, a third dynamic under one shared prefix) it times plain hits, dynamic hits, 404s and 405s, and prints
 nanoseconds per resolve and the ratio aiohttp / weft (above 1: weft faster).
 
 weft is timed twice: ``match(method, path)`` (what weft.web uses) and
@@ -36,45 +36,60 @@ from yarl import URL  # noqa: E402
 from weft.web_routing import UrlDispatcher  # noqa: E402
 
 SIZES = (10, 100, 1000)
-KINDS = ("plain hit", "dynamic hit", "404", "405")
 
 
 async def handler(request: object) -> None:
     return None
 
 
-def plain_path(i: int) -> str:
-    return f"/api/v{i % 3}/res{i}/items"
+# A route table of ``size`` resources, a third of each kind:
+#   plain                      /api/v1/res3/items
+#   dynamic, own prefix        /api/v1/res4/{id}/items/{item}   (aiohttp indexes it too)
+#   dynamic, shared prefix     /users/{id}/res5                 (aiohttp scans these in order)
+def route_path(i: int) -> str:
+    kind = i % 3
+    if kind == 0:
+        return f"/api/v{i % 4}/res{i}/items"
+    if kind == 1:
+        return f"/api/v{i % 4}/res{i}/{{id}}/items/{{item}}"
+    return f"/users/{{id}}/res{i}"
 
 
-def dynamic_template(i: int) -> str:
-    return f"/api/v{i % 3}/res{i}/{{id}}/items/{{item}}"
-
-
-def dynamic_path(i: int) -> str:
-    return f"/api/v{i % 3}/res{i}/42/items/abc"
+def request_path(i: int) -> str:
+    kind = i % 3
+    if kind == 0:
+        return f"/api/v{i % 4}/res{i}/items"
+    if kind == 1:
+        return f"/api/v{i % 4}/res{i}/42/items/abc"
+    return f"/users/42/res{i}"
 
 
 def build(size: int) -> tuple[UrlDispatcher, web.UrlDispatcher]:
     ours, theirs = UrlDispatcher(), web.UrlDispatcher()
     for i in range(size):
-        path = plain_path(i) if i % 2 == 0 else dynamic_template(i)
-        ours.add_get(path, handler)
-        theirs.add_get(path, handler)
+        ours.add_get(route_path(i), handler)
+        theirs.add_get(route_path(i), handler)
     ours.freeze()
     theirs.freeze()
     return ours, theirs
 
 
+def last_of_kind(size: int, kind: int) -> int:
+    return max(i for i in range(size) if i % 3 == kind)
+
+
+def middle_of_kind(size: int, kind: int) -> int:
+    return min(i for i in range(size // 2, size) if i % 3 == kind)
+
+
 def cases(size: int) -> dict[str, tuple[str, str]]:
-    last_plain = size - 2  # even: plain
-    last_dynamic = size - 1  # odd: dynamic
-    mid_dynamic = size // 2 + (1 - (size // 2) % 2)
     return {
-        "plain hit": ("GET", plain_path(last_plain)),
-        "dynamic hit": ("GET", dynamic_path(mid_dynamic if size > 10 else last_dynamic)),
+        "plain hit": ("GET", request_path(last_of_kind(size, 0))),
+        "dynamic hit, own prefix": ("GET", request_path(middle_of_kind(size, 1))),
+        "dynamic hit, shared prefix": ("GET", request_path(middle_of_kind(size, 2))),
         "404": ("GET", f"/api/v1/res{size + 7}/42/items/abc"),
-        "405": ("POST", dynamic_path(last_dynamic)),
+        "404, shared prefix": ("GET", f"/users/42/res{size + 7}"),
+        "405": ("POST", request_path(last_of_kind(size, 1))),
     }
 
 
@@ -144,14 +159,14 @@ def main() -> None:
     print("Router resolve, ns per call (best of 5); ratio = aiohttp / weft (>1: weft faster)")
     print()
     header = (
-        f"| {'routes':>6} | {'case':<11} | {'weft match':>10} | {'weft resolve':>12} "
+        f"| {'routes':>6} | {'case':<26} | {'weft match':>10} | {'weft resolve':>12} "
         f"| {'aiohttp':>9} | {'ratio (match)':>13} | {'ratio (resolve)':>15} |"
     )
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     for size, kind, t_match, t_resolve, t_aiohttp in rows:
         print(
-            f"| {size:>6} | {kind:<11} | {t_match:>10.0f} | {t_resolve:>12.0f} "
+            f"| {size:>6} | {kind:<26} | {t_match:>10.0f} | {t_resolve:>12.0f} "
             f"| {t_aiohttp:>9.0f} | {t_aiohttp / t_match:>12.1f}x | {t_aiohttp / t_resolve:>14.1f}x |"
         )
     print()

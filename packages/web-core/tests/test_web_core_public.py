@@ -14,6 +14,7 @@ import weft.web_core as web_core
 # Names web-core exports that aiohttp.web does not have (the server side, and helpers).
 _WEFT_ONLY = {
     "__version__",
+    "ETag",  # aiohttp.helpers.ETag, not in aiohttp.web
     "RequestProtocol",
     "StreamWriter",
     "WriterProtocol",
@@ -45,6 +46,23 @@ def test_private_modules_exports_are_reexported() -> None:
     internal = {"is_new_style", "http_date", "parse_content_type", "sentinel"}
     internal |= {"build_chain", "warn_old_style"}
     internal |= {"Handler", "LooseHeaders", "Middleware"}
+    internal |= {  # files, conditional requests, compression
+        "ETAG_ANY",
+        "format_etag",
+        "format_http_date",
+        "parse_etag",
+        "parse_etag_list",
+        "parse_http_date",
+        "parse_range",
+        "validate_etag_value",
+        "MAX_SYNC_CHUNK_SIZE",
+        "ZLibCompressor",
+        "accepted_codings",
+        "add_vary",
+        "coding_acceptable",
+        "negotiate_coding",
+        "DEFAULT_CHUNK_SIZE",
+    }
     for path in Path(web_core.__file__).parent.glob("_*.py"):
         if path.stem.startswith("__"):
             continue

@@ -27,7 +27,6 @@ import re
 from multidict import CIMultiDictProxy
 
 from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
-from ._fields import build_fields
 from ._request_line import RequestLine
 from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
 
@@ -41,6 +40,19 @@ _MAX_LENGTH = 2**63 - 1
 _NO_TOKENS: frozenset[str] = frozenset()
 
 _token_cache: dict[str, frozenset[str]] = {}
+# Valid Host values seen: a server sees the same few again and again.
+_good_hosts: set[str] = set()
+_GOOD_HOSTS_MAX = 256
+
+
+def _check_host(value: str) -> bool:
+    if _HOST_VALUE.fullmatch(value) is None:
+        return False
+    if len(_good_hosts) < _GOOD_HOSTS_MAX:
+        _good_hosts.add(value)
+    return True
+
+
 _TOKEN_CACHE_MAX = 256
 
 
@@ -120,12 +132,11 @@ def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
 
 
 def build_head(
-    line: RequestLine, pairs: list[tuple[bytes, bytes]], max_body_size: int | None
+    line: RequestLine, headers: CIMultiDictProxy[str], max_body_size: int | None
 ) -> RequestHead:
-    """The RequestHead of a validated request-line and field lines; raise on bad framing."""
+    """The RequestHead of a validated request-line and fields; raise on bad framing."""
     method, target, path, query, form, version = line
-    headers, raw = build_fields(pairs)
-    return interpret(method, target, path, query, form, version, headers, raw, max_body_size)
+    return interpret(method, target, path, query, form, version, headers, None, max_body_size)
 
 
 def interpret(
@@ -136,7 +147,7 @@ def interpret(
     form: TargetForm,
     version: HttpVersion,
     headers: CIMultiDictProxy[str],
-    raw: RawHeaders,
+    raw: RawHeaders | None,
     max_body_size: int | None,
 ) -> RequestHead:
     """Apply the framing and connection rules to a head's fields."""
@@ -149,7 +160,7 @@ def interpret(
             raise BadRequest("an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)")
     elif len(hosts) > 1:
         raise BadRequest("the Host header is repeated: send it once (RFC 9112 §3.2)")
-    elif _HOST_VALUE.fullmatch(hosts[0]) is None:
+    elif hosts[0] not in _good_hosts and not _check_host(hosts[0]):
         raise BadRequest(
             f"invalid Host header {hosts[0][:100]!r}: expected host[:port] (RFC 9112 §3.2)"
         )

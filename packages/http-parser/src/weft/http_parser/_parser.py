@@ -62,7 +62,7 @@ from typing import ClassVar, Generic, TypeVar
 from ._chunked import parse_chunk_size
 from ._errors import BadRequest, HttpParserError, PayloadTooLarge
 from ._fields import SectionScanner, build_fields, fast_fields
-from ._types import BodyChunk, EndOfMessage, RequestHead, ResponseHead
+from ._types import END_OF_MESSAGE, BodyChunk, EndOfMessage, RequestHead, ResponseHead
 
 __all__ = ["MessageParser"]
 
@@ -189,7 +189,7 @@ class MessageParser(Generic[H]):
         state = self._state
         if state == UNTIL_EOF:
             self._state = CLOSED
-            return [EndOfMessage()]
+            return [END_OF_MESSAGE]
         if state >= SWITCHED or (state == HEAD and self._buf in (b"", b"\r")):
             return []
         if state == HEAD:
@@ -267,7 +267,7 @@ class MessageParser(Generic[H]):
                 if state == CHUNK_DATA:
                     state = CHUNK_CRLF
                 else:
-                    events.append(EndOfMessage())
+                    events.append(END_OF_MESSAGE)
                     state = self._next_state()
 
             elif state == CHUNK_SIZE:
@@ -307,7 +307,7 @@ class MessageParser(Generic[H]):
             elif state == TRAILERS:
                 if buf.startswith(b"\r\n", pos):
                     pos += 2
-                    events.append(EndOfMessage())
+                    events.append(END_OF_MESSAGE)
                     state = self._next_state()
                     continue
                 if pos == end - 1 and buf[pos] == _CR:

@@ -13,14 +13,18 @@ that followed.
 
 from __future__ import annotations
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from ._errors import BadRequest
-from ._fields import SectionScanner, fast_fields
+from ._fields import SectionScanner, fast_head_fields
 from ._head import build_head
 from ._parser import CLOSED, HEAD, SWITCHED, MessageParser
 from ._request_line import REQUEST_LINE, parse_request_line, request_line_from_match
-from ._types import EndOfMessage, Event, RequestHead
+from ._types import END_OF_MESSAGE, Event, RequestHead
 
 __all__ = ["RequestParser"]
+
+_NO_FIELDS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
 
 class RequestParser(MessageParser[RequestHead]):
@@ -90,7 +94,7 @@ class RequestParser(MessageParser[RequestHead]):
         length = head.content_length
         if length:
             return self._body_by_length(length)
-        events.append(EndOfMessage())
+        events.append(END_OF_MESSAGE)
         return self._next_state()
 
     def _next_state(self) -> int:
@@ -108,8 +112,8 @@ class RequestParser(MessageParser[RequestHead]):
             match = REQUEST_LINE.fullmatch(buf, start, line_end)
             if match is not None:
                 line = request_line_from_match(match)
-                pairs = (
-                    fast_fields(
+                fields = (
+                    fast_head_fields(
                         buf,
                         line_end,
                         term + 2,
@@ -118,10 +122,10 @@ class RequestParser(MessageParser[RequestHead]):
                         self._max_head_size,
                     )
                     if line_end < term
-                    else []
+                    else _NO_FIELDS
                 )
-                if pairs is not None:
-                    return build_head(line, pairs, self._max_body_size)
+                if fields is not None:
+                    return build_head(line, fields, self._max_body_size)
         # Not the common case: the reference scanner says what is wrong.
         scanner = self._head_scanner
         scanner.reset()

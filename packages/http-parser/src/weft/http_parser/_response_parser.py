@@ -28,7 +28,7 @@ from ._response_head import (
     parse_status_line,
     status_line_from_match,
 )
-from ._types import EndOfMessage, ResponseEvent, ResponseHead
+from ._types import END_OF_MESSAGE, ResponseEvent, ResponseHead
 
 __all__ = ["ResponseParser"]
 
@@ -152,7 +152,7 @@ class ResponseParser(MessageParser[ResponseHead]):
         if framing == INFORMATIONAL:
             return HEAD
         if framing in (NO_BODY, SWITCH):
-            events.append(EndOfMessage())
+            events.append(END_OF_MESSAGE)
             return self._next_state()
         self._body_size = 0  # UNTIL_CLOSE
         return UNTIL_EOF

@@ -8,6 +8,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 __all__ = [
+    "END_OF_MESSAGE",
     "BodyChunk",
     "EndOfMessage",
     "Event",
@@ -43,6 +44,9 @@ _EMPTY_FIELDS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 class RequestHead:
     """A parsed request-line and header section, as the first event of a request.
 
+    ``raw_headers`` may be given as None: it is then rebuilt from ``headers``
+    on first access (the parser does this, since most servers never ask).
+
     ``target`` is the request-target as sent; ``path`` and ``query_string`` are
     its raw (still percent-encoded) parts: for ``GET /a%20b?x=1`` they are
     ``"/a%20b"`` and ``"x=1"``. For the authority form (CONNECT) ``path`` is
@@ -51,6 +55,7 @@ class RequestHead:
     """
 
     __slots__ = (
+        "_raw_headers",
         "_url",
         "chunked",
         "content_encoding",
@@ -60,7 +65,6 @@ class RequestHead:
         "method",
         "path",
         "query_string",
-        "raw_headers",
         "should_close",
         "target",
         "target_form",
@@ -76,7 +80,7 @@ class RequestHead:
         query_string: str,
         version: HttpVersion,
         headers: CIMultiDictProxy[str],
-        raw_headers: RawHeaders,
+        raw_headers: RawHeaders | None,
         should_close: bool,
         chunked: bool,
         content_length: int | None,
@@ -91,7 +95,7 @@ class RequestHead:
         self.query_string = query_string
         self.version = version
         self.headers = headers
-        self.raw_headers = raw_headers
+        self._raw_headers = raw_headers
         self.should_close = should_close
         self.chunked = chunked
         self.content_length = content_length
@@ -100,6 +104,19 @@ class RequestHead:
         self.content_encoding = content_encoding
         self.target_form: TargetForm = target_form
         self._url: URL | None = None
+
+    @property
+    def raw_headers(self) -> RawHeaders:
+        """The field lines as (name, value) bytes, as sent (values without surrounding OWS)."""
+        raw = self._raw_headers
+        if raw is None:
+            raw = self._raw_headers = tuple(
+                [
+                    (k.encode("latin-1"), v.encode("utf-8", "surrogateescape"))
+                    for k, v in self.headers.items()
+                ]
+            )
+        return raw
 
     @property
     def url(self) -> URL:
@@ -262,6 +279,10 @@ class EndOfMessage:
     def __repr__(self) -> str:
         return f"EndOfMessage(trailers={list(self.trailers.items())!r})"
 
+
+#: The EndOfMessage of every message without trailers: one shared instance,
+#: since nothing in it varies (the parsers do not allocate one per message).
+END_OF_MESSAGE = EndOfMessage()
 
 #: What ``RequestParser.feed`` returns a list of.
 Event: TypeAlias = RequestHead | BodyChunk | EndOfMessage

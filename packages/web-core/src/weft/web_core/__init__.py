@@ -7,9 +7,22 @@ over sockets is weft.web_runner's job; routing is weft.web_routing's.
 from __future__ import annotations
 
 from .__about__ import __version__
-from ._app import AppKey, Application, CleanupError, NotAppKeyWarning, web_logger
+from ._app import Application, CleanupError, web_logger
+from ._compression import ContentCoding
+from ._conditional import ETag
 from ._exception_response import exception_response
+from ._file_response import FileResponse
+from ._form import FileField
+from ._keys import AppKey, NotAppKeyWarning, RequestKey, ResponseKey
 from ._middleware import middleware
+from ._multipart import (
+    BodyPartReader,
+    MultipartError,
+    MultipartHeadersTooLarge,
+    MultipartReader,
+    MultipartTooManyParts,
+)
+from ._multipart_writer import MultipartWriter
 from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, json_response
@@ -21,6 +34,8 @@ __all__ = [
     "__version__",
     # application
     "AppKey",
+    "RequestKey",
+    "ResponseKey",
     "Application",
     "CleanupError",
     "NotAppKeyWarning",
@@ -33,7 +48,18 @@ __all__ = [
     "StreamResponse",
     "json_response",
     "exception_response",
+    "FileResponse",
+    "ContentCoding",
+    "ETag",
     "View",
+    # forms and multipart
+    "FileField",
+    "BodyPartReader",
+    "MultipartReader",
+    "MultipartWriter",
+    "MultipartError",
+    "MultipartHeadersTooLarge",
+    "MultipartTooManyParts",
     # middlewares
     "middleware",
     "normalize_path_middleware",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 from weft.http_parser import HttpVersion11, RequestHead
 from weft.http_parser.streams import BodyStream
@@ -27,6 +26,7 @@ from weft.web_routing import (
 
 from ._chain import build_chain, warn_old_style
 from ._exception_response import exception_response
+from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol
 from ._response import StreamResponse
 from ._signals import Signal
@@ -41,33 +41,6 @@ _T = TypeVar("_T")
 _AppSignal = Signal[Callable[["Application"], Awaitable[None]]]
 _PrepareSignal = Signal[Callable[[Request, StreamResponse], Awaitable[None]]]
 _CleanupCallback = Callable[["Application"], AsyncIterator[None]]
-
-
-class NotAppKeyWarning(UserWarning):
-    """A plain string was used as an application key; AppKey gives it a type."""
-
-
-class AppKey(Generic[_T]):
-    """A typed key for application state: ``app[KEY]`` is checked as ``_T``."""
-
-    __slots__ = ("__orig_class__", "_name", "_t")
-
-    def __init__(self, name: str, t: type[_T] | None = None) -> None:
-        # Qualify the name with the defining module, as a stable repr for debugging.
-        frame = sys._getframe(1)
-        module = frame.f_globals.get("__name__", "")
-        self._name = f"{module}.{name}" if module and module != "__main__" else name
-        self._t = t
-
-    def __lt__(self, other: object) -> bool:
-        if isinstance(other, AppKey):
-            return self._name < other._name
-        return True
-
-    def __repr__(self) -> str:
-        t = self._t
-        tname = "<<Unknown>>" if t is None else getattr(t, "__qualname__", repr(t))
-        return f"<AppKey({self._name}, type={tname})>"
 
 
 class CleanupError(RuntimeError):

@@ -124,7 +124,11 @@ class ZLibCompressor:
         if coding is ContentCoding.identity:
             raise ValueError("identity is not a compression: do not compress instead")
         self._compressor = zlib.compressobj(
-            level, zlib.DEFLATED, _wbits(coding), 8, zlib.Z_DEFAULT_STRATEGY if strategy is None else strategy
+            level,
+            zlib.DEFLATED,
+            _wbits(coding),
+            8,
+            zlib.Z_DEFAULT_STRATEGY if strategy is None else strategy,
         )
         self._max_sync_size = max_sync_size
         self._executor = executor

@@ -59,10 +59,8 @@ def format_etag(value: ETag | str) -> str:
     """The ETag header value: ``"v"``, ``W/"v"`` or ``*``."""
     if isinstance(value, str):
         value = ETag(value)
-    elif not isinstance(value, ETag) or not isinstance(value.value, str):
-        raise ValueError(
-            f"Unsupported etag type: {type(value)}. etag must be str, ETag or None"
-        )
+    elif not isinstance(value, ETag):
+        raise ValueError(f"Unsupported etag type: {type(value)}. etag must be str, ETag or None")
     if value.value == ETAG_ANY:
         return ETAG_ANY
     validate_etag_value(value.value)
@@ -122,7 +120,7 @@ _RFC850: Final = re.compile(
 _ASCTIME: Final = re.compile(
     rf"[A-Za-z]{{3}} ([A-Za-z]{{3}}) ([ \d]\d) {_TIME} (\d{{4}})", re.ASCII
 )
-_UTC: Final = datetime.timezone.utc
+_UTC: Final = datetime.UTC
 
 
 def _build(year: int, month: str, day: str, hh: str, mm: str, ss: str) -> datetime.datetime | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["http_date", "parse_content_type", "sentinel"]
+__all__ = ["ChainMapProxy", "http_date", "parse_content_type", "sentinel"]
 
 sentinel: Final = object()
 
@@ -42,3 +43,51 @@ def parse_content_type(value: str) -> tuple[str, MappingProxyType[str, str]]:
                 param = param[1:-1].replace('\\"', '"')
             params[name] = param
     return mimetype.strip().lower(), MappingProxyType(params)
+
+
+class ChainMapProxy(Mapping[Any, Any]):
+    """A read-only view of several mappings; the first that has a key wins.
+
+    ``request.config_dict`` is one: the state of the innermost app first, so a
+    sub-app sees its parents' configuration unless it sets its own.
+    """
+
+    __slots__ = ("_maps",)
+
+    def __init__(self, maps: Sequence[Mapping[Any, Any]]) -> None:
+        self._maps = tuple(maps)
+
+    def __init_subclass__(cls) -> None:
+        raise TypeError(f"Inheritance class {cls.__name__} from ChainMapProxy is forbidden")
+
+    def __getitem__(self, key: Any) -> Any:
+        for mapping in self._maps:
+            try:
+                return mapping[key]
+            except KeyError:
+                pass
+        raise KeyError(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __len__(self) -> int:
+        return len(set().union(*self._maps))
+
+    def __iter__(self) -> Iterator[Any]:
+        seen: dict[Any, None] = {}
+        for mapping in reversed(self._maps):
+            seen.update(dict.fromkeys(mapping))
+        return iter(seen)
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in mapping for mapping in self._maps)
+
+    def __bool__(self) -> bool:
+        return any(self._maps)
+
+    def __repr__(self) -> str:
+        return f"ChainMapProxy({', '.join(map(repr, self._maps))})"

@@ -12,13 +12,14 @@ import contextlib
 import datetime
 import json
 import socket
+import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from http.cookies import CookieError, SimpleCookie
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
 
-from multidict import CIMultiDictProxy, MultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
 from weft.http_parser import HttpVersion, RequestHead
@@ -26,7 +27,12 @@ from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
-from ._helpers import parse_content_type
+from ._form import PostValue, read_post
+from ._forwarded import parse_forwarded
+from ._keys import RequestKey
+from ._multipart import MultipartReader
+from ._helpers import ChainMapProxy, parse_content_type
+from ._types import LooseHeaders
 
 if TYPE_CHECKING:
     from weft.web_routing import UrlMappingMatchInfo
@@ -36,6 +42,19 @@ if TYPE_CHECKING:
     from ._writer import StreamWriter
 
 __all__ = ["BaseRequest", "Request", "RequestProtocol"]
+
+_T = TypeVar("_T")
+
+
+@lru_cache(maxsize=None)
+def _cached_property_names(cls: type) -> frozenset[str]:
+    """Lazily computed attributes, which a clone must compute again for itself."""
+    return frozenset(
+        name
+        for klass in cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, cached_property)
+    )
 
 
 class RequestProtocol(Protocol):
@@ -149,6 +168,11 @@ class BaseRequest(MutableMapping[str, Any]):
             return str(peer[0])
         return None if peer is None else str(peer)
 
+    @cached_property
+    def forwarded(self) -> tuple[MappingProxyType[str, str], ...]:
+        """The Forwarded headers (RFC 7239): one mapping per proxy, nearest last."""
+        return parse_forwarded(self._head.headers.getall("Forwarded", ()))
+
     @property
     def keep_alive(self) -> bool:
         return not self._head.should_close
@@ -156,6 +180,11 @@ class BaseRequest(MutableMapping[str, Any]):
     @property
     def transport(self) -> asyncio.Transport | None:
         return self._protocol.transport
+
+    @property
+    def writer(self) -> StreamWriter:
+        """The writer the response to this request goes through."""
+        return self._payload_writer
 
     @property
     def protocol(self) -> RequestProtocol:
@@ -279,16 +308,90 @@ class BaseRequest(MutableMapping[str, Any]):
         while await self._payload.readany():
             pass
 
+    # -- forms and multipart (the work is in _form.py and _multipart.py)
+
+    _post: MultiDictProxy[PostValue] | None = None
+    #: Most fields post() accepts (aiohttp's client_max_fields); 0: no limit.
+    _client_max_fields: int = 1000
+
+    async def multipart(self) -> MultipartReader:
+        """A streaming reader of a multipart body (``async for part in reader``)."""
+        return MultipartReader(
+            self._head.headers,
+            self._payload,
+            client_max_size=self._client_max_size or sys.maxsize,
+            max_size_error_cls=HTTPRequestEntityTooLarge,
+        )
+
+    async def post(self) -> MultiDictProxy[PostValue]:
+        """The urlencoded or multipart/form-data form (read once, cached); empty otherwise."""
+        if self._post is None:
+            self._post = await read_post(self, self._client_max_fields)
+        return self._post
+
     async def _prepare_hook(self, response: StreamResponse) -> None:
         """Called when a response starts; Request sends on_response_prepare."""
 
-    # -- per-request storage
+    def clone(
+        self,
+        *,
+        method: str | None = None,
+        rel_url: str | URL | None = None,
+        headers: LooseHeaders | None = None,
+    ) -> BaseRequest:
+        """A copy with another method, URL or headers; body, connection and state shared.
 
-    def __getitem__(self, key: str) -> Any:
-        return self._state[key]
+        As aiohttp's: the clone reads the same body stream, so read it once.
+        """
+        if self._read_bytes:
+            raise RuntimeError("Cannot clone request after reading its content")
+        head = self._head
+        path, query_string, target = head.path, head.query_string, head.target
+        if rel_url is not None:
+            url = URL(rel_url) if isinstance(rel_url, str) else rel_url
+            if url.is_absolute():
+                raise ValueError("rel_url must be a relative URL (path and query)")
+            path, query_string = url.raw_path, url.raw_query_string
+            target = path + ("?" + query_string if query_string else "")
+        new_headers = head.headers if headers is None else CIMultiDictProxy(CIMultiDict(headers))
+        new_head = RequestHead(
+            method if method is not None else head.method,
+            target,
+            path,
+            query_string,
+            head.version,
+            new_headers,
+            None if headers is not None else head.raw_headers,
+            head.should_close,
+            head.chunked,
+            head.content_length,
+            head.upgrade,
+            head.expect_continue,
+            head.content_encoding,
+            head.target_form,
+        )
+        clone = type(self).__new__(type(self))
+        cached = _cached_property_names(type(self))
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in cached})
+        clone._head = new_head
+        clone._state = self._state.copy()
+        return clone
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._state[key] = value
+    # -- per-request storage (RequestKey-typed, as aiohttp's)
+
+    @overload
+    def __getitem__(self, key: RequestKey[_T]) -> _T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: str | RequestKey[Any]) -> Any:
+        return self._state[key]  # type: ignore[index]
+
+    @overload
+    def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: str | RequestKey[Any], value: Any) -> None:
+        self._state[key] = value  # type: ignore[index]
 
     def __delitem__(self, key: str) -> None:
         del self._state[key]
@@ -328,6 +431,11 @@ class Request(BaseRequest):
     def app(self) -> Application:
         """The application whose route answers this request."""
         return cast("Application", self.match_info.current_app)
+
+    @property
+    def config_dict(self) -> ChainMapProxy:
+        """The state of every app the request went through, innermost first (read-only)."""
+        return ChainMapProxy([cast("Application", app) for app in reversed(self.match_info.apps)])
 
     async def _prepare_hook(self, response: StreamResponse) -> None:
         match_info = self._match_info

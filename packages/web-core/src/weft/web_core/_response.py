@@ -18,7 +18,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from multidict import CIMultiDict, istr
 
@@ -34,6 +34,7 @@ from ._compression import (
 )
 from ._conditional import ETag, format_etag, format_http_date, parse_etag, parse_http_date
 from ._helpers import http_date, parse_content_type, sentinel
+from ._keys import ResponseKey
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from ._writer import StreamWriter
 
 __all__ = ["Response", "StreamResponse", "json_response"]
+
+_T = TypeVar("_T")
 
 SERVER_SOFTWARE: Final = "weft/0.1"
 
@@ -413,11 +416,19 @@ class StreamResponse(MutableMapping[str, Any]):
 
     # -- per-response storage (a mapping, as aiohttp's)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._state[key]
+    @overload
+    def __getitem__(self, key: ResponseKey[_T]) -> _T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: str | ResponseKey[Any]) -> Any:
+        return self._state[key]  # type: ignore[index]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._state[key] = value
+    @overload
+    def __setitem__(self, key: ResponseKey[_T], value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: str | ResponseKey[Any], value: Any) -> None:
+        self._state[key] = value  # type: ignore[index]
 
     def __delitem__(self, key: str) -> None:
         del self._state[key]
@@ -441,6 +452,10 @@ class StreamResponse(MutableMapping[str, Any]):
 class Response(StreamResponse):
     """A response whose whole body is known when it is created."""
 
+    _compressed_body: bytes | None = None
+    _zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE
+    _zlib_executor: Executor | None = None
+
     def __init__(
         self,
         *,
@@ -451,6 +466,8 @@ class Response(StreamResponse):
         headers: LooseHeaders | None = None,
         content_type: str | None = None,
         charset: str | None = None,
+        zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE,
+        zlib_executor: Executor | None = None,
     ) -> None:
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
@@ -478,6 +495,8 @@ class Response(StreamResponse):
             )
         self._body: bytes | None = None
         self.body = body
+        self._zlib_executor_size = zlib_executor_size
+        self._zlib_executor = zlib_executor
 
     @property
     def body(self) -> bytes | None:
@@ -485,6 +504,7 @@ class Response(StreamResponse):
 
     @body.setter
     def body(self, body: bytes | bytearray | memoryview | str | None) -> None:
+        self._compressed_body = None
         if body is None:
             self._body = None
         elif isinstance(body, (bytes, bytearray, memoryview)):
@@ -509,6 +529,7 @@ class Response(StreamResponse):
         if self.charset is None:
             self.charset = "utf-8"
         self._body = text.encode(self.charset or "utf-8")
+        self._compressed_body = None
 
     @property
     def content_length(self) -> int | None:
@@ -534,7 +555,25 @@ class Response(StreamResponse):
     async def write_eof(self, data: bytes = b"") -> None:
         if data:
             raise ValueError("Response.write_eof() takes no data: set body or text instead")
-        await super().write_eof(self._body or b"")
+        body = self._compressed_body
+        await super().write_eof((self._body or b"") if body is None else body)
+
+    async def _do_start_compression(self, request: BaseRequest, coding: ContentCoding) -> None:
+        """The whole body is compressed at once (in an executor past zlib_executor_size)."""
+        if self._chunked:
+            await super()._do_start_compression(request, coding)
+            return
+        if not self._body or self._status < 200 or self._status in (204, 304):
+            return  # nothing to compress
+        compressor = ZLibCompressor(
+            coding,
+            strategy=self._compression_strategy,
+            max_sync_size=self._zlib_executor_size,
+            executor=self._zlib_executor,
+        )
+        self._compressed_body = await compressor.compress(self._body) + compressor.flush()
+        self._headers[_CONTENT_ENCODING] = coding.value
+        self._headers[_CONTENT_LENGTH] = str(len(self._compressed_body))
 
 
 def json_response(

@@ -105,7 +105,9 @@ class StreamWriter:
         if self._eof:
             return
         if self._compress is not None:
-            chunk = (await self._compress.compress(chunk) if chunk else b"") + self._compress.flush()
+            if chunk:
+                chunk = await self._compress.compress(chunk)
+            chunk += self._compress.flush()
         if self._chunked:
             chunk = (encode_chunk(chunk) if chunk else b"") + encode_last_chunk()
         self._send(chunk)
@@ -115,13 +117,14 @@ class StreamWriter:
     async def drain(self) -> None:
         await self._protocol.drain()
 
-    async def sendfile(self, file: IO[Any], offset: int, count: int) -> None:
+    async def sendfile(self, file: IO[Any], offset: int, count: int) -> int:
         """Send ``count`` bytes of ``file`` from ``offset`` with the loop's sendfile.
 
         The held head goes out first, then ``loop.sendfile`` (the kernel's
         ``sendfile(2)`` on a plain socket; asyncio's own read-and-write loop
         on TLS). NotImplementedError, before any body byte is sent, when this
         writer or its transport cannot: the caller then writes the file itself.
+        Returns the number of bytes sent (fewer than ``count`` if the file shrank).
         """
         if self._eof:
             raise RuntimeError("Cannot write after the end of the message")
@@ -134,10 +137,11 @@ class StreamWriter:
         if transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
         try:
-            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+            sent = await asyncio.get_running_loop().sendfile(transport, file, offset, count)
         except NotImplementedError:
             raise
         except RuntimeError as exc:
             # "sendfile is not supported for transport ...": raised before any byte is sent.
             raise NotImplementedError(str(exc)) from exc
-        self.output_size += count
+        self.output_size += sent
+        return sent

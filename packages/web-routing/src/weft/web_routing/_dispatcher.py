@@ -158,7 +158,16 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
 
         >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
         """
-        return self.match_path_safe(method, decode_path_safe(path), host=host)
+        if "%" in path:
+            path = decode_path_safe(path)
+        if not self._rule_resources:
+            info, methods = self._index.resolve(method, path, self.default_expect_handler, host)
+            if info is not None:
+                return info
+            if methods:
+                return MatchInfoError(HTTPMethodNotAllowed(method, methods))
+            return MatchInfoError(HTTPNotFound())
+        return self.match_path_safe(method, path, host=host)
 
     def match_path_safe(
         self, method: str, path: str, *, host: str | None = None

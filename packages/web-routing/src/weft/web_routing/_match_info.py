@@ -42,7 +42,7 @@ class UrlMappingMatchInfo(dict[str, str]):
     ) -> None:
         super().__init__(match_dict)
         self._route = route
-        self._apps: list[object] = []
+        self._apps: list[object] | None = None  # created by the first add_app
         self._current_app: object | None = None
         self._frozen = False
         self._default_expect = default_expect_handler
@@ -71,7 +71,7 @@ class UrlMappingMatchInfo(dict[str, str]):
     @property
     def apps(self) -> tuple[object, ...]:
         """The applications the match went through, outermost first."""
-        return tuple(self._apps)
+        return tuple(self._apps) if self._apps is not None else ()
 
     def add_app(self, app: object) -> None:
         """Record an application the match went through (called outermost last)."""
@@ -79,7 +79,10 @@ class UrlMappingMatchInfo(dict[str, str]):
             raise RuntimeError("Cannot change apps stack after .freeze() call")
         if self._current_app is None:
             self._current_app = app
-        self._apps.insert(0, app)
+        if self._apps is None:
+            self._apps = [app]
+        else:
+            self._apps.insert(0, app)
 
     @property
     def current_app(self) -> object:

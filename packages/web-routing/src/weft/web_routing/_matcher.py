@@ -36,7 +36,14 @@ from __future__ import annotations
 import re
 
 from ._match_info import UrlMappingMatchInfo
-from ._resources import AbstractResource, DynamicResource, PlainResource, PrefixResource, Resource
+from ._resources import (
+    AbstractResource,
+    DynamicResource,
+    PlainResource,
+    PrefixResource,
+    Resource,
+    key_of,
+)
 from ._types import ExpectHandler
 
 __all__ = ["RouteIndex"]
@@ -45,6 +52,7 @@ __all__ = ["RouteIndex"]
 _COMBINE_MIN = 3
 
 _Entry = tuple[int, AbstractResource]
+_NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
 
 
 class _Group:
@@ -186,6 +194,10 @@ class RouteIndex:
         self._seq: dict[AbstractResource, int] = {}
         self._next_seq = 0
         self._dirty: set[str] = set()
+        # Plain paths no other resource can compete for (one resource, no bucket
+        # under the same key): a hit on the right method skips the walk.
+        self._fast: dict[str, Resource] = {}
+        self._fast_stale = True
 
     def add(self, resource: AbstractResource) -> None:
         """File ``resource``; a re-added resource keeps its registration rank."""
@@ -197,6 +209,7 @@ class RouteIndex:
             plain = self._plain.setdefault(resource.match_key, [])
             plain.append((seq, resource))
             plain.sort(key=_by_seq)
+            self._fast_stale = True
             return
         key = resource.index_key
         if key is None:
@@ -207,9 +220,11 @@ class RouteIndex:
         bucket.entries.append((seq, resource))
         bucket.entries.sort(key=_by_seq)
         self._dirty.add(key)
+        self._fast_stale = True
 
     def remove(self, resource: AbstractResource) -> None:
         """Unfile ``resource`` (before its path changes, e.g. ``add_prefix``)."""
+        self._fast_stale = True
         if isinstance(resource, PlainResource):
             plain = self._plain[resource.match_key]
             plain[:] = [entry for entry in plain if entry[1] is not resource]
@@ -233,6 +248,13 @@ class RouteIndex:
             if bucket is not None:
                 bucket.compile()
         self._dirty.clear()
+        if self._fast_stale:
+            self._fast = {
+                path: entries[0][1]
+                for path, entries in self._plain.items()
+                if len(entries) == 1 and key_of(path) not in self._buckets
+            }
+            self._fast_stale = False
 
     def resolve(
         self,
@@ -242,8 +264,14 @@ class RouteIndex:
         host: str | None = None,
     ) -> tuple[UrlMappingMatchInfo | None, set[str]]:
         """Match a path-safe ``path``: the match info, or None and the 405 methods."""
-        if self._dirty:
+        if self._fast_stale or self._dirty:
             self.compile()
+        fast = self._fast.get(path)
+        if fast is not None:
+            info, _ = fast.resolve_with(method, {}, default_expect_handler)
+            if info is not None:
+                return info, _NO_ALLOWED
+            # Another method: resources under shorter prefixes may answer it.
         allowed: set[str] = set()
         buckets = self._buckets
         plain_key = path.rstrip("/") or "/"

@@ -153,8 +153,12 @@ class SystemRoute(AbstractRoute):
     __slots__ = ("_http_exception",)
 
     def __init__(self, http_exception: HTTPException) -> None:
+        # Built on every 404/405: skip the validation of user-supplied routes.
         self._http_exception = http_exception
-        super().__init__(METH_ANY, self._raise)
+        self._method = METH_ANY
+        self._handler = self._raise
+        self._expect_handler = None
+        self._resource = None
 
     async def _raise(self, request: object) -> NoReturn:
         raise self._http_exception
