@@ -1,8 +1,8 @@
 """Router benchmark: weft-web-routing beside aiohttp's UrlDispatcher, in one run.
 
 For route tables of 10, 100 and 1,000 resources (a third plain, a third dynamic
-under their own literal prefix, a third dynamic under one shared prefix) it times plain hits, dynamic hits, 404s and 405s, and prints
-nanoseconds per resolve and the ratio aiohttp / weft (above 1: weft faster).
+under their own literal prefix, a third dynamic under one shared prefix) it
+times plain hits, dynamic hits, 404s and 405s, and prints nanoseconds per resolve and the ratio aiohttp / weft (above 1: weft faster).
 
 weft is timed twice: ``match(method, path)`` (what weft.web uses) and
 ``await resolve(request)`` (aiohttp's API).  aiohttp is timed through
@@ -38,7 +38,7 @@ from weft.web_routing import UrlDispatcher  # noqa: E402
 SIZES = (10, 100, 1000)
 
 
-async def handler(request: object) -> None:
+async def handler(request: Any) -> Any:
     return None
 
 
@@ -111,30 +111,36 @@ def drive(coro: Coroutine[Any, Any, Any]) -> Any:
     raise RuntimeError("resolve() suspended")
 
 
-def time_ns(func: Callable[[], object], budget: float) -> float:
-    """Best-of-5 nanoseconds per call, each run about ``budget`` seconds."""
+def calibrate(func: Callable[[], object], budget: float) -> int:
+    """Loops that take about ``budget`` seconds."""
     loops = 1
-    while True:  # calibrate
+    while True:
         start = time.perf_counter()
         for _ in range(loops):
             func()
         elapsed = time.perf_counter() - start
         if elapsed > budget / 10:
-            break
+            return max(1, int(loops * budget / elapsed))
         loops *= 4
-    loops = max(1, int(loops * budget / elapsed))
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter_ns()
-        for _ in range(loops):
-            func()
-        best = min(best, (time.perf_counter_ns() - start) / loops)
+
+
+def time_ns(funcs: list[Callable[[], object]], budget: float, repeat: int = 7) -> list[float]:
+    """Best-of-``repeat`` ns per call of each function, runs interleaved so that
+    a change in machine load hits every contender alike."""
+    loops = [calibrate(func, budget) for func in funcs]
+    best = [float("inf")] * len(funcs)
+    for _ in range(repeat):
+        for i, (func, n) in enumerate(zip(funcs, loops, strict=True)):
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                func()
+            best[i] = min(best[i], (time.perf_counter_ns() - start) / n)
     return best
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    budget = 0.02 if quick else 0.1
+    budget = 0.01 if quick else 0.04
     warnings.simplefilter("ignore", DeprecationWarning)
     rows: list[tuple[int, str, float, float, float]] = []
     started = time.perf_counter()
@@ -151,12 +157,17 @@ def main() -> None:
             match = ours.match
             resolve_ours = ours.resolve
             resolve_theirs = theirs.resolve
-            t_match = time_ns(lambda: match(method, path), budget)
-            t_resolve = time_ns(lambda: drive(resolve_ours(our_req)), budget)  # noqa: B023
-            t_aiohttp = time_ns(lambda: drive(resolve_theirs(theirs_req)), budget)  # noqa: B023
+            t_match, t_resolve, t_aiohttp = time_ns(
+                [
+                    lambda: match(method, path),  # noqa: B023
+                    lambda: drive(resolve_ours(our_req)),  # noqa: B023
+                    lambda: drive(resolve_theirs(theirs_req)),  # noqa: B023
+                ],
+                budget,
+            )
             rows.append((size, kind, t_match, t_resolve, t_aiohttp))
     print()
-    print("Router resolve, ns per call (best of 5); ratio = aiohttp / weft (>1: weft faster)")
+    print("Router resolve, ns per call (best of 7); ratio = aiohttp / weft (>1: weft faster)")
     print()
     header = (
         f"| {'routes':>6} | {'case':<26} | {'weft match':>10} | {'weft resolve':>12} "
@@ -167,7 +178,8 @@ def main() -> None:
     for size, kind, t_match, t_resolve, t_aiohttp in rows:
         print(
             f"| {size:>6} | {kind:<26} | {t_match:>10.0f} | {t_resolve:>12.0f} "
-            f"| {t_aiohttp:>9.0f} | {t_aiohttp / t_match:>12.1f}x | {t_aiohttp / t_resolve:>14.1f}x |"
+            f"| {t_aiohttp:>9.0f} | {t_aiohttp / t_match:>12.1f}x "
+            f"| {t_aiohttp / t_resolve:>14.1f}x |"
         )
     print()
     print(f"({time.perf_counter() - started:.1f} s)")

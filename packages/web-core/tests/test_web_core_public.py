@@ -21,6 +21,13 @@ _WEFT_ONLY = {
     "Signal",
     "exception_response",
     "web_logger",
+    # multipart: aiohttp has these at its top level (aiohttp.MultipartReader), not in aiohttp.web
+    "BodyPartReader",
+    "MultipartReader",
+    "MultipartWriter",
+    "MultipartError",
+    "MultipartHeadersTooLarge",
+    "MultipartTooManyParts",
 }
 
 
@@ -44,7 +51,7 @@ def test_all_is_complete() -> None:
 def test_private_modules_exports_are_reexported() -> None:
     """Each private module's __all__ is re-exported by the package, or is internal."""
     internal = {"is_new_style", "http_date", "parse_content_type", "sentinel"}
-    internal |= {"build_chain", "warn_old_style"}
+    internal |= {"build_chain", "warn_old_style", "parse_forwarded"}
     internal |= {"Handler", "LooseHeaders", "Middleware"}
     internal |= {  # files, conditional requests, compression
         "ETAG_ANY",
@@ -62,6 +69,14 @@ def test_private_modules_exports_are_reexported() -> None:
         "coding_acceptable",
         "negotiate_coding",
         "DEFAULT_CHUNK_SIZE",
+    }
+    internal |= {  # forms and multipart
+        "PostValue",
+        "read_post",
+        "Payload",
+        "content_disposition_filename",
+        "content_disposition_header",
+        "parse_content_disposition",
     }
     for path in Path(web_core.__file__).parent.glob("_*.py"):
         if path.stem.startswith("__"):

@@ -14,23 +14,28 @@ from weft.web_runner import GracefulExit
 
 EXPECTED = {
     "__version__",
+    "AbstractAccessLogger",
+    "AccessLogger",
     "AppRunner",
     "BaseRunner",
     "BaseSite",
+    "BodyReadTimeoutError",
     "GracefulExit",
+    "NamedPipeSite",
     "RequestHandler",
     "Server",
     "ServerRunner",
     "SockSite",
     "TCPSite",
     "UnixSite",
+    "access_logger",
     "main",
     "run_app",
     "server_logger",
 }
 
 # aiohttp.web's serving names that web-runner owns but has not shipped yet (README, "Not yet").
-NOT_YET = {"NamedPipeSite"}
+NOT_YET: set[str] = set()
 
 
 def test_all_is_exactly_the_public_names() -> None:
@@ -90,6 +95,11 @@ def test_graceful_exit_is_a_system_exit() -> None:
     assert issubclass(GracefulExit, SystemExit)
     assert GracefulExit().code == 1
     assert aiohttp.web.GracefulExit().code == GracefulExit().code
+
+
+def test_access_logger_name() -> None:
+    """access_logger is weft's counterpart of aiohttp's aiohttp.access logger."""
+    assert weft.web_runner.access_logger.name == "weft.access"
 
 
 def test_server_logger_name() -> None:

@@ -237,13 +237,19 @@ class MessageParser(Generic[H]):
         while pos < end:
             if state == HEAD:
                 scanner = self._head_scanner
-                if self._skip_empty_lines and scanner.searched == 0:
-                    # Empty lines before a request-line are ignored (RFC 9112 §2.2).
-                    while buf.startswith(b"\r\n", pos):
-                        pos += 2
-                    if pos >= end - 1 and (pos == end or buf[pos] == _CR):
-                        break
-                term = scanner.find_end(buf, pos)
+                if scanner.searched == 0:
+                    if self._skip_empty_lines and buf[pos] == _CR:
+                        # Empty lines before a request-line are ignored (RFC 9112 §2.2).
+                        while buf.startswith(b"\r\n", pos):
+                            pos += 2
+                        if pos >= end - 1 and (pos == end or buf[pos] == _CR):
+                            break
+                    # The common case, a whole head in the buffer: no scanner call.
+                    term = buf.find(b"\r\n\r\n", pos)
+                    if term < 0:
+                        term = scanner.find_end(buf, pos)
+                else:
+                    term = scanner.find_end(buf, pos)
                 if term < 0:
                     break
                 head = self._complete_head(buf, pos, term)

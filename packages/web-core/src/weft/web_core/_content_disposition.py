@@ -16,6 +16,7 @@ header gives ``(None, {})``: a part without a usable name, never an error.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, unquote_to_bytes
@@ -64,10 +65,20 @@ def _decode_ext_value(value: str) -> str | None:
         return None
     charset, _, rest = value.partition("'")
     _, _, encoded = rest.partition("'")
+    if not _is_text_encoding(charset or "utf-8"):
+        return None
     try:
         return unquote(encoded, charset or "utf-8", "strict")
     except (LookupError, UnicodeDecodeError, ValueError):
         return None
+
+
+def _is_text_encoding(charset: str) -> bool:
+    """True for a known text codec (the charset is the client's choice: no rot13, no zlib)."""
+    try:
+        return codecs.lookup(charset)._is_text_encoding
+    except LookupError:
+        return False
 
 
 def parse_content_disposition(header: str | None) -> tuple[str | None, dict[str, str]]:
@@ -155,6 +166,8 @@ def content_disposition_filename(params: Mapping[str, str], name: str = "filenam
                 charset, _, rest = value.partition("'")
                 _, _, value = rest.partition("'")
                 charset = charset or "utf-8"
+                if not _is_text_encoding(charset):
+                    return None
             parts.append(unquote_to_bytes(value))
         else:
             parts.append(value.encode("utf-8"))

@@ -217,7 +217,7 @@ def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
         wbits = -zlib.MAX_WBITS  # raw deflate, as aiohttp's writer sends it
     decompressor = zlib.decompressobj(wbits)
     try:
-        out = decompressor.decompress(data, limit + 1)
+        out = decompressor.decompress(data, min(limit, sys.maxsize - 1) + 1)
     except zlib.error as exc:
         raise MultipartError(f"Cannot decode the {encoding} content of a part: {exc}") from None
     if len(out) > limit:

@@ -103,6 +103,10 @@ class Payload:
         self._value = value
         self._headers = headers
         self._size = size
+        # A seekable file is read from where it was when appended, each time it is written.
+        self._start: int | None = None
+        if not isinstance(value, (bytes, MultipartWriter)) and value.seekable():
+            self._start = value.tell()
 
     @property
     def headers(self) -> CIMultiDict[str]:
@@ -142,6 +146,8 @@ class Payload:
         elif isinstance(value, MultipartWriter):
             yield from value._iter_bytes()
         else:
+            if self._start is not None:
+                value.seek(self._start)
             while chunk := value.read(_CHUNK):
                 yield chunk
 
@@ -155,6 +161,8 @@ class Payload:
                 yield chunk
         else:  # a file on disk: read it off the event loop
             loop = asyncio.get_running_loop()
+            if self._start is not None:
+                await loop.run_in_executor(None, value.seek, self._start)
             while chunk := await loop.run_in_executor(None, value.read, _CHUNK):
                 yield chunk
 

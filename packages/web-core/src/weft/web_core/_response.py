@@ -38,6 +38,7 @@ from ._keys import ResponseKey
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
+    from ._multipart_writer import MultipartWriter
     from ._request import BaseRequest
     from ._writer import StreamWriter
 
@@ -459,7 +460,7 @@ class Response(StreamResponse):
     def __init__(
         self,
         *,
-        body: bytes | bytearray | memoryview | str | None = None,
+        body: bytes | bytearray | memoryview | str | MultipartWriter | None = None,
         status: int = 200,
         reason: str | None = None,
         text: str | None = None,
@@ -503,7 +504,7 @@ class Response(StreamResponse):
         return self._body
 
     @body.setter
-    def body(self, body: bytes | bytearray | memoryview | str | None) -> None:
+    def body(self, body: bytes | bytearray | memoryview | str | MultipartWriter | None) -> None:
         self._compressed_body = None
         if body is None:
             self._body = None
@@ -511,6 +512,9 @@ class Response(StreamResponse):
             self._body = bytes(body)
         elif isinstance(body, str):
             self._body = body.encode(self.charset or "utf-8")
+        elif hasattr(body, "_weft_response_body"):  # a MultipartWriter, serialized now
+            self._body, content_type = body._weft_response_body()
+            self._headers.setdefault(_CONTENT_TYPE, content_type)
         else:
             raise TypeError(f"body must be bytes, str or None, not {type(body).__name__}")
 

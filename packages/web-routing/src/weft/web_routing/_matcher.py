@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 
 from ._match_info import UrlMappingMatchInfo
+from ._quoting import unquote_value
 from ._resources import (
     AbstractResource,
     DynamicResource,
@@ -48,8 +49,12 @@ from ._types import ExpectHandler
 
 __all__ = ["RouteIndex"]
 
-# Below this many templates in a bucket, one regex call per template is as fast.
-_COMBINE_MIN = 3
+# Groups of this many templates or more are matched with one combined regex
+# (one regex call, in C, whatever the count; with one template it costs the same
+# as the template's own pattern and lets the lookup take its quick path).
+_COMBINE_MIN = 1
+# Below this many resources, a bucket is one group (no split by shape).
+_SHAPES_MIN = 3
 
 _Entry = tuple[int, AbstractResource]
 _NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
@@ -63,14 +68,15 @@ class _Group:
     def __init__(self, entries: list[_Entry]) -> None:
         self.entries = entries
         self.combined: re.Pattern[str] | None = None
-        # wrapper group number -> (entry position, group numbers of its variables)
-        self.groups: dict[int, tuple[int, tuple[int, ...]]] = {}
+        # wrapper group number -> (entry position, group numbers of its variables,
+        # variable names, or None for a prefix resource that checks the path itself)
+        self.groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
         if len(entries) >= _COMBINE_MIN:
             self._combine()
 
     def _combine(self) -> None:
         alternatives: list[str] = []
-        groups: dict[int, tuple[int, tuple[int, ...]]] = {}
+        groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
         group = 1
         for pos, (_, resource) in enumerate(self.entries):
             if isinstance(resource, PrefixResource):
@@ -78,14 +84,16 @@ class _Group:
                 # a candidate for any path here (it checks the rest itself).
                 source: str | None = r"[\s\S]*"
                 count = 0
+                names: tuple[str, ...] | None = None
             elif isinstance(resource, DynamicResource):
                 source = resource.template.alternative
-                count = len(resource.template.names)
+                names = resource.template.names
+                count = len(names)
             else:
                 return
             if source is None:
                 return
-            groups[group] = (pos, tuple(range(group + 1, group + 1 + count)))
+            groups[group] = (pos, tuple(range(group + 1, group + 1 + count)), names)
             alternatives.append(f"({source})")
             group += 1 + count
         # The wrapper group closes last, so ``lastindex`` names the alternative.
@@ -162,7 +170,7 @@ class _Bucket:
         self.only: _Group | None = None  # small buckets: one group, no shapes
 
     def compile(self) -> None:
-        if len(self.entries) < _COMBINE_MIN:
+        if len(self.entries) < _SHAPES_MIN:
             self.only = _Group(self.entries)
             return
         self.only = None
@@ -198,6 +206,7 @@ class RouteIndex:
         # under the same key): a hit on the right method skips the walk.
         self._fast: dict[str, Resource] = {}
         self._fast_stale = True
+        self._max_depth = 0  # the most '/' in a bucket key
 
     def add(self, resource: AbstractResource) -> None:
         """File ``resource``; a re-added resource keeps its registration rank."""
@@ -248,6 +257,7 @@ class RouteIndex:
             if bucket is not None:
                 bucket.compile()
         self._dirty.clear()
+        self._max_depth = max((key.count("/") for key in self._buckets), default=0)
         if self._fast_stale:
             self._fast = {
                 path: entries[0][1]
@@ -274,12 +284,81 @@ class RouteIndex:
             # Another method: resources under shorter prefixes may answer it.
         allowed: set[str] = set()
         buckets = self._buckets
-        plain_key = path.rstrip("/") or "/"
         plain = self._plain.get(path)
-        part = path
+        if plain is not None:
+            plain_key: str | None = path.rstrip("/") or "/"
+            part = path
+        else:
+            plain_key = None
+            # No key has more '/' than max_depth: start at the path's prefix of
+            # that depth instead of probing every longer prefix.
+            depth = self._max_depth
+            if depth == 0:
+                return None, allowed
+            if path.count("/") > depth:
+                idx = -1
+                for _ in range(depth + 1):
+                    idx = path.find("/", idx + 1)
+                part = path[:idx] or "/"
+            else:
+                part = path
         while part:
             bucket = buckets.get(part)
-            if bucket is not None or (plain is not None and part == plain_key):
+            if bucket is not None and part != plain_key:
+                group = bucket.only if bucket.only is not None else bucket.group_for(path)
+                combined = group.combined
+                if combined is not None:
+                    # Quick path: one regex names the first matching resource.
+                    match = combined.fullmatch(path)
+                    if match is not None:
+                        pos, numbers, names = group.groups[match.lastindex]  # type: ignore[index]
+                        resource = group.entries[pos][1]
+                        if names is not None:
+                            if len(numbers) > 1:
+                                values = dict(zip(names, match.group(*numbers), strict=True))
+                            elif numbers:
+                                values = {names[0]: match.group(numbers[0])}
+                            else:
+                                values = {}
+                            if "%" in path:
+                                values = {k: unquote_value(v) for k, v in values.items()}
+                            assert isinstance(resource, DynamicResource)
+                            route = resource.routes_by_method.get(method, resource.any_route)
+                            if route is not None:  # inlined resolve_with: the hot path
+                                return (
+                                    UrlMappingMatchInfo(values, route, default_expect_handler),
+                                    allowed,
+                                )
+                            info, methods = None, resource.allowed_methods
+                        else:
+                            info, methods = resource.resolve_path(
+                                method,
+                                path,
+                                default_expect_handler=default_expect_handler,
+                                host=host,
+                            )
+                        if info is not None:
+                            return info, allowed
+                        allowed |= methods
+                        info = self._resolve_at(
+                            bucket,
+                            None,
+                            method,
+                            path,
+                            allowed,
+                            default_expect_handler,
+                            host,
+                            pos + 1,
+                        )
+                        if info is not None:
+                            return info, allowed
+                else:
+                    info = self._resolve_at(
+                        bucket, None, method, path, allowed, default_expect_handler, host
+                    )
+                    if info is not None:
+                        return info, allowed
+            elif bucket is not None or part == plain_key:
                 info = self._resolve_at(
                     bucket,
                     plain if part == plain_key else None,
@@ -305,23 +384,29 @@ class RouteIndex:
         allowed: set[str],
         default_expect_handler: ExpectHandler | None,
         host: str | None,
+        start: int | None = None,
     ) -> UrlMappingMatchInfo | None:
+        """Try the candidates at one prefix, merged by rank; from ``start`` if given."""
         bucket = filed.group_for(path) if filed is not None else None
         entries: list[_Entry] = bucket.entries if bucket is not None else []
-        pos = 0
+        pos = 0 if start is None else start
         found: DynamicResource | None = None
         values: dict[str, str] = {}
-        if bucket is not None and bucket.combined is not None:
+        if start is None and bucket is not None and bucket.combined is not None:
             match = bucket.combined.fullmatch(path)
             if match is None:
                 pos = len(entries)
             else:
                 assert match.lastindex is not None
-                pos, numbers = bucket.groups[match.lastindex]
+                pos, numbers, _ = bucket.groups[match.lastindex]
                 resource = entries[pos][1]
                 if isinstance(resource, DynamicResource):
                     found = resource
-                    values = resource.values_from(tuple(match.group(n) for n in numbers))
+                    if len(numbers) > 1:
+                        groups: tuple[str, ...] = match.group(*numbers)
+                    else:
+                        groups = tuple(match.group(n) for n in numbers)
+                    values = resource.values_from(groups, path)
         plain_pos = 0
         plain_count = len(plain) if plain is not None else 0
         while True:

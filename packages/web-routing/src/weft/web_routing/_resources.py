@@ -124,6 +124,21 @@ class Resource(AbstractResource):
     def freeze(self) -> None:
         self._frozen = True
 
+    @property
+    def routes_by_method(self) -> dict[str, ResourceRoute]:
+        """The routes keyed by method (the index reads it; do not change it)."""
+        return self._routes
+
+    @property
+    def any_route(self) -> ResourceRoute | None:
+        """The ``"*"`` route, if any."""
+        return self._any_route
+
+    @property
+    def allowed_methods(self) -> set[str]:
+        """The methods registered here (``"*"`` included when present)."""
+        return self._allowed_methods
+
     def add_route(
         self, method: str, handler: Handler, *, expect_handler: ExpectHandler | None = None
     ) -> ResourceRoute:
@@ -162,8 +177,7 @@ class Resource(AbstractResource):
         route = self._routes.get(method, self._any_route)
         if route is None:
             return None, self._allowed_methods
-        info = UrlMappingMatchInfo(match_dict, route, default_expect_handler=default_expect_handler)
-        return info, self._allowed_methods
+        return UrlMappingMatchInfo(match_dict, route, default_expect_handler), self._allowed_methods
 
     def resolve_path(
         self,
@@ -278,14 +292,19 @@ class DynamicResource(Resource):
         match = self._template.pattern.fullmatch(path)
         if match is None:
             return None
-        return {key: unquote_value(value) for key, value in match.groupdict().items()}
+        values: dict[str, str] = match.groupdict()
+        if "%" in path:  # only '%2F' and '%25' are left to decode
+            return {key: unquote_value(value) for key, value in values.items()}
+        return values
 
-    def values_from(self, groups: tuple[str, ...]) -> dict[str, str]:
-        """Decoded variables from the groups of a combined match (in template order)."""
-        return {
-            name: unquote_value(value)
-            for name, value in zip(self._template.names, groups, strict=True)
-        }
+    def values_from(self, groups: tuple[str, ...], path: str) -> dict[str, str]:
+        """Decoded variables from the groups of a combined match of ``path`` (in order)."""
+        if "%" in path:
+            return {
+                name: unquote_value(value)
+                for name, value in zip(self._template.names, groups, strict=True)
+            }
+        return dict(zip(self._template.names, groups, strict=True))
 
     def raw_match(self, path: str) -> bool:
         return self._orig_path == path

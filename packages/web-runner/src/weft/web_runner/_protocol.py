@@ -11,10 +11,34 @@ Invariants:
   created per request.
 * A parse error is queued like a request: the requests before it are
   answered first, then the error's status, then the connection closes
-  (RFC 9112 §9.6: after a framing error nothing more can be trusted).
+  (RFC 9112 §9.6: after a framing error nothing more can be trusted). A head
+  timeout is queued the same way, as a 408.
 * The connection closes after a response unless both sides keep it alive
   and the request body was fully read (so the next request's bytes are
   where the parser expects them).
+
+Timeouts (each 0 or None disables it):
+
+* ``keepalive_timeout``: an idle connection (no request queued or being
+  answered, no head arriving) is closed after this many seconds.
+* ``read_head_timeout``: from the first byte of a request head (its first
+  read after the previous message ended) the whole head must arrive within
+  this many seconds, or the client gets 408 Request Timeout and the
+  connection closes (slowloris). Time while the server itself holds reading
+  paused does not count.
+* ``read_body_timeout``: while a request body is incomplete, a gap of more
+  than this many seconds between two reads fails the body: reads of
+  ``request.content`` raise BodyReadTimeoutError, a handler that lets it
+  escape answers 408, and the connection closes. Time while reading is
+  paused (the handler is behind) does not count.
+
+Lingering close (RFC 9112 §9.6): when the server ends a connection while the
+client may still be sending (a parse error, a timeout, a body left unread),
+it sends its response, half-closes (FIN, where the transport can), and reads
+and discards whatever still arrives for at most ``lingering_time`` seconds or
+until the client closes; only then does it close. Closing with unread bytes
+would make the kernel answer with a reset, which can destroy the response
+before the client reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from weft.http_parser import (
     BodyChunk,
@@ -35,16 +59,33 @@ from weft.http_parser import (
     serialize_response_head,
 )
 from weft.http_parser.streams import BodyStream
-from weft.web_core import Response, StreamResponse, StreamWriter, exception_response
+from weft.web_core import BaseRequest, Response, StreamResponse, StreamWriter, exception_response
 from weft.web_exceptions import HTTPException
+
+from ._access_log import AbstractAccessLogger
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["RequestHandler"]
+__all__ = ["BodyReadTimeoutError", "RequestHandler"]
 
-# A parse error takes the place of a request in the queue.
-_Item = tuple[RequestHead, BodyStream] | HttpParserError
+
+class BodyReadTimeoutError(asyncio.TimeoutError):
+    """The request body stalled longer than ``read_body_timeout``.
+
+    Raised by reads of ``request.content`` (and ``read()``, ``post()``, ...).
+    A handler that does not catch it answers 408 Request Timeout, and the
+    connection closes.
+    """
+
+
+class _Rejection(NamedTuple):
+    """Takes the place of a request in the queue: answer with this status, then close."""
+
+    status: int
+    reason: str
+    text: str
+    log: str
 
 
 def _error_bytes(status: int, reason: str, text: str) -> bytes:
@@ -62,6 +103,9 @@ def _error_bytes(status: int, reason: str, text: str) -> bytes:
     return head + body
 
 
+_Item = tuple[RequestHead, BodyStream] | _Rejection
+
+
 class RequestHandler(asyncio.Protocol):
     """The asyncio protocol of one server connection."""
 
@@ -71,19 +115,28 @@ class RequestHandler(asyncio.Protocol):
         *,
         loop: asyncio.AbstractEventLoop,
         keepalive_timeout: float = 75.0,
+        read_head_timeout: float | None = 20.0,
+        read_body_timeout: float | None = 60.0,
+        lingering_time: float = 10.0,
         max_line_size: int = 8190,
         max_field_size: int = 8190,
         max_headers: int = 128,
         lingering_body_size: int = 2**16,
         handler_cancellation: bool = False,
         debug: bool = False,
+        access_logger: AbstractAccessLogger | None = None,
     ) -> None:
         self._server = server
         self._loop = loop
         self._keepalive_timeout = keepalive_timeout
+        self._head_timeout = read_head_timeout or 0.0
+        self._body_timeout = read_body_timeout or 0.0
+        self._lingering_time = lingering_time
         self._lingering_body_size = lingering_body_size
         self._handler_cancellation = handler_cancellation
         self._debug = debug
+        self._access_logger = access_logger
+        self._logging_enabled = False
         self._parser = RequestParser(
             max_line_size=max_line_size, max_field_size=max_field_size, max_headers=max_headers
         )
@@ -93,9 +146,16 @@ class RequestHandler(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._head_handle: asyncio.TimerHandle | None = None
+        self._body_handle: asyncio.TimerHandle | None = None
+        self._body_read_at = 0.0
+        self._linger_handle: asyncio.TimerHandle | None = None
         self._handling = False
         self._closing = False
+        self._lingering = False
+        self._linger = False  # close politely: the client may still be sending
         self._parse_failed = False
+        self._client_eof = False
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -111,6 +171,10 @@ class RequestHandler(asyncio.Protocol):
         """True while a request is being answered."""
         return self._handling
 
+    @property
+    def keepalive_timeout(self) -> float:
+        return self._keepalive_timeout
+
     async def drain(self) -> None:
         if self._writing_paused:
             if self._transport is None or self._transport.is_closing():
@@ -123,28 +187,39 @@ class RequestHandler(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        # Asked once per connection, as aiohttp does: a disabled logger costs nothing.
+        self._logging_enabled = self._access_logger is not None and self._access_logger.enabled
         self._server.connection_made(self)
         self._task = self._loop.create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
         if self._parse_failed or self._closing:
-            return
+            return  # after an error, or while lingering: read and discard
         try:
             events = self._parser.feed(data)
         except HttpParserError as exc:
             # Requests completed before the error are answered first (exc.events).
             self._dispatch(exc.events)
-            self._parse_failed = True
-            if self._payload is not None:
-                self._payload.set_exception(exc)
-                self._payload = None
-            self._queue.append(exc)
-            self._wake()
+            self._reject(
+                _Rejection(exc.status, exc.reason, f"{exc.status}: {exc}", f"Bad request: {exc}"),
+                exc,
+            )
             return
         if events:
             self._dispatch(events)
             if self._queue:
                 self._wake()
+        if self._payload is not None:
+            # Inside a body: restart the body clock (one timer per body, not per read).
+            if self._body_timeout:
+                self._body_read_at = self._loop.time()
+                if self._body_handle is None:
+                    self._body_handle = self._loop.call_later(
+                        self._body_timeout, self._on_body_timeout
+                    )
+        elif not events and self._head_timeout and self._head_handle is None:
+            # Bytes of a head that is not complete yet: start the head clock.
+            self._head_handle = self._loop.call_later(self._head_timeout, self._on_head_timeout)
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
@@ -154,6 +229,9 @@ class RequestHandler(asyncio.Protocol):
                 self._payload.feed_data(event.data)  # type: ignore[union-attr]
             elif kind is RequestHead:
                 head: RequestHead = event  # type: ignore[assignment]
+                if self._head_handle is not None:
+                    self._head_handle.cancel()
+                    self._head_handle = None
                 if head.chunked or head.content_length:
                     self._payload = BodyStream(self)
                 else:
@@ -163,11 +241,29 @@ class RequestHandler(asyncio.Protocol):
                 if self._payload is not None and not self._payload.is_eof():
                     self._payload.feed_eof()
                 self._payload = None
+                if self._body_handle is not None:
+                    self._body_handle.cancel()
+                    self._body_handle = None
+
+    def _reject(self, rejection: _Rejection, exc: BaseException) -> None:
+        """Stop parsing; answer ``rejection`` after the requests before it, then close."""
+        self._parse_failed = True
+        self._cancel_read_timers()
+        if self._payload is not None:
+            self._payload.set_exception(exc)
+            self._payload = None
+        self._queue.append(rejection)
+        self._wake()
 
     def eof_received(self) -> bool:
+        self._client_eof = True
+        if self._lingering:
+            self._close()
+            return False
         # A half-closed client may still wait for its answer (RFC 9112 §9.6), unless
         # handler_cancellation asks, as in aiohttp, to treat its FIN as a disconnect:
         # returning False closes the transport, and connection_lost cancels the handler.
+        self._cancel_read_timers()
         if self._payload is not None:
             self._payload.set_exception(ConnectionResetError("Client closed before the body ended"))
             self._payload = None
@@ -178,8 +274,10 @@ class RequestHandler(asyncio.Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closing = True
         self._server.connection_lost(self)
-        if self._keepalive_handle is not None:
-            self._keepalive_handle.cancel()
+        for handle in (self._keepalive_handle, self._linger_handle):
+            if handle is not None:
+                handle.cancel()
+        self._cancel_read_timers()
         if self._payload is not None:
             self._payload.set_exception(ConnectionResetError("Connection lost"))
             self._payload = None
@@ -201,14 +299,69 @@ class RequestHandler(asyncio.Protocol):
     # -- FlowControl, for the body streams
 
     def pause_reading(self) -> None:
-        if not self._reading_paused and self._transport is not None:
+        if not self._reading_paused and self._transport is not None and not self._lingering:
             self._reading_paused = True
             self._transport.pause_reading()
 
     def resume_reading(self) -> None:
         if self._reading_paused and self._transport is not None:
             self._reading_paused = False
+            self._body_read_at = self._loop.time()  # the body clock restarts now
             self._transport.resume_reading()
+
+    # -- timeouts
+
+    def _cancel_read_timers(self) -> None:
+        if self._head_handle is not None:
+            self._head_handle.cancel()
+            self._head_handle = None
+        if self._body_handle is not None:
+            self._body_handle.cancel()
+            self._body_handle = None
+
+    def _on_head_timeout(self) -> None:
+        self._head_handle = None
+        if self._parse_failed or self._closing or self._payload is not None:
+            return
+        if self._reading_paused:
+            # We hold reading (an earlier body is not consumed): not the client's fault.
+            self._head_handle = self._loop.call_later(self._head_timeout, self._on_head_timeout)
+            return
+        text = f"408: Request Timeout\n\nThe request head did not arrive within {self._head_timeout:g} s"
+        self._reject(
+            _Rejection(408, "Request Timeout", text, "Request head timed out"),
+            TimeoutError("Request head timed out"),
+        )
+
+    def _on_body_timeout(self) -> None:
+        self._body_handle = None
+        payload = self._payload
+        if payload is None or self._parse_failed or self._closing:
+            return
+        now = self._loop.time()
+        if self._reading_paused:
+            self._body_read_at = now
+        deadline = self._body_read_at + self._body_timeout
+        if now < deadline:
+            self._body_handle = self._loop.call_at(deadline, self._on_body_timeout)
+            return
+        # The parser is mid-body: nothing after this can be parsed, so the connection ends.
+        self._parse_failed = True
+        self._linger = True
+        self._payload = None
+        payload.set_exception(
+            BodyReadTimeoutError(
+                f"No request body data for {self._body_timeout:g} s (read_body_timeout)"
+            )
+        )
+        self._server.logger.debug("Request body timed out")
+
+    def _on_keepalive_timeout(self) -> None:
+        self._keepalive_handle = None
+        # A head on its way is the head timer's business.
+        if not self._handling and not self._queue and self._head_handle is None:
+            self._close()
+            self._wake()
 
     # -- the connection's task
 
@@ -219,8 +372,39 @@ class RequestHandler(asyncio.Protocol):
 
     def _close(self) -> None:
         self._closing = True
+        if self._linger_handle is not None:
+            self._linger_handle.cancel()
+            self._linger_handle = None
         if self._transport is not None:
             self._transport.close()
+
+    def _end(self) -> None:
+        """Close when the connection's task ends: at once, or lingering (see the module doc)."""
+        transport = self._transport
+        if (
+            not (self._linger or self._parse_failed)
+            or self._client_eof
+            or not self._lingering_time
+            or self._closing
+            or transport is None
+            or transport.is_closing()
+        ):
+            self._close()
+            return
+        self._closing = self._lingering = True
+        self._cancel_read_timers()
+        if self._keepalive_handle is not None:
+            self._keepalive_handle.cancel()
+            self._keepalive_handle = None
+        try:
+            if transport.can_write_eof():
+                transport.write_eof()  # FIN once the response is flushed
+        except (NotImplementedError, OSError):  # pragma: no cover (transport-specific)
+            pass
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._linger_handle = self._loop.call_later(self._lingering_time, self._close)
 
     def close_if_idle(self) -> bool:
         """Close now if no request is being answered or waiting (graceful shutdown)."""
@@ -234,12 +418,6 @@ class RequestHandler(asyncio.Protocol):
         self._close()
         if self._task is not None:
             self._task.cancel()
-
-    def _on_keepalive_timeout(self) -> None:
-        self._keepalive_handle = None
-        if not self._handling and not self._queue:
-            self._close()
-            self._wake()
 
     async def _serve(self) -> None:
         loop = self._loop
@@ -257,19 +435,21 @@ class RequestHandler(asyncio.Protocol):
                         self._keepalive_handle = None
                     continue
                 item = self._queue.popleft()
-                if isinstance(item, HttpParserError):
-                    self._answer_parse_error(item)
+                if isinstance(item, _Rejection):
+                    self._write_raw(item.status, item.reason, item.text)
+                    self._server.logger.debug(item.log)
                     break
                 if not await self._answer(*item):
                     break
         except asyncio.CancelledError:
             pass
         finally:
-            self._close()
+            self._end()
 
     async def _answer(self, head: RequestHead, payload: BodyStream) -> bool:
         """Answer one request; True when the connection may serve another."""
         self._handling = True
+        start = self._loop.time() if self._logging_enabled else 0.0
         try:
             writer = StreamWriter(self)
             request = self._server.request_factory(
@@ -292,25 +472,42 @@ class RequestHandler(asyncio.Protocol):
                 if writer.output_size:
                     # Part of a response is already out: the only honest end is a close.
                     self._server.logger.exception("Error after the response started", exc_info=exc)
+                    self._linger = not payload.is_eof()
                     return False
-                if writer.chunked:
+                if isinstance(exc, BodyReadTimeoutError) and not writer.chunked:
+                    response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
+                    response.force_close()
+                elif writer.chunked:
                     # A streaming response was prepared (nothing sent yet) and left chunked
                     # framing on the writer: send the 500 around it, then close.
                     self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
+                    self._linger = not payload.is_eof()
                     return False
-                response = self._internal_error(exc)
+                else:
+                    response = self._internal_error(exc)
             try:
                 await response.prepare(request)
                 await response.write_eof()
             except ConnectionError:
                 return False
             self._server.requests_count += 1
+            if self._logging_enabled:
+                self._log_access(request, response, self._loop.time() - start)
             keep_alive = bool(response.keep_alive) and not head.should_close
             if keep_alive and not payload.is_eof():
                 keep_alive = await self._discard_body(payload)
+            if not payload.is_eof():
+                self._linger = True
             return keep_alive and not self._closing
         finally:
             self._handling = False
+
+    def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        assert self._access_logger is not None
+        try:
+            self._access_logger.log(request, response, time)
+        except Exception:
+            self._server.logger.exception("Error in the access logger")
 
     async def _discard_body(self, payload: BodyStream) -> bool:
         """Read an unread body up to a limit so the next request can be parsed."""
@@ -321,7 +518,7 @@ class RequestHandler(asyncio.Protocol):
                 if not chunk:
                     return True
                 remaining -= len(chunk)
-        except (ConnectionError, HttpParserError):
+        except Exception:  # the body failed: reset, bad chunk, timeout
             return False
         return payload.at_eof()
 
@@ -341,10 +538,6 @@ class RequestHandler(asyncio.Protocol):
         """Send a whole error response straight to the transport (then the caller closes)."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(_error_bytes(status, reason, text))
-
-    def _answer_parse_error(self, exc: HttpParserError) -> None:
-        self._write_raw(exc.status, exc.reason, f"{exc.status}: {exc}")
-        self._server.logger.debug("Bad request: %s", exc)
 
     def __repr__(self) -> str:
         state = "handling" if self._handling else "idle"

@@ -22,11 +22,25 @@ from weft.web_core import Application, StreamResponse
 from ._graceful import install_signal_handlers, remove_signal_handlers
 from ._server import Server
 
-__all__ = ["AppRunner", "BaseRunner", "BaseSite", "ServerRunner", "SockSite", "TCPSite", "UnixSite"]
+__all__ = [
+    "AppRunner",
+    "BaseRunner",
+    "BaseSite",
+    "NamedPipeSite",
+    "ServerRunner",
+    "SockSite",
+    "TCPSite",
+    "UnixSite",
+]
 
 
 class BaseRunner(ABC):
-    """Sets up a Server, registers sites, and tears everything down in order."""
+    """Sets up a Server, registers sites, and tears everything down in order.
+
+    Keyword arguments other than ``handle_signals`` and ``shutdown_timeout``
+    go to the Server an AppRunner makes (timeouts, access log, limits: see
+    Server).
+    """
 
     def __init__(
         self, *, handle_signals: bool = False, shutdown_timeout: float = 60.0, **kwargs: Any
@@ -135,7 +149,9 @@ class AppRunner(BaseRunner):
         await self._app.startup()
         self._app.freeze()
         handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
-        return Server(handler, request_factory=self._app._make_request, **self._kwargs)
+        kwargs = dict(self._kwargs)
+        kwargs.setdefault("debug", self._app.debug)
+        return Server(handler, request_factory=self._app._make_request, **kwargs)
 
     async def _cleanup_server(self) -> None:
         await self._app.cleanup()
@@ -245,6 +261,33 @@ class UnixSite(BaseSite):
         self._server = await asyncio.get_running_loop().create_unix_server(
             self._protocol_factory(), str(self._path), ssl=self._ssl_context, backlog=self._backlog
         )
+
+
+class NamedPipeSite(BaseSite):
+    """Serves on a Windows named pipe (``r"\\\\.\\pipe\\name"``); Windows' proactor loop only."""
+
+    def __init__(self, runner: BaseRunner, path: str) -> None:
+        loop = asyncio.get_event_loop()
+        proactor = getattr(asyncio, "ProactorEventLoop", None)
+        if proactor is None or not isinstance(loop, proactor):
+            raise RuntimeError(
+                "Named Pipes only available in proactor loop under windows: "
+                "serve on a TCPSite or a UnixSite instead"
+            )
+        super().__init__(runner)
+        self._path = path
+
+    @property
+    def name(self) -> str:
+        return self._path
+
+    async def start(self) -> None:  # pragma: no cover (Windows only)
+        await super().start()
+        loop = asyncio.get_running_loop()
+        servers = await loop.start_serving_pipe(  # type: ignore[attr-defined]
+            self._protocol_factory(), self._path
+        )
+        self._server = servers[0]
 
 
 class SockSite(BaseSite):

@@ -15,6 +15,7 @@ from weft.http_parser import RequestHead
 from weft.http_parser.streams import BodyStream
 from weft.web_core import BaseRequest, StreamResponse, StreamWriter
 
+from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._protocol import RequestHandler
 
 __all__ = ["Server", "server_logger"]
@@ -35,7 +36,17 @@ _RequestFactory = Callable[
 
 
 class Server:
-    """Creates one RequestHandler per connection and tracks them for shutdown."""
+    """Creates one RequestHandler per connection and tracks them for shutdown.
+
+    Keyword arguments not named here go to each connection's RequestHandler:
+    ``keepalive_timeout``, ``read_head_timeout``, ``read_body_timeout``,
+    ``lingering_time``, ``max_line_size``, ``max_field_size``, ``max_headers``,
+    ``lingering_body_size``, ``debug``.
+
+    Access log: ``access_log`` (a ``logging.Logger``, default ``weft.access``;
+    None turns it off), ``access_log_class`` (an AbstractAccessLogger
+    subclass, default AccessLogger) and ``access_log_format``.
+    """
 
     def __init__(
         self,
@@ -45,9 +56,20 @@ class Server:
         handler_cancellation: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
         logger: logging.Logger = server_logger,
+        access_log_class: type[AbstractAccessLogger] = AccessLogger,
+        access_log: logging.Logger | None = access_logger,
+        access_log_format: str = AccessLogger.LOG_FORMAT,
         **kwargs: Any,
     ) -> None:
+        if not (isinstance(access_log_class, type) and issubclass(access_log_class, AbstractAccessLogger)):
+            raise TypeError(
+                "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
+                f"got {access_log_class!r}"
+            )
         self._loop = loop
+        self.access_logger: AbstractAccessLogger | None = (
+            access_log_class(access_log, access_log_format) if access_log is not None else None
+        )
         self.request_handler = handler
         self.request_factory: _RequestFactory = request_factory or self._make_request
         self.handler_cancellation = handler_cancellation
@@ -100,5 +122,9 @@ class Server:
     def __call__(self) -> RequestHandler:
         loop = self._loop or asyncio.get_running_loop()
         return RequestHandler(
-            self, loop=loop, handler_cancellation=self.handler_cancellation, **self._kwargs
+            self,
+            loop=loop,
+            handler_cancellation=self.handler_cancellation,
+            access_logger=self.access_logger,
+            **self._kwargs,
         )
