@@ -44,13 +44,7 @@ AIOHTTP_WEB_ALL = frozenset(
 )
 
 NOT_YET = {
-    # issue 4 (web-routing): static files and sub-applications
-    "StaticResource": 4,
-    "PrefixedSubAppResource": 4,
     # issue 5 (web-core)
-    "ContentCoding": 5,
-    "FileField": 5,
-    "FileResponse": 5,
     "PayloadAccessError": 5,
     "RequestPayloadError": 5,
     "json_bytes_response": 5,

@@ -2,7 +2,8 @@
 
 For route tables of 10, 100 and 1,000 resources (a third plain, a third dynamic
 under their own literal prefix, a third dynamic under one shared prefix) it
-times plain hits, dynamic hits, 404s and 405s, and prints nanoseconds per resolve and the ratio aiohttp / weft (above 1: weft faster).
+times plain hits, dynamic hits, 404s and 405s, and prints nanoseconds per
+resolve and the ratio aiohttp / weft (above 1: weft faster).
 
 weft is timed twice: ``match(method, path)`` (what weft.web uses) and
 ``await resolve(request)`` (aiohttp's API).  aiohttp is timed through

@@ -15,6 +15,7 @@ import weft.web_core as web_core
 _WEFT_ONLY = {
     "__version__",
     "ETag",  # aiohttp.helpers.ETag, not in aiohttp.web
+    "ChainMapProxy",  # aiohttp.helpers.ChainMapProxy: the type of request.config_dict
     "RequestProtocol",
     "StreamWriter",
     "WriterProtocol",

@@ -11,11 +11,18 @@ status a server should answer with, so a server translates them in one place::
      │    ├── PayloadTooLarge            413  body over max_body_size
      │    ├── NotImplementedCoding       501  a transfer coding this parser does not implement
      │    ├── UnsupportedContentEncoding 415  a content coding ContentDecoder cannot undo
-     │    └── VersionNotSupported        505  HTTP/2 and later, HTTP/0.x
+     │    ├── VersionNotSupported        505  HTTP/2 and later, HTTP/0.x
+     │    └── WebSocketHandshakeError    400  not a valid WebSocket upgrade (or 101 answer); .headers
+     │         └── WebSocketVersionError 426  Sec-WebSocket-Version is not 13
+     ├── WebSocketError                       .code: the close code to send (1002, 1007, 1009)
      └── HeaderInjectionError                 the serializer refused a name or value
 
 They subclass ValueError because that is what they are: bad values, sent by a
 peer (the parser's errors) or passed by the caller (the serializer's).
+
+WebSocketError is not an HttpParserError: it is raised after the upgrade,
+when no HTTP answer can be sent any more; what it carries is the close code
+(RFC 6455 §7.4.1) to fail the connection with.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ __all__ = [
     "RequestTargetTooLong",
     "UnsupportedContentEncoding",
     "VersionNotSupported",
+    "WebSocketError",
+    "WebSocketHandshakeError",
+    "WebSocketVersionError",
 ]
 
 
@@ -111,3 +121,46 @@ class HeaderInjectionError(ValueError):
     contain CR, LF or NUL, which would let the text end the line early and
     inject fields or a whole message of the caller's choosing.
     """
+
+
+class WebSocketHandshakeError(HttpParserError):
+    """400: the request is not a valid WebSocket opening handshake (RFC 6455 §4.2.1).
+
+    ``headers`` are fields to add to the error response (empty here). A client
+    gets the same error for a 101 answer it must refuse (RFC 6455 §4.1).
+    """
+
+    status = 400
+    reason = "Bad Request"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class WebSocketVersionError(WebSocketHandshakeError):
+    """426: Sec-WebSocket-Version is missing or not 13; answer with the version we speak.
+
+    RFC 6455 §4.2.2: the server "MUST abort the WebSocket handshake described
+    in this section and instead send an appropriate HTTP error code (such as
+    426 Upgrade Required) and a |Sec-WebSocket-Version| header field
+    indicating the version(s) the server is capable of understanding".
+    """
+
+    status = 426
+    reason = "Upgrade Required"
+    headers = (("Sec-WebSocket-Version", "13"),)
+
+
+class WebSocketError(ValueError):
+    """The peer broke the WebSocket protocol; fail the connection with ``code``.
+
+    ``WebSocketError(1002, "unmasked frame from a client")``: ``code`` is the
+    close code to send in the close frame (``WSCloseCode.PROTOCOL_ERROR``
+    1002, ``INVALID_TEXT`` 1007, ``MESSAGE_TOO_BIG`` 1009, ...) and
+    ``str(error)`` says what was wrong, as aiohttp's ``WebSocketError``.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return str(self.args[1])

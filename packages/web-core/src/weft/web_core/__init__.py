@@ -13,6 +13,7 @@ from ._conditional import ETag
 from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._form import FileField
+from ._helpers import ChainMapProxy
 from ._keys import AppKey, NotAppKeyWarning, RequestKey, ResponseKey
 from ._middleware import middleware
 from ._multipart import (
@@ -40,6 +41,7 @@ __all__ = [
     "CleanupError",
     "NotAppKeyWarning",
     "Signal",
+    "ChainMapProxy",
     "web_logger",
     # request and response
     "BaseRequest",

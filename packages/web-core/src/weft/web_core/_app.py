@@ -12,6 +12,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+from pathlib import Path
 from typing import Any, TypeVar, cast, overload
 
 from weft.http_parser import HttpVersion11, RequestHead
@@ -26,9 +27,10 @@ from weft.web_routing import (
 
 from ._chain import build_chain, warn_old_style
 from ._exception_response import exception_response
+from ._file_response import FileResponse
 from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol
-from ._response import StreamResponse
+from ._response import Response, StreamResponse
 from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
@@ -93,6 +95,14 @@ async def _default_expect_handler(request: Request) -> None:
             transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
+def _file_response(path: Path, chunk_size: int) -> FileResponse:
+    return FileResponse(path, chunk_size=chunk_size)
+
+
+def _html_response(text: str) -> Response:
+    return Response(text=text, content_type="text/html")
+
+
 class Application(MutableMapping[str | AppKey[Any], Any]):
     """A web application: routes, middlewares, state and lifecycle signals."""
 
@@ -109,6 +119,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._router = UrlDispatcher() if router is None else router
         if self._router.default_expect_handler is None:
             self._router.default_expect_handler = _default_expect_handler
+        if self._router.file_response_factory is None:
+            # The router's static resources answer through web-core's responses.
+            self._router.set_response_factories(
+                file_response_factory=_file_response, html_response_factory=_html_response
+            )
         # A list that freezes with the app, as aiohttp's (app.middlewares.append(m) works).
         self._middlewares: Signal[Middleware] = Signal(self, middlewares)
         self._handler_args = handler_args or {}

@@ -14,7 +14,7 @@ import json
 import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from http.cookies import CookieError, SimpleCookie
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
@@ -29,9 +29,9 @@ from weft.web_exceptions import HTTPRequestEntityTooLarge
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._form import PostValue, read_post
 from ._forwarded import parse_forwarded
+from ._helpers import ChainMapProxy, parse_content_type
 from ._keys import RequestKey
 from ._multipart import MultipartReader
-from ._helpers import ChainMapProxy, parse_content_type
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ __all__ = ["BaseRequest", "Request", "RequestProtocol"]
 _T = TypeVar("_T")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_property_names(cls: type) -> frozenset[str]:
     """Lazily computed attributes, which a clone must compute again for itself."""
     return frozenset(

@@ -46,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections import deque
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from weft.http_parser import (
     BodyChunk,
@@ -185,8 +185,8 @@ class RequestHandler(asyncio.Protocol):
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its API.
+        self._transport = cast(asyncio.Transport, transport)
         # Asked once per connection, as aiohttp does: a disabled logger costs nothing.
         self._logging_enabled = self._access_logger is not None and self._access_logger.enabled
         self._server.connection_made(self)
@@ -381,6 +381,7 @@ class RequestHandler(asyncio.Protocol):
     def _end(self) -> None:
         """Close when the connection's task ends: at once, or lingering (see the module doc)."""
         transport = self._transport
+        self._queue.clear()  # a rejection queued behind a request that ended the connection
         if (
             not (self._linger or self._parse_failed)
             or self._client_eof
@@ -408,7 +409,7 @@ class RequestHandler(asyncio.Protocol):
 
     def close_if_idle(self) -> bool:
         """Close now if no request is being answered or waiting (graceful shutdown)."""
-        if not self._handling and not self._queue:
+        if self._lingering or (not self._handling and not self._queue):
             self._close()
             self._wake()
             return True

@@ -182,7 +182,7 @@ def run_app(
             access_log.setLevel(logging.DEBUG)
         if not access_log.hasHandlers():
             access_log.addHandler(logging.StreamHandler())
-    if not (isinstance(access_log_class, type) and issubclass(access_log_class, AbstractAccessLogger)):
+    if not issubclass(access_log_class, AbstractAccessLogger):
         raise TypeError(
             "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
             f"got {access_log_class!r}"

@@ -61,7 +61,7 @@ class Server:
         access_log_format: str = AccessLogger.LOG_FORMAT,
         **kwargs: Any,
     ) -> None:
-        if not (isinstance(access_log_class, type) and issubclass(access_log_class, AbstractAccessLogger)):
+        if not issubclass(access_log_class, AbstractAccessLogger):
             raise TypeError(
                 "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
                 f"got {access_log_class!r}"
