@@ -209,3 +209,16 @@ def test_path_never_breaks_the_header(path: str) -> None:
     assert header.count(";") == (1 if path else 0)
     assert "\n" not in header
     assert "\r" not in header
+
+
+def test_set_cookie_headers_without_and_with_cookies() -> None:
+    """set_cookie_headers() is empty without cookies and lists each Set-Cookie value."""
+    from weft.web_exceptions import HTTPFound
+
+    exc = HTTPFound("/home")
+    assert exc.set_cookie_headers() == []
+    exc.set_cookie("session", "abc", httponly=True)
+    values = exc.set_cookie_headers()
+    assert len(values) == 1
+    assert values[0].startswith("session=abc")
+    assert "HttpOnly" in values[0]

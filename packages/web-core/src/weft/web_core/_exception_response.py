@@ -18,6 +18,6 @@ def exception_response(exc: HTTPException) -> Response:
     response = Response(status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body)
     if exc.body is not None and "Content-Type" not in response.headers:
         response.headers["Content-Type"] = exc.content_type
-    for value in exc.cookies.header_values():
+    for value in exc.set_cookie_headers():
         response.headers.add("Set-Cookie", value)
     return response

@@ -118,12 +118,17 @@ class HTTPException(Exception):
                 stacklevel=2,
             )
             self.body = body
-        elif text is not None:
-            if not isinstance(text, str):
-                raise TypeError(f"text argument must be str ({type(text)!r})")
-            self.text = text
         else:
-            self.text = f"{self.status_code}: {reason}"
+            if text is None:
+                text = f"{self.status_code}: {reason}"
+            elif not isinstance(text, str):
+                raise TypeError(f"text argument must be str ({type(text)!r})")
+            if _CONTENT_TYPE in self._headers:
+                self.text = text
+            else:
+                # The common case, without parsing a Content-Type we just chose.
+                self._headers[_CONTENT_TYPE] = "text/plain; charset=utf-8"
+                self._body = text.encode()
 
     def _warn_no_body(self) -> None:
         warnings.warn(
@@ -228,6 +233,10 @@ class HTTPException(Exception):
         self._body = value.encode(self.charset or "utf-8")
 
     # ------------------------------------------------------------------ cookies
+
+    def set_cookie_headers(self) -> list[str]:
+        """The Set-Cookie header values to send (empty, and cheap, without cookies)."""
+        return [] if not self._cookies else self._cookies.header_values()
 
     @property
     def cookies(self) -> ResponseCookies:

@@ -1,0 +1,107 @@
+"""Lingering close (RFC 9112 §9.6): an early answer reaches a client that is still sending."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+from weft.web_core import Application, BaseRequest, Request, Response
+
+if TYPE_CHECKING:
+    from conftest import RawConnection, Serve
+
+TIMEOUT = 10.0  # a safety bound only
+BIG = 4 * 1024 * 1024
+
+
+async def hello(request: BaseRequest) -> Response:
+    return Response(text="hello")
+
+
+async def send_body(connection: RawConnection, size: int) -> None:
+    """Write ``size`` bytes in 64 KiB pieces, each drained (raises if the server resets)."""
+    piece = b"z" * 65536
+    for _ in range(size // len(piece)):
+        connection.send(piece)
+        await asyncio.wait_for(connection.writer.drain(), TIMEOUT)
+
+
+@pytest.mark.asyncio
+async def test_early_413_reaches_a_client_still_sending_its_body(serve: Serve) -> None:
+    """413 before the body is read: the client sends all of it, gets the 413 and a clean EOF."""
+
+    async def upload(request: Request) -> Response:
+        await request.read()  # 413 at once: Content-Length is over client_max_size
+        return Response(text="stored")
+
+    app = Application(client_max_size=1024)
+    app.router.add_post("/upload", upload)
+    served = await serve(app, lingering_time=5.0)
+    connection = await served.connect()
+    connection.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % BIG)
+    response = await connection.response()
+    assert response.status == 413
+    # The server is still reading (and discarding): writing the whole body does not fail.
+    await send_body(connection, BIG)
+    connection.writer.write_eof()
+    assert await connection.read_to_eof() == b""  # FIN, not a reset
+
+
+@pytest.mark.asyncio
+async def test_answer_without_reading_a_big_body_is_not_reset(serve: Serve) -> None:
+    """A handler that ignores a body over the drain limit: answer, then a polite close."""
+
+    async def ignore(request: BaseRequest) -> Response:
+        return Response(text="not interested")
+
+    served = await serve(ignore)
+    connection = await served.connect()
+    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % BIG)
+    sender = asyncio.create_task(send_body(connection, BIG))
+    response = await connection.response()
+    assert response.body == b"not interested"
+    await sender  # every write went through
+    connection.writer.write_eof()
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_parse_error_with_more_bytes_coming(serve: Serve) -> None:
+    """After a 400 the server discards what the client goes on sending, then closes cleanly."""
+    served = await serve(hello)
+    connection = await served.connect()
+    connection.send(b"GARBAGE\r\n\r\n")
+    response = await connection.response()
+    assert response.status == 400
+    await send_body(connection, 1024 * 1024)
+    connection.writer.write_eof()
+    assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_lingering_is_bounded_by_lingering_time(serve: Serve) -> None:
+    """A client that never closes is closed by the server after lingering_time."""
+    served = await serve(hello, lingering_time=0.2)
+    connection = await served.connect()
+    connection.send(b"GARBAGE\r\n\r\n")
+    response = await connection.response()
+    assert response.status == 400
+    assert await connection.read_to_eof() == b""
+    await asyncio.sleep(0.4)
+    assert served.server.connections == []
+
+
+@pytest.mark.asyncio
+async def test_shutdown_closes_lingering_connections_at_once(serve: Serve) -> None:
+    """A lingering connection is idle: cleanup() does not wait lingering_time for it."""
+    served = await serve(hello, lingering_time=60.0, shutdown_timeout=30.0)
+    connection = await served.connect()
+    connection.send(b"GARBAGE\r\n\r\n")
+    assert (await connection.response()).status == 400
+    server = served.server
+    assert len(server.connections) == 1  # lingering: the client has not closed
+    await asyncio.wait_for(served.cleanup(), TIMEOUT)
+    assert server.connections == []
+    assert await connection.read_to_eof() == b""
