@@ -106,7 +106,12 @@ async def test_default_format(
     """The default is aiohttp's: %a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"."""
     assert AccessLogger.LOG_FORMAT == '%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"'
     record = await one_line(
-        serve, client, caplog, AccessLogger.LOG_FORMAT, Referer="http://ref/", **{"User-Agent": "ua/1"}
+        serve,
+        client,
+        caplog,
+        AccessLogger.LOG_FORMAT,
+        Referer="http://ref/",
+        **{"User-Agent": "ua/1"},
     )
     assert re.fullmatch(
         r'127\.0\.0\.1 \[[^]]+\] "GET /items/7\?color=red HTTP/1\.1" 200 \d+ "http://ref/" "ua/1"',
@@ -119,7 +124,9 @@ async def test_values_are_in_the_record_extra(
     serve: Serve, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     """As aiohttp: each value is also an attribute of the record, for structured logging."""
-    record = await one_line(serve, client, caplog, "%a %s %{X-Request-Id}i", **{"X-Request-Id": "r1"})
+    record = await one_line(
+        serve, client, caplog, "%a %s %{X-Request-Id}i", **{"X-Request-Id": "r1"}
+    )
     assert record.remote_address == "127.0.0.1"  # type: ignore[attr-defined]
     assert record.response_status == 200  # type: ignore[attr-defined]
     assert record.request_header == {"X-Request-Id": "r1"}  # type: ignore[attr-defined]
@@ -240,3 +247,16 @@ def test_access_log_class_must_be_an_abstract_access_logger() -> None:
 
     with pytest.raises(TypeError, match="AbstractAccessLogger"):
         Server(handler, access_log_class=object)  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_environment_directive_and_unknown_percent(
+    serve: Serve,
+    client: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """%{NAME}e reads the environment ("-" when unset); an unknown %x stays literal."""
+    monkeypatch.setenv("WEFT_TEST_ACCESS", "env-value")
+    record = await one_line(serve, client, caplog, "%{WEFT_TEST_ACCESS}e %{WEFT_UNSET_X}e %x")
+    assert record.getMessage() == "env-value - %x"

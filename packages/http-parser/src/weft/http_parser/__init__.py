@@ -24,6 +24,9 @@ from ._errors import (
     RequestTargetTooLong,
     UnsupportedContentEncoding,
     VersionNotSupported,
+    WebSocketError,
+    WebSocketHandshakeError,
+    WebSocketVersionError,
 )
 from ._request_parser import RequestParser
 from ._response_parser import ResponseParser
@@ -45,6 +48,31 @@ from ._types import (
     ResponseEvent,
     ResponseHead,
 )
+from ._ws_deflate import (
+    WSDeflateParams,
+    ws_deflate_offer,
+    ws_negotiate_deflate,
+    ws_parse_deflate_response,
+)
+from ._ws_handshake import (
+    WSClientHandshake,
+    WSServerHandshake,
+    ws_accept_key,
+    ws_client_headers,
+    ws_generate_key,
+    ws_select_protocol,
+    ws_server_handshake,
+    ws_verify_response,
+)
+from ._ws_reader import WebSocketReader
+from ._ws_types import (
+    WS_CLOSED_MESSAGE,
+    WS_CLOSING_MESSAGE,
+    WSCloseCode,
+    WSMessage,
+    WSMsgType,
+)
+from ._ws_writer import WebSocketEncoder, ws_encode_close, ws_encode_frame
 
 __all__ = [
     "__version__",
@@ -79,4 +107,29 @@ __all__ = [
     "serialize_request_head",
     "encode_chunk",
     "encode_last_chunk",
+    # WebSocket (RFC 6455, RFC 7692)
+    "WSMsgType",
+    "WSCloseCode",
+    "WSMessage",
+    "WS_CLOSED_MESSAGE",
+    "WS_CLOSING_MESSAGE",
+    "WebSocketError",
+    "WebSocketHandshakeError",
+    "WebSocketVersionError",
+    "WebSocketReader",
+    "WebSocketEncoder",
+    "ws_encode_frame",
+    "ws_encode_close",
+    "WSServerHandshake",
+    "WSClientHandshake",
+    "ws_server_handshake",
+    "ws_accept_key",
+    "ws_generate_key",
+    "ws_select_protocol",
+    "ws_client_headers",
+    "ws_verify_response",
+    "WSDeflateParams",
+    "ws_negotiate_deflate",
+    "ws_deflate_offer",
+    "ws_parse_deflate_response",
 ]

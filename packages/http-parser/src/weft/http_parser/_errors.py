@@ -12,7 +12,7 @@ status a server should answer with, so a server translates them in one place::
      │    ├── NotImplementedCoding       501  a transfer coding this parser does not implement
      │    ├── UnsupportedContentEncoding 415  a content coding ContentDecoder cannot undo
      │    ├── VersionNotSupported        505  HTTP/2 and later, HTTP/0.x
-     │    └── WebSocketHandshakeError    400  not a valid WebSocket upgrade (or 101 answer); .headers
+     │    └── WebSocketHandshakeError    400  not a WebSocket upgrade (or 101); .headers
      │         └── WebSocketVersionError 426  Sec-WebSocket-Version is not 13
      ├── WebSocketError                       .code: the close code to send (1002, 1007, 1009)
      └── HeaderInjectionError                 the serializer refused a name or value
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ._types import Event
+    from ._ws_types import WSMessage
 
 __all__ = [
     "BadRequest",
@@ -161,6 +162,8 @@ class WebSocketError(ValueError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(code, message)
         self.code = code
+        #: The messages the failing ``WebSocketReader.feed`` call completed before the error.
+        self.messages: list[WSMessage] = []
 
     def __str__(self) -> str:
         return str(self.args[1])

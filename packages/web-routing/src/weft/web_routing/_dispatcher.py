@@ -160,14 +160,14 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         """
         if "%" in path:
             path = decode_path_safe(path)
-        if not self._rule_resources:
-            info, methods = self._index.resolve(method, path, self.default_expect_handler, host)
-            if info is not None:
-                return info
-            if methods:
-                return MatchInfoError(HTTPMethodNotAllowed(method, methods))
-            return MatchInfoError(HTTPNotFound())
-        return self.match_path_safe(method, path, host=host)
+        if self._rule_resources:
+            return self.match_path_safe(method, path, host=host)
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if type(found) is not set:
+            return found  # type: ignore[return-value]
+        if found:
+            return MatchInfoError(HTTPMethodNotAllowed(method, found))
+        return MatchInfoError(HTTPNotFound())
 
     def match_path_safe(
         self, method: str, path: str, *, host: str | None = None
@@ -177,17 +177,17 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         if self._rule_resources:
             allowed = set()
             for resource in self._rule_resources:
-                found, methods = resource.resolve_path(method, path, host=host)
-                if found is not None:
-                    return found
+                info, methods = resource.resolve_path(method, path, host=host)
+                if info is not None:
+                    return info
                 allowed |= methods
-        info, methods = self._index.resolve(method, path, self.default_expect_handler, host)
-        if info is not None:
-            return info
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if not isinstance(found, set):
+            return found
         if allowed:
-            methods |= allowed
-        if methods:
-            return MatchInfoError(HTTPMethodNotAllowed(method, methods))
+            found |= allowed
+        if found:
+            return MatchInfoError(HTTPMethodNotAllowed(method, found))
         return MatchInfoError(HTTPNotFound())
 
     async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
@@ -198,6 +198,21 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         get the request's Host header.
         """
         method = request.method
+        path = request.rel_url.raw_path
+        if "%" in path:
+            path = decode_path_safe(path)
+        if not self._rule_resources:
+            found = self._index.resolve(
+                method,
+                path,
+                self.default_expect_handler,
+                request_host(request) if self._has_subapps else None,
+            )
+            if type(found) is not set:
+                return found  # type: ignore[return-value]
+            if found:
+                return MatchInfoError(HTTPMethodNotAllowed(method, found))
+            return MatchInfoError(HTTPNotFound())
         allowed: set[str] = set()
         for resource in self._rule_resources:
             info, methods = await resource.resolve(request)
@@ -205,12 +220,10 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
                 return info
             allowed |= methods
         host = request_host(request) if self._has_subapps else None
-        found, methods = self._index.resolve(
-            method, decode_path_safe(request.rel_url.raw_path), self.default_expect_handler, host
-        )
-        if found is not None:
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if not isinstance(found, set):
             return found
-        allowed |= methods
+        allowed |= found
         if allowed:
             return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
         return MatchInfoError(HTTPNotFound())

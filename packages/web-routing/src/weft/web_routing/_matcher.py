@@ -45,6 +45,7 @@ from ._resources import (
     Resource,
     key_of,
 )
+from ._routes import ResourceRoute
 from ._types import ExpectHandler
 
 __all__ = ["RouteIndex"]
@@ -57,13 +58,17 @@ _COMBINE_MIN = 1
 _SHAPES_MIN = 3
 
 _Entry = tuple[int, AbstractResource]
+# (position in the group, the dynamic resource or None for a prefix resource,
+#  its routes by method, (variable name, group number) pairs)
+_Alt = tuple[int, DynamicResource | None, dict[str, ResourceRoute], tuple[tuple[str, int], ...]]
+_new_dict = dict.__new__
 _NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
 
 
 class _Group:
     """Candidates for one path shape, in registration order, maybe one combined regex."""
 
-    __slots__ = ("combined", "entries", "groups")
+    __slots__ = ("alts", "combined", "entries", "groups", "pattern", "single", "single_routes")
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.entries = entries
@@ -71,12 +76,27 @@ class _Group:
         # wrapper group number -> (entry position, group numbers of its variables,
         # variable names, or None for a prefix resource that checks the path itself)
         self.groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
+        # For the lookup's quick path, indexed by the winning wrapper group number:
+        # (position, the resource's route dict or None, the resource,
+        # (name, group number) pairs).  None routes: a prefix resource.
+        self.alts: list[_Alt | None] = []
+        # A group of one dynamic resource is matched with the resource's own
+        # named pattern, whose ``groupdict()`` is the match info's content.
+        self.single: DynamicResource | None = None
+        self.pattern: re.Pattern[str] | None = None
+        self.single_routes: dict[str, ResourceRoute] = {}
+        if len(entries) == 1 and isinstance(resource := entries[0][1], DynamicResource):
+            self.single = resource
+            self.pattern = resource.template.pattern
+            # The dict object itself (routes added later land in it too).
+            self.single_routes = resource.routes_by_method
         if len(entries) >= _COMBINE_MIN:
             self._combine()
 
     def _combine(self) -> None:
         alternatives: list[str] = []
         groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
+        alts: list[_Alt | None] = [None]
         group = 1
         for pos, (_, resource) in enumerate(self.entries):
             if isinstance(resource, PrefixResource):
@@ -85,20 +105,28 @@ class _Group:
                 source: str | None = r"[\s\S]*"
                 count = 0
                 names: tuple[str, ...] | None = None
+                dynamic: DynamicResource | None = None
             elif isinstance(resource, DynamicResource):
                 source = resource.template.alternative
                 names = resource.template.names
                 count = len(names)
+                dynamic = resource
             else:
                 return
             if source is None:
                 return
-            groups[group] = (pos, tuple(range(group + 1, group + 1 + count)), names)
+            numbers = tuple(range(group + 1, group + 1 + count))
+            groups[group] = (pos, numbers, names)
+            pairs = tuple(zip(names or (), numbers, strict=True))
+            routes = dynamic.routes_by_method if dynamic is not None else {}
+            alts.append((pos, dynamic, routes, pairs))
+            alts.extend([None] * count)
             alternatives.append(f"({source})")
             group += 1 + count
         # The wrapper group closes last, so ``lastindex`` names the alternative.
         self.combined = re.compile("|".join(alternatives))
         self.groups = groups
+        self.alts = alts
 
 
 def _segments(resource: AbstractResource) -> tuple[str | None, ...] | None:
@@ -207,6 +235,10 @@ class RouteIndex:
         self._fast: dict[str, Resource] = {}
         self._fast_stale = True
         self._max_depth = 0  # the most '/' in a bucket key
+        # First segment of bucket keys ('/api') -> the most '/' in those keys: the
+        # walk starts at the path's prefix of that depth (absent: at '/').
+        self._starts: dict[str, int] = {}
+        self._stale = True  # compile() is due before the next lookup
 
     def add(self, resource: AbstractResource) -> None:
         """File ``resource``; a re-added resource keeps its registration rank."""
@@ -218,7 +250,7 @@ class RouteIndex:
             plain = self._plain.setdefault(resource.match_key, [])
             plain.append((seq, resource))
             plain.sort(key=_by_seq)
-            self._fast_stale = True
+            self._fast_stale = self._stale = True
             return
         key = resource.index_key
         if key is None:
@@ -229,11 +261,11 @@ class RouteIndex:
         bucket.entries.append((seq, resource))
         bucket.entries.sort(key=_by_seq)
         self._dirty.add(key)
-        self._fast_stale = True
+        self._fast_stale = self._stale = True
 
     def remove(self, resource: AbstractResource) -> None:
         """Unfile ``resource`` (before its path changes, e.g. ``add_prefix``)."""
-        self._fast_stale = True
+        self._fast_stale = self._stale = True
         if isinstance(resource, PlainResource):
             plain = self._plain[resource.match_key]
             plain[:] = [entry for entry in plain if entry[1] is not resource]
@@ -258,6 +290,13 @@ class RouteIndex:
                 bucket.compile()
         self._dirty.clear()
         self._max_depth = max((key.count("/") for key in self._buckets), default=0)
+        starts: dict[str, int] = {}
+        for key in self._buckets:
+            if key != "/":
+                cut = key.find("/", 1)
+                first = key if cut < 0 else key[:cut]
+                starts[first] = max(starts.get(first, 0), key.count("/"))
+        self._starts = starts
         if self._fast_stale:
             self._fast = {
                 path: entries[0][1]
@@ -265,6 +304,7 @@ class RouteIndex:
                 if len(entries) == 1 and key_of(path) not in self._buckets
             }
             self._fast_stale = False
+        self._stale = False
 
     def resolve(
         self,
@@ -272,96 +312,171 @@ class RouteIndex:
         path: str,
         default_expect_handler: ExpectHandler | None,
         host: str | None = None,
-    ) -> tuple[UrlMappingMatchInfo | None, set[str]]:
-        """Match a path-safe ``path``: the match info, or None and the 405 methods."""
-        if self._fast_stale or self._dirty:
+    ) -> UrlMappingMatchInfo | set[str]:
+        """Match a path-safe ``path``: the match info, or the methods for a 405 (empty: 404).
+
+        This is the quick path for what most lookups are: a plain path that
+        nothing competes for, or a walk whose first matching regex names a
+        dynamic resource answering the method.  Anything else (a plain path
+        shared with a bucket, a 405, a prefix resource, a group without a
+        combined regex) goes on in ``_walk``, the general algorithm, from
+        where the quick path stopped.
+        """
+        if self._stale:
             self.compile()
         fast = self._fast.get(path)
         if fast is not None:
-            info, _ = fast.resolve_with(method, {}, default_expect_handler)
-            if info is not None:
-                return info, _NO_ALLOWED
-            # Another method: resources under shorter prefixes may answer it.
-        allowed: set[str] = set()
-        buckets = self._buckets
-        plain = self._plain.get(path)
-        if plain is not None:
-            plain_key: str | None = path.rstrip("/") or "/"
-            part = path
+            route = fast._routes.get(method)
+            if route is None:
+                route = fast._any_route
+            if route is not None:
+                # A match info without its Python __init__ (about 3x cheaper).
+                info: UrlMappingMatchInfo = _new_dict(UrlMappingMatchInfo)
+                info._route = route
+                info._default_expect = default_expect_handler
+                return info
+            return self._walk(method, path, default_expect_handler, host, None, set())
+        if path in self._plain:
+            return self._walk(method, path, default_expect_handler, host, None, set())
+        # Start at the deepest prefix that can be a key: the path's prefix with
+        # as many '/' as the deepest key sharing its first segment.
+        cut = path.find("/", 1)
+        first = path if cut < 0 else path[:cut]
+        depth = self._starts.get(first)
+        if depth is None:
+            part = "/"
+        elif depth == 1:
+            part = first
         else:
-            plain_key = None
-            # No key has more '/' than max_depth: start at the path's prefix of
-            # that depth instead of probing every longer prefix.
-            depth = self._max_depth
-            if depth == 0:
-                return None, allowed
-            if path.count("/") > depth:
-                idx = -1
-                for _ in range(depth + 1):
-                    idx = path.find("/", idx + 1)
-                part = path[:idx] or "/"
-            else:
-                part = path
-        while part:
+            pieces = path.split("/", depth + 1)
+            part = path if len(pieces) <= depth + 1 else path[: len(path) - len(pieces[-1]) - 1]
+        buckets = self._buckets
+        while True:
             bucket = buckets.get(part)
-            if bucket is not None and part != plain_key:
-                group = bucket.only if bucket.only is not None else bucket.group_for(path)
-                combined = group.combined
-                if combined is not None:
-                    # Quick path: one regex names the first matching resource.
+            if bucket is not None:
+                group = bucket.only or bucket.group_for(path)
+                single = group.single
+                if single is not None:
+                    match = group.pattern.fullmatch(path)  # type: ignore[union-attr]
+                    if match is not None:
+                        route = group.single_routes.get(method)
+                        if route is None:
+                            route = single._any_route
+                        if route is not None:
+                            info = _new_dict(UrlMappingMatchInfo)
+                            if "%" in path:
+                                for name, value in match.groupdict().items():
+                                    info[name] = unquote_value(value)
+                            else:
+                                info.update(match.groupdict())
+                            info._route = route
+                            info._default_expect = default_expect_handler
+                            return info
+                        return self._resume(
+                            method, path, default_expect_handler, host, part, bucket, 0,
+                            set(single.allowed_methods),
+                        )
+                else:
+                    combined = group.combined
+                    if combined is None:
+                        return self._walk(method, path, default_expect_handler, host, part, set())
                     match = combined.fullmatch(path)
                     if match is not None:
-                        pos, numbers, names = group.groups[match.lastindex]  # type: ignore[index]
-                        resource = group.entries[pos][1]
-                        if names is not None:
-                            if len(numbers) > 1:
-                                values = dict(zip(names, match.group(*numbers), strict=True))
-                            elif numbers:
-                                values = {names[0]: match.group(numbers[0])}
-                            else:
-                                values = {}
-                            if "%" in path:
-                                values = {k: unquote_value(v) for k, v in values.items()}
-                            assert isinstance(resource, DynamicResource)
-                            route = resource.routes_by_method.get(method, resource.any_route)
-                            if route is not None:  # inlined resolve_with: the hot path
-                                return (
-                                    UrlMappingMatchInfo(values, route, default_expect_handler),
-                                    allowed,
-                                )
-                            info, methods = None, resource.allowed_methods
-                        else:
-                            info, methods = resource.resolve_path(
-                                method,
-                                path,
-                                default_expect_handler=default_expect_handler,
-                                host=host,
+                        pos, resource, routes, pairs = group.alts[match.lastindex]  # type: ignore[index,misc]
+                        if resource is None:  # a prefix resource checks the rest itself
+                            found, methods = group.entries[pos][1].resolve_path(
+                                method, path, default_expect_handler=default_expect_handler, host=host
                             )
-                        if info is not None:
-                            return info, allowed
-                        allowed |= methods
-                        info = self._resolve_at(
-                            bucket,
-                            None,
-                            method,
-                            path,
-                            allowed,
-                            default_expect_handler,
-                            host,
-                            pos + 1,
+                            if found is not None:
+                                return found
+                        else:
+                            route = routes.get(method)
+                            if route is None:
+                                route = resource._any_route
+                            if route is not None:
+                                info = _new_dict(UrlMappingMatchInfo)
+                                if "%" in path:
+                                    for name, number in pairs:
+                                        info[name] = unquote_value(match[number])
+                                else:
+                                    for name, number in pairs:
+                                        info[name] = match[number]
+                                info._route = route
+                                info._default_expect = default_expect_handler
+                                return info
+                            methods = resource.allowed_methods
+                        return self._resume(
+                            method, path, default_expect_handler, host, part, bucket, pos,
+                            set(methods),
                         )
-                        if info is not None:
-                            return info, allowed
-                else:
-                    info = self._resolve_at(
-                        bucket, None, method, path, allowed, default_expect_handler, host
-                    )
-                    if info is not None:
-                        return info, allowed
-            elif bucket is not None or part == plain_key:
+            if part == "/":
+                return set()
+            part = part.rpartition("/")[0] or "/"
+
+    def _resume(
+        self,
+        method: str,
+        path: str,
+        default_expect_handler: ExpectHandler | None,
+        host: str | None,
+        part: str,
+        bucket: _Bucket,
+        pos: int,
+        allowed: set[str],
+    ) -> UrlMappingMatchInfo | set[str]:
+        """Go on after candidate ``pos`` of ``bucket`` (at ``part``) matched the path only."""
+        info = self._resolve_at(
+            bucket, None, method, path, allowed, default_expect_handler, host, pos + 1
+        )
+        if info is not None:
+            return info
+        if part == "/":
+            return allowed
+        return self._walk(
+            method, path, default_expect_handler, host, part.rpartition("/")[0] or "/", allowed
+        )
+
+    def _walk(
+        self,
+        method: str,
+        path: str,
+        default_expect_handler: ExpectHandler | None,
+        host: str | None,
+        part: str | None,
+        allowed: set[str],
+    ) -> UrlMappingMatchInfo | set[str]:
+        """The general lookup from prefix ``part`` (None: the whole path) down to ``/``.
+
+        With ``part`` None, plain resources of ``path`` are merged by rank with
+        the bucket filed under the same key.
+        """
+        buckets = self._buckets
+        plain = None
+        plain_key: str | None = None
+        if part is None:
+            plain = self._plain.get(path)
+            if plain is not None:
+                plain_key = path.rstrip("/") or "/"
+                part = path
+            else:
+                # No key has more '/' than max_depth: start at the path's prefix of
+                # that depth instead of probing every longer prefix.
+                depth = self._max_depth
+                if depth == 0:
+                    return allowed
+                part = path
+                if path.count("/") > depth:
+                    idx = -1
+                    for _ in range(depth + 1):
+                        idx = path.find("/", idx + 1)
+                    part = path[:idx] or "/"
+        while True:
+            bucket = buckets.get(part)
+            at_plain = part == plain_key
+            if bucket is not None or at_plain:
                 info = self._resolve_at(
                     bucket,
-                    plain if part == plain_key else None,
+                    plain if at_plain else None,
                     method,
                     path,
                     allowed,
@@ -369,11 +484,10 @@ class RouteIndex:
                     host,
                 )
                 if info is not None:
-                    return info, allowed
+                    return info
             if part == "/":
-                break
+                return allowed
             part = part.rpartition("/")[0] or "/"
-        return None, allowed
 
     @staticmethod
     def _resolve_at(

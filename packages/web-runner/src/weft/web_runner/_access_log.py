@@ -82,7 +82,7 @@ def _format_t(request: BaseRequest, response: StreamResponse, time: float) -> st
     return start.strftime("[%d/%b/%Y:%H:%M:%S %z]")
 
 
-def _format_P(request: BaseRequest, response: StreamResponse, time: float) -> str:  # noqa: N802
+def _format_P(request: BaseRequest, response: StreamResponse, time: float) -> str:
     return f"<{os.getpid()}>"
 
 
@@ -99,15 +99,15 @@ def _format_b(request: BaseRequest, response: StreamResponse, time: float) -> in
     return response.body_length
 
 
-def _format_T(request: BaseRequest, response: StreamResponse, time: float) -> str:  # noqa: N802
+def _format_T(request: BaseRequest, response: StreamResponse, time: float) -> str:
     return str(round(time))
 
 
-def _format_Tf(request: BaseRequest, response: StreamResponse, time: float) -> str:  # noqa: N802
+def _format_Tf(request: BaseRequest, response: StreamResponse, time: float) -> str:
     return f"{time:06f}"
 
 
-def _format_D(request: BaseRequest, response: StreamResponse, time: float) -> str:  # noqa: N802
+def _format_D(request: BaseRequest, response: StreamResponse, time: float) -> str:
     return str(round(time * 1_000_000))
 
 
@@ -153,7 +153,7 @@ class AccessLogger(AbstractAccessLogger):
 
     LOG_FORMAT = '%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"'
     FORMAT_RE = re.compile(r"%(\{([A-Za-z0-9\-_]+)\}([ioe])|[atPrsbD]|Tf?)")
-    CLEANUP_RE = re.compile(r"(%[^s])")
+    _TOKEN_RE = re.compile(r"%%|%(?:\{([A-Za-z0-9\-_]+)\}([ioe])|([atPrsbD]|Tf?))")
     _FORMAT_CACHE: ClassVar[dict[str, tuple[str, list[_KeyMethod]]]] = {}
 
     _cached_tz: ClassVar[datetime.timezone | None] = None
@@ -168,19 +168,31 @@ class AccessLogger(AbstractAccessLogger):
 
     @classmethod
     def compile_format(cls, log_format: str) -> tuple[str, list[_KeyMethod]]:
-        """Turn ``log_format`` into a %-format of ``%s`` and the methods that fill it."""
+        """Turn ``log_format`` into a %-format of ``%s`` and the methods that fill it.
+
+        ``%%`` is a literal percent sign, as documented (aiohttp's own
+        compiler turns it into a broken format); any other ``%`` that starts
+        no directive is kept literally.
+        """
         methods: list[_KeyMethod] = []
-        for atom in cls.FORMAT_RE.findall(log_format):
-            if atom[1] == "":
-                name, method = _SIMPLE[atom[0]]
-                methods.append(_KeyMethod(name, method))
+        parts: list[str] = []
+        end = 0
+        for match in cls._TOKEN_RE.finditer(log_format):
+            parts.append(log_format[end : match.start()].replace("%", "%%"))
+            end = match.end()
+            if match.group(0) == "%%":
+                parts.append("%%")
+                continue
+            parts.append("%s")
+            name, kind, simple = match.group(1), match.group(2), match.group(3)
+            if name is None:
+                key, method = _SIMPLE[simple]
+                methods.append(_KeyMethod(key, method))
             else:
-                group, keyed = _KEYED[atom[2]]
-                methods.append(_KeyMethod((group, atom[1]), functools.partial(keyed, atom[1])))
-        fmt = cls.FORMAT_RE.sub("%s", log_format)
-        # Any other % (a literal one, "%%", an unknown directive) is escaped.
-        fmt = cls.CLEANUP_RE.sub(r"%\1", fmt)
-        return fmt, methods
+                group, keyed = _KEYED[kind]
+                methods.append(_KeyMethod((group, name), functools.partial(keyed, name)))
+        parts.append(log_format[end:].replace("%", "%%"))
+        return "".join(parts), methods
 
     @classmethod
     def _local_now(cls) -> datetime.datetime:
@@ -190,9 +202,7 @@ class AccessLogger(AbstractAccessLogger):
             cls._cached_tz = tz = datetime.timezone(datetime.timedelta(seconds=offset))
             now = datetime.datetime.now(tz)
             later = now + datetime.timedelta(minutes=30)
-            later = later.replace(
-                minute=30 if later.minute >= 30 else 0, second=0, microsecond=0
-            )
+            later = later.replace(minute=30 if later.minute >= 30 else 0, second=0, microsecond=0)
             cls._cached_tz_expires = later.timestamp()
             return now
         return datetime.datetime.now(cls._cached_tz)

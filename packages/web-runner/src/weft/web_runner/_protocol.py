@@ -327,7 +327,10 @@ class RequestHandler(asyncio.Protocol):
             # We hold reading (an earlier body is not consumed): not the client's fault.
             self._head_handle = self._loop.call_later(self._head_timeout, self._on_head_timeout)
             return
-        text = f"408: Request Timeout\n\nThe request head did not arrive within {self._head_timeout:g} s"
+        text = (
+            "408: Request Timeout\n\n"
+            f"The request head did not arrive within {self._head_timeout:g} s"
+        )
         self._reject(
             _Rejection(408, "Request Timeout", text, "Request head timed out"),
             TimeoutError("Request head timed out"),

@@ -174,6 +174,11 @@ def run_app(
     ``lingering_time``, ...). Without ``loop``, a new loop is made, uvloop's
     when installed unless ``WEFT_NO_UVLOOP=1`` is set.
     """
+    if not issubclass(access_log_class, AbstractAccessLogger):
+        raise TypeError(
+            "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
+            f"got {access_log_class!r}"
+        )
     if loop is None:
         loop = new_event_loop()
     # As aiohttp: in debug mode, make the default access log visible.
@@ -182,11 +187,6 @@ def run_app(
             access_log.setLevel(logging.DEBUG)
         if not access_log.hasHandlers():
             access_log.addHandler(logging.StreamHandler())
-    if not issubclass(access_log_class, AbstractAccessLogger):
-        raise TypeError(
-            "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
-            f"got {access_log_class!r}"
-        )
     runner_kwargs = {
         "keepalive_timeout": keepalive_timeout,
         "handler_cancellation": handler_cancellation,
@@ -228,4 +228,3 @@ def run_app(
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             asyncio.set_event_loop(None)
-
