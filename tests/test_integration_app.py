@@ -241,3 +241,20 @@ async def test_normalize_path_leaves_unknown_paths(
     url = await serve(app)
     async with client.get(url + "/nothing", allow_redirects=False) as resp:
         assert resp.status == 404
+
+
+@pytest.mark.asyncio
+async def test_handler_args_configure_connections(serve: ServeApp) -> None:
+    """Application(handler_args=...) reaches the server's connections (a short head timeout)."""
+    import asyncio
+
+    app = web.Application(handler_args={"read_head_timeout": 0.2})
+    url = await serve(app)
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 408 ")

@@ -116,10 +116,13 @@ from weft.web_routing import (
     view,
 )
 from weft.web_runner import (
+    AbstractAccessLogger,
+    AccessLogger,
     AppRunner,
     BaseRunner,
     BaseSite,
     GracefulExit,
+    NamedPipeSite,
     RequestHandler,
     Server,
     ServerRunner,
@@ -235,6 +238,9 @@ __all__ = [
     "static",
     "view",
     # weft.web_runner
+    "AbstractAccessLogger",
+    "AccessLogger",
+    "NamedPipeSite",
     "AppRunner",
     "BaseRunner",
     "BaseSite",

@@ -6,6 +6,8 @@ over sockets is weft.web_runner's job; routing is weft.web_routing's.
 
 from __future__ import annotations
 
+from weft.http_parser import WSCloseCode, WSMessage, WSMsgType
+
 from .__about__ import __version__
 from ._app import Application, CleanupError, web_logger
 from ._compression import ContentCoding
@@ -28,7 +30,9 @@ from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, json_response
 from ._signals import Signal
+from ._upgrade import UpgradableProtocol, UpgradeReceiver
 from ._view import View
+from ._websocket import WebSocketReady, WebSocketResponse, WSMessageTypeError
 from ._writer import StreamWriter, WriterProtocol
 
 __all__ = [
@@ -62,6 +66,13 @@ __all__ = [
     "MultipartError",
     "MultipartHeadersTooLarge",
     "MultipartTooManyParts",
+    # WebSockets
+    "WebSocketResponse",
+    "WebSocketReady",
+    "WSMsgType",
+    "WSCloseCode",
+    "WSMessage",
+    "WSMessageTypeError",
     # middlewares
     "middleware",
     "normalize_path_middleware",
@@ -69,4 +80,6 @@ __all__ = [
     "RequestProtocol",
     "StreamWriter",
     "WriterProtocol",
+    "UpgradableProtocol",
+    "UpgradeReceiver",
 ]

@@ -11,8 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
 from weft.http_parser import HttpVersion11, RequestHead
@@ -203,6 +212,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     def _uses_middlewares(self) -> bool:
         return bool(self._middlewares) or any(app._uses_middlewares() for app in self._subapps)
+
+    @property
+    def handler_args(self) -> Mapping[str, Any]:
+        """Keyword arguments for the server's connections (e.g. keepalive_timeout)."""
+        return MappingProxyType(self._handler_args)
 
     @property
     def debug(self) -> bool:

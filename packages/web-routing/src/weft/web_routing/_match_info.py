@@ -112,8 +112,10 @@ class MatchInfoError(UrlMappingMatchInfo):
     __slots__ = ("_exception",)
 
     def __init__(self, http_exception: HTTPException) -> None:
+        # Built on every 404/405: set the slots directly (the dict stays empty).
         self._exception = http_exception
-        super().__init__({}, SystemRoute(http_exception))
+        self._route = SystemRoute(http_exception)
+        self._default_expect = None
 
     @property
     def http_exception(self) -> HTTPException:

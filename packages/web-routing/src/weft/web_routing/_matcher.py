@@ -189,17 +189,23 @@ class _Bucket:
     whose regex may span segments (kept in every shape, in order).
     """
 
-    __slots__ = ("by_slashes", "entries", "only", "spanning")
+    __slots__ = ("by_slashes", "entries", "only", "quick", "spanning")
 
     def __init__(self) -> None:
         self.entries: list[_Entry] = []
         self.by_slashes: dict[int, _Shape] = {}
         self.spanning = _Group([])
         self.only: _Group | None = None  # small buckets: one group, no shapes
+        # A bucket of one dynamic resource (the common case: each resource under
+        # its own literal prefix): its named pattern, itself, its routes by method.
+        self.quick: tuple[re.Pattern[str], DynamicResource, dict[str, ResourceRoute]] | None = None
 
     def compile(self) -> None:
+        self.quick = None
         if len(self.entries) < _SHAPES_MIN:
-            self.only = _Group(self.entries)
+            self.only = only = _Group(self.entries)
+            if only.single is not None and only.pattern is not None:
+                self.quick = (only.pattern, only.single, only.single_routes)
             return
         self.only = None
 
@@ -230,9 +236,10 @@ class RouteIndex:
         self._seq: dict[AbstractResource, int] = {}
         self._next_seq = 0
         self._dirty: set[str] = set()
-        # Plain paths no other resource can compete for (one resource, no bucket
-        # under the same key): a hit on the right method skips the walk.
-        self._fast: dict[str, Resource] = {}
+        # Every plain path -> its resource if nothing can compete for it (one
+        # resource, no bucket under the same key: a hit on the right method skips
+        # the walk), else None (the general walk merges it with its bucket).
+        self._exact: dict[str, Resource | None] = {}
         self._fast_stale = True
         self._max_depth = 0  # the most '/' in a bucket key
         # First segment of bucket keys ('/api') -> the most '/' in those keys: the
@@ -298,10 +305,11 @@ class RouteIndex:
                 starts[first] = max(starts.get(first, 0), key.count("/"))
         self._starts = starts
         if self._fast_stale:
-            self._fast = {
+            self._exact = {
                 path: entries[0][1]
-                for path, entries in self._plain.items()
                 if len(entries) == 1 and key_of(path) not in self._buckets
+                else None
+                for path, entries in self._plain.items()
             }
             self._fast_stale = False
         self._stale = False
@@ -324,19 +332,19 @@ class RouteIndex:
         """
         if self._stale:
             self.compile()
-        fast = self._fast.get(path)
-        if fast is not None:
-            route = fast._routes.get(method)
-            if route is None:
-                route = fast._any_route
-            if route is not None:
-                # A match info without its Python __init__ (about 3x cheaper).
-                info: UrlMappingMatchInfo = _new_dict(UrlMappingMatchInfo)
-                info._route = route
-                info._default_expect = default_expect_handler
-                return info
-            return self._walk(method, path, default_expect_handler, host, None, set())
-        if path in self._plain:
+        exact = self._exact
+        if path in exact:
+            fast = exact[path]
+            if fast is not None:
+                route = fast._routes.get(method)
+                if route is None:
+                    route = fast._any_route
+                if route is not None:
+                    # A match info without its Python __init__ (about 3x cheaper).
+                    info: UrlMappingMatchInfo = _new_dict(UrlMappingMatchInfo)
+                    info._route = route
+                    info._default_expect = default_expect_handler
+                    return info
             return self._walk(method, path, default_expect_handler, host, None, set())
         # Start at the deepest prefix that can be a key: the path's prefix with
         # as many '/' as the deepest key sharing its first segment.
@@ -354,6 +362,32 @@ class RouteIndex:
         while True:
             bucket = buckets.get(part)
             if bucket is not None:
+                quick = bucket.quick
+                if quick is not None:
+                    pattern, single, routes = quick
+                    match = pattern.fullmatch(path)
+                    if match is not None:
+                        route = routes.get(method)
+                        if route is None:
+                            route = single._any_route
+                        if route is not None:
+                            info = _new_dict(UrlMappingMatchInfo)
+                            if "%" in path:
+                                for name, value in match.groupdict().items():
+                                    info[name] = unquote_value(value)
+                            else:
+                                info.update(match.groupdict())
+                            info._route = route
+                            info._default_expect = default_expect_handler
+                            return info
+                        return self._resume(
+                            method, path, default_expect_handler, host, part, bucket, 0,
+                            set(single.allowed_methods),
+                        )
+                    if part == "/":
+                        return set()
+                    part = part.rpartition("/")[0] or "/"
+                    continue
                 group = bucket.only or bucket.group_for(path)
                 single = group.single
                 if single is not None:

@@ -63,6 +63,7 @@ from weft.web_core import BaseRequest, Response, StreamResponse, StreamWriter, e
 from weft.web_exceptions import HTTPException
 
 from ._access_log import AbstractAccessLogger
+from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -106,7 +107,7 @@ def _error_bytes(status: int, reason: str, text: str) -> bytes:
 _Item = tuple[RequestHead, BodyStream] | _Rejection
 
 
-class RequestHandler(asyncio.Protocol):
+class RequestHandler(UpgradeMixin, asyncio.Protocol):
     """The asyncio protocol of one server connection."""
 
     def __init__(
@@ -193,6 +194,9 @@ class RequestHandler(asyncio.Protocol):
         self._task = self._loop.create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
+        if self._upgraded is not None:  # switched protocols (see _upgrade)
+            self._upgraded.data_received(data)
+            return
         if self._parse_failed or self._closing:
             return  # after an error, or while lingering: read and discard
         try:
@@ -217,7 +221,12 @@ class RequestHandler(asyncio.Protocol):
                     self._body_handle = self._loop.call_later(
                         self._body_timeout, self._on_body_timeout
                     )
-        elif not events and self._head_timeout and self._head_handle is None:
+        elif (
+            not events
+            and self._head_timeout
+            and self._head_handle is None
+            and not self._parser.switched  # after an upgrade the bytes are not HTTP
+        ):
             # Bytes of a head that is not complete yet: start the head clock.
             self._head_handle = self._loop.call_later(self._head_timeout, self._on_head_timeout)
 
@@ -256,6 +265,8 @@ class RequestHandler(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool:
+        if self._upgraded is not None:
+            return self._upgraded_eof(self._upgraded)
         self._client_eof = True
         if self._lingering:
             self._close()
@@ -273,6 +284,8 @@ class RequestHandler(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closing = True
+        if self._upgraded is not None:
+            self._upgraded.connection_lost(exc)
         self._server.connection_lost(self)
         for handle in (self._keepalive_handle, self._linger_handle):
             if handle is not None:
@@ -445,6 +458,7 @@ class RequestHandler(asyncio.Protocol):
                     break
                 if not await self._answer(*item):
                     break
+                self.resume_declined_upgrade()
         except asyncio.CancelledError:
             pass
         finally:
@@ -502,7 +516,8 @@ class RequestHandler(asyncio.Protocol):
                 keep_alive = await self._discard_body(payload)
             if not payload.is_eof():
                 self._linger = True
-            return keep_alive and not self._closing
+            # A client that sent its FIN sends no further request: close once answered.
+            return keep_alive and not self._closing and not self._client_eof
         finally:
             self._handling = False
 

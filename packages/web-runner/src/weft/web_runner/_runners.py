@@ -149,7 +149,8 @@ class AppRunner(BaseRunner):
         await self._app.startup()
         self._app.freeze()
         handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
-        kwargs = dict(self._kwargs)
+        # As aiohttp: the app's handler_args configure its connections; the runner's win.
+        kwargs = {**self._app.handler_args, **self._kwargs}
         kwargs.setdefault("debug", self._app.debug)
         return Server(handler, request_factory=self._app._make_request, **kwargs)
 

@@ -1,0 +1,247 @@
+"""The gunicorn workers under a real gunicorn master (subprocess) with two workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import pytest_asyncio
+
+from weft.web_runner.test_utils import ClientConnectionError, ClientSession, unused_port
+
+gunicorn_config = pytest.importorskip("gunicorn.config")
+
+if sys.platform == "win32":  # pragma: no cover
+    pytest.skip("gunicorn runs on POSIX only", allow_module_level=True)
+
+TIMEOUT = 20.0  # a safety bound only: no test asserts how long anything takes
+
+APP = textwrap.dedent(
+    """
+    import asyncio
+    import os
+
+    from weft.web_core import Application, Response
+
+
+    async def pid(request):
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        return Response(text=f"{os.getpid()} {loop}")
+
+
+    async def slow(request):
+        await asyncio.sleep(float(request.query.get("s", "1")))
+        return Response(text="slow done")
+
+
+    async def on_cleanup(app):
+        print(f"cleanup {os.getpid()}", flush=True)
+
+
+    app = Application()
+    app.router.add_get("/", pid)
+    app.router.add_get("/slow", slow)
+    app.on_cleanup.append(on_cleanup)
+
+
+    async def factory():
+        return app
+    """
+)
+
+
+class Gunicorn:
+    """A gunicorn master process serving the test app on a free port of 127.0.0.1."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+        self.process = process
+        self.port = port
+        self.stdout = ""
+        self.stderr = ""
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def wait_ready(self, session: ClientSession) -> None:
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                if self.process.returncode is not None:
+                    await self.finish()
+                    pytest.fail(f"gunicorn exited early:\n{self.stderr}")
+                try:
+                    response = await session.get(self.url(), headers={"Connection": "close"})
+                except ClientConnectionError:
+                    await asyncio.sleep(0.1)
+                    continue
+                await response.read()
+                return
+
+    async def finish(self) -> int:
+        """Wait for the master to exit; keep what it printed."""
+        async with asyncio.timeout(TIMEOUT):
+            out, err = await self.process.communicate()
+        self.stdout, self.stderr = out.decode(), err.decode()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    def booted_pids(self) -> set[int]:
+        return {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", self.stderr)}
+
+
+class StartGunicorn(Protocol):
+    def __call__(
+        self, worker: str, *args: str, target: str = ..., workers: int = ...
+    ) -> Awaitable[Gunicorn]: ...
+
+
+def _control_socket_args() -> list[str]:
+    """Newer gunicorn opens a control socket in $HOME; tests run several masters at once."""
+    names = {setting.name for setting in gunicorn_config.KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
+
+
+@pytest_asyncio.fixture
+async def start_gunicorn(tmp_path: Path) -> AsyncIterator[StartGunicorn]:
+    """Start ``gunicorn -k <worker> app:<target>``; the master is killed if a test leaves it."""
+    (tmp_path / "gunicorn_test_app.py").write_text(APP)
+    started: list[Gunicorn] = []
+    env = dict(os.environ)
+    paths = [tmp_path, *(Path(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    env["PYTHONPATH"] = os.pathsep.join(str(Path.cwd() / p) for p in paths)
+
+    async def start(worker: str, *args: str, target: str = "app", workers: int = 2) -> Gunicorn:
+        port = unused_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            f"weft.web_runner.worker.{worker}",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "10",
+            *_control_socket_args(),
+            *args,
+            f"gunicorn_test_app:{target}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        served = Gunicorn(process, port)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.returncode is None:
+            served.process.kill()
+            await served.process.communicate()
+
+
+async def _serve_and_stop(gunicorn: Gunicorn, expect_loop: str) -> None:
+    """Requests are served by the workers; SIGTERM lets an in-flight request finish."""
+    async with ClientSession() as session:
+        await gunicorn.wait_ready(session)
+        answers = []
+        for _ in range(10):
+            response = await session.get(gunicorn.url(), headers={"Connection": "close"})
+            answers.append(await response.text())
+        slow = asyncio.ensure_future(session.get(gunicorn.url("/slow?s=1")))
+        await asyncio.sleep(0.3)  # let the slow request reach a worker
+        gunicorn.process.send_signal(signal.SIGTERM)
+        response = await slow
+        assert response.status == 200
+        assert await response.text() == "slow done"
+    assert await gunicorn.finish() == 0, gunicorn.stderr
+    booted = gunicorn.booted_pids()
+    assert len(booted) == 2, gunicorn.stderr
+    for answer in answers:
+        pid, loop = answer.split()
+        assert int(pid) in booted
+        assert loop == expect_loop
+    for worker_pid in booted:
+        assert f"Worker exiting (pid: {worker_pid})" in gunicorn.stderr
+        assert f"cleanup {worker_pid}" in gunicorn.stdout  # on_cleanup ran in every worker
+    assert "Traceback" not in gunicorn.stderr
+
+
+@pytest.mark.asyncio
+async def test_two_workers_serve_and_shut_down_on_sigterm(start_gunicorn: StartGunicorn) -> None:
+    """A gunicorn master with two GunicornWebWorkers serves, then stops cleanly on SIGTERM."""
+    gunicorn = await start_gunicorn("GunicornWebWorker")
+    await _serve_and_stop(gunicorn, "asyncio")
+
+
+@pytest.mark.asyncio
+async def test_uvloop_worker(start_gunicorn: StartGunicorn) -> None:
+    """GunicornUVLoopWebWorker serves on uvloop's event loop."""
+    pytest.importorskip("uvloop")
+    gunicorn = await start_gunicorn("GunicornUVLoopWebWorker")
+    await _serve_and_stop(gunicorn, "uvloop")
+
+
+@pytest.mark.asyncio
+async def test_async_factory_and_access_log(start_gunicorn: StartGunicorn) -> None:
+    """An async factory is awaited for the app; gunicorn's default access log format works."""
+    gunicorn = await start_gunicorn(
+        "GunicornWebWorker", "--access-logfile", "-", target="factory", workers=1
+    )
+    async with ClientSession() as session:
+        await gunicorn.wait_ready(session)
+        response = await session.get(gunicorn.url("/"), headers={"User-Agent": "probe/1"})
+        assert response.status == 200
+        await response.read()
+    gunicorn.process.send_signal(signal.SIGTERM)
+    assert await gunicorn.finish() == 0, gunicorn.stderr
+    assert re.search(r'"GET / HTTP/1.1" 200 \d+ "-" "probe/1"', gunicorn.stdout), gunicorn.stdout
+
+
+@pytest.mark.asyncio
+async def test_max_requests_restarts_the_worker(start_gunicorn: StartGunicorn) -> None:
+    """After max_requests requests the worker exits and gunicorn boots a new one."""
+    gunicorn = await start_gunicorn("GunicornWebWorker", "--max-requests", "2", workers=1)
+    async with ClientSession() as session:
+        await gunicorn.wait_ready(session)
+        first = None
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                try:
+                    response = await session.get(gunicorn.url(), headers={"Connection": "close"})
+                except ClientConnectionError:
+                    await asyncio.sleep(0.05)
+                    continue
+                pid = (await response.text()).split()[0]
+                first = first or pid
+                if pid != first:
+                    break
+                await asyncio.sleep(0.05)
+    gunicorn.process.send_signal(signal.SIGTERM)
+    assert await gunicorn.finish() == 0, gunicorn.stderr
+    assert "Max requests, shutting down" in gunicorn.stderr
+
+
+def test_access_log_format_conversion() -> None:
+    """gunicorn's default and %(x)s formats become weft directives; unknown atoms are refused."""
+    from weft.web_runner import AccessLogger
+    from weft.web_runner.worker import convert_access_log_format
+
+    assert convert_access_log_format(gunicorn_config.AccessLogFormat.default) == (
+        AccessLogger.LOG_FORMAT
+    )
+    assert convert_access_log_format('%(h)s "%(r)s" %(s)s %(L)s %({x-id}i)s') == (
+        '%a "%r" %s %Tf %{x-id}i'
+    )
+    assert convert_access_log_format("%a %t %s") == "%a %t %s"
+    with pytest.raises(ValueError, match="no weft equivalent"):
+        convert_access_log_format("%(U)s")
