@@ -95,3 +95,17 @@ def test_exception_hierarchy_is_not_response() -> None:
     assert issubclass(web.HTTPClientError, web.HTTPError)
     assert issubclass(web.HTTPException, Exception)
     assert not issubclass(web.HTTPException, web.StreamResponse)
+
+
+def test_test_utils_at_aiohttps_path() -> None:
+    """weft.test_utils offers aiohttp.test_utils' main names."""
+    from weft import test_utils
+
+    for name in ("TestClient", "TestServer", "RawTestServer", "make_mocked_request", "unused_port"):
+        assert hasattr(test_utils, name), name
+
+
+def test_application_is_callable_for_gunicorn() -> None:
+    """gunicorn loads callables only: an Application returns itself, as aiohttp's does."""
+    app = web.Application()
+    assert app() is app

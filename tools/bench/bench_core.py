@@ -123,15 +123,16 @@ async def bench_aiohttp() -> Callable[[], Awaitable[None]]:
     app.freeze()
     transport = CountingTransport()
     # The real connection protocol: aiohttp's Request reads peer and TLS details from it.
-    protocol = web.Server(app._handle, request_factory=app._make_request)()
+    server = web.Server(app._handle, request_factory=app._make_request)  # type: ignore[arg-type]
+    protocol = server()
     protocol.connection_made(transport)
-    parser = HttpRequestParser(BaseProtocol(loop), loop, 2**16)  # type: ignore[arg-type]
+    parser = HttpRequestParser(BaseProtocol(loop), loop, 2**16)
     message = parser.feed_data(REQUEST)[0][0][0]
     task: Any = asyncio.current_task()
 
     async def one() -> None:
         writer = StreamWriter(protocol, loop)
-        request = app._make_request(message, EMPTY_PAYLOAD, protocol, writer, task)  # type: ignore[arg-type]
+        request = app._make_request(message, EMPTY_PAYLOAD, protocol, writer, task)
         response = await app._handle(request)
         await response.prepare(request)
         await response.write_eof()

@@ -45,9 +45,11 @@ async def handler(request: Any) -> Any:
 
 
 KINDS = 4
+
+
 # A route table of ``size`` resources, a quarter of each kind:
-#   plain                      /api/v0/res4/items
-#   dynamic, own prefix        /api/v1/res5/{id}/items/{item}   (aiohttp indexes it too)
+#   plain                      /api/v1/res4/items
+#   dynamic, own prefix        /api/v2/res5/{id}/items/{item}   (aiohttp indexes it too)
 #   dynamic, shared prefix     /users/{id}/res6                 (aiohttp scans these in order)
 #   dynamic, variable first    /{tenant}/res7/info              (aiohttp scans these on every miss)
 def route_path(i: int) -> str:
@@ -175,7 +177,9 @@ def main() -> None:
             )
             rows.append((size, kind, t_match, t_resolve, t_aiohttp))
     print()
-    print("Router lookups, ns per call (best of 7); ratio = aiohttp resolve / weft (>1: weft faster)")
+    print(
+        "Router lookups, ns per call (best of 7); ratio = aiohttp resolve / weft (>1: weft faster)"
+    )
     print()
     header = (
         f"| {'routes':>6} | {'case':<26} | {'weft match':>10} | {'weft resolve':>12} "
@@ -195,9 +199,9 @@ def main() -> None:
         (f"dynamic hits among {max(SIZES)} routes", dynamic, 3.0),
         ("every case", rows, 1.0),
     ):
-        for column, name in ((2, "match"), (3, "resolve")):
-            worst = min(selected, key=lambda row: row[4] / row[column])  # noqa: B023
-            ratio = worst[4] / worst[column]
+        for name in ("match", "resolve"):
+            ratios = [(row[4] / (row[2] if name == "match" else row[3]), row) for row in selected]
+            ratio, worst = min(ratios)
             verdict = "met" if ratio >= target else "NOT met"
             print(
                 f"{label}, {name:<7}: worst {ratio:4.1f}x ({worst[0]} routes, {worst[1]}); "

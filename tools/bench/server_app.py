@@ -74,7 +74,7 @@ def main() -> None:
     port = int(sys.argv[1])
     loop: asyncio.AbstractEventLoop
     if "--uvloop" in sys.argv:
-        import uvloop
+        import uvloop  # type: ignore[import-not-found,unused-ignore]
 
         loop = uvloop.new_event_loop()
     else:

@@ -29,6 +29,13 @@ _WEFT_ONLY = {
     "MultipartError",
     "MultipartHeadersTooLarge",
     "MultipartTooManyParts",
+    # WebSockets: aiohttp has these at its top level (aiohttp.WSCloseCode), not in aiohttp.web
+    "WSCloseCode",
+    "WSMessage",
+    "WSMessageTypeError",
+    # the protocol hand-off a server implements (web-runner's connection)
+    "UpgradableProtocol",
+    "UpgradeReceiver",
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
-from weft.web_routing import UrlDispatcher
+from weft.web_routing import UrlDispatcher, UrlMappingMatchInfo
 from weft.web_routing._quoting import decode_path_safe
 
 # ---------------------------------------------------------------- strategies
@@ -315,3 +315,67 @@ def test_same_shape_buckets_agree_with_reference(
         else:
             assert info.handler is (expected.methods.get(method) or expected.methods["*"])
             assert dict(info) == values
+
+
+@dataclass
+class _Request:
+    method: str
+    rel_url: URL
+
+
+def _resolved(router: UrlDispatcher, method: str, raw_path: str) -> UrlMappingMatchInfo:
+    """Drive ``router.resolve`` to completion (it never suspends)."""
+    coro = router.resolve(_Request(method, URL.build(path=raw_path, encoded=True)))
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        result: UrlMappingMatchInfo = stop.value
+        return result
+    raise AssertionError("resolve() suspended")
+
+
+@st.composite
+def deep_tables(draw: st.DrawFn) -> list[tuple[str, list[str]]]:
+    """Literal prefixes of several depths under shared first segments, empty segments,
+    variable-first templates and plain paths: the shapes the lookup's start depends on."""
+    pieces = st.sampled_from(["api", "v1", "r1", "r2", "", "{v}", "x{v}", "{v:\\d+}", "{v:.*}"])
+    table: list[tuple[str, list[str]]] = []
+    for _ in range(draw(st.integers(1, 16))):
+        parts = draw(st.lists(pieces, min_size=0, max_size=5))
+        path = "/" + "/".join(
+            part.replace("{v", "{v" + str(number)) for number, part in enumerate(parts)
+        )
+        if draw(st.booleans()) and parts:
+            path += "/"
+        if table and table[-1][0] == path:
+            continue
+        methods = draw(st.lists(st.sampled_from(METHODS), min_size=1, max_size=2, unique=True))
+        table.append((path, methods))
+    return table
+
+
+@settings(max_examples=300)
+@given(table=deep_tables(), method=st.sampled_from(METHODS), frozen=st.booleans(), data=st.data())
+def test_match_and_resolve_agree_with_reference_on_deep_prefixes(
+    table: list[tuple[str, list[str]]], method: str, frozen: bool, data: st.DataObject
+) -> None:
+    """match() and resolve(request) both pick what the linear reference picks."""
+    router, ref = build(table)
+    if frozen:
+        router.freeze()
+    words = st.sampled_from(["api", "v1", "r1", "r2", "", "1", "x1", "xa", "a%2Fb", "%25"])
+    paths = [data.draw(instances(path)) for path, _ in table]
+    paths += data.draw(
+        st.lists(st.lists(words, max_size=6).map(lambda parts: "/" + "/".join(parts)), max_size=6)
+    )
+    for raw_path in paths:
+        expected, values, allowed = ref_match(ref, method, raw_path)
+        for info in (router.match(method, raw_path), _resolved(router, method, raw_path)):
+            if expected is None:
+                exc = info.http_exception
+                assert isinstance(exc, HTTPMethodNotAllowed if allowed else HTTPNotFound)
+                assert getattr(exc, "allowed_methods", set()) == allowed
+            else:
+                assert info.http_exception is None, (raw_path, table)
+                assert info.handler is (expected.methods.get(method) or expected.methods["*"])
+                assert dict(info) == values

@@ -32,6 +32,7 @@ from weft.web_runner.test_utils import (
     TestClient,
     TestServer,
     TooManyRedirects,
+    WSServerHandshakeError,
     loop_context,
     make_mocked_request,
     unused_port,
@@ -163,7 +164,7 @@ def make_app() -> Application:
 
 
 @pytest_asyncio.fixture
-async def client() -> AsyncIterator[TestClient]:
+async def app_client() -> AsyncIterator[TestClient]:
     """A TestClient on a TestServer serving make_app(), closed after the test."""
     async with TestClient(TestServer(make_app())) as test_client:
         yield test_client
@@ -173,9 +174,9 @@ async def client() -> AsyncIterator[TestClient]:
 
 
 @pytest.mark.asyncio
-async def test_get_text_status_and_headers(client: TestClient) -> None:
+async def test_get_text_status_and_headers(app_client: TestClient) -> None:
     """A GET returns the status, reason, headers and body the handler produced."""
-    response = await client.get("/hello")
+    response = await app_client.get("/hello")
     assert response.status == 200
     assert response.reason == "OK"
     assert response.ok
@@ -184,124 +185,124 @@ async def test_get_text_status_and_headers(client: TestClient) -> None:
     assert response.charset == "utf-8"
     assert await response.text() == "hello"
     assert await response.read() == b"hello"
-    assert response.url == client.make_url("/hello")
+    assert response.url == app_client.make_url("/hello")
     assert response.method == "GET"
 
 
 @pytest.mark.asyncio
-async def test_post_json_with_params(client: TestClient) -> None:
+async def test_post_json_with_params(app_client: TestClient) -> None:
     """json= is sent as application/json and params= extends the query string."""
-    response = await client.post("/json", json={"a": [1, 2]}, params={"x": "1", "y": "two"})
+    response = await app_client.post("/json", json={"a": [1, 2]}, params={"x": "1", "y": "two"})
     assert response.status == 200
     assert await response.json() == {"body": {"a": [1, 2]}, "query": {"x": "1", "y": "two"}}
 
 
 @pytest.mark.asyncio
-async def test_data_bytes_and_str(client: TestClient) -> None:
+async def test_data_bytes_and_str(app_client: TestClient) -> None:
     """data= bytes goes as octet-stream, str as utf-8 text, each with its Content-Length."""
-    raw = await (await client.put("/raw", data=b"\x00\x01abc")).json()
+    raw = await (await app_client.put("/raw", data=b"\x00\x01abc")).json()
     assert raw["length"] == 5
     assert raw["content_type"] == "application/octet-stream"
     assert raw["content_length"] == "5"
-    text = await (await client.post("/raw", data="héllo")).json()
+    text = await (await app_client.post("/raw", data="héllo")).json()
     assert text["text"] == "héllo"
     assert text["content_type"] == "text/plain; charset=utf-8"
 
 
 @pytest.mark.asyncio
-async def test_data_dict_is_urlencoded(client: TestClient) -> None:
+async def test_data_dict_is_urlencoded(app_client: TestClient) -> None:
     """data= a dict is sent as a urlencoded form that request.post() reads."""
-    response = await client.post("/form", data={"name": "weft", "q": "a b&c"})
+    response = await app_client.post("/form", data={"name": "weft", "q": "a b&c"})
     assert await response.json() == {"name": "weft", "q": "a b&c"}
 
 
 @pytest.mark.asyncio
-async def test_data_with_bytes_is_multipart(client: TestClient) -> None:
+async def test_data_with_bytes_is_multipart(app_client: TestClient) -> None:
     """A form with a bytes value is sent as multipart/form-data, the bytes as a file."""
-    response = await client.post("/form", data={"title": "t", "upload": b"x" * 70_000})
+    response = await app_client.post("/form", data={"title": "t", "upload": b"x" * 70_000})
     assert await response.json() == {"title": "t", "upload": {"filename": "upload", "size": 70_000}}
 
 
 @pytest.mark.asyncio
-async def test_data_and_json_together_is_an_error(client: TestClient) -> None:
+async def test_data_and_json_together_is_an_error(app_client: TestClient) -> None:
     """Passing both data= and json= raises ValueError before anything is sent."""
     with pytest.raises(ValueError, match="data and json"):
-        await client.post("/json", data=b"x", json={})
+        await app_client.post("/json", data=b"x", json={})
 
 
 @pytest.mark.asyncio
-async def test_async_iterable_body_is_sent_chunked(client: TestClient) -> None:
+async def test_async_iterable_body_is_sent_chunked(app_client: TestClient) -> None:
     """An async iterable body goes out with Transfer-Encoding: chunked."""
 
     async def parts() -> AsyncIterator[bytes]:
         for i in range(4):
             yield f"chunk{i}-".encode()
 
-    body = await (await client.post("/raw", data=parts())).json()
+    body = await (await app_client.post("/raw", data=parts())).json()
     assert body["text"] == "chunk0-chunk1-chunk2-chunk3-"
     assert body["transfer_encoding"] == "chunked"
     assert body["content_length"] is None
 
 
 @pytest.mark.asyncio
-async def test_chunked_flag_sends_bytes_chunked(client: TestClient) -> None:
+async def test_chunked_flag_sends_bytes_chunked(app_client: TestClient) -> None:
     """chunked=True sends a bytes body with chunked framing."""
-    body = await (await client.post("/raw", data=b"abc", chunked=True)).json()
+    body = await (await app_client.post("/raw", data=b"abc", chunked=True)).json()
     assert body["text"] == "abc"
     assert body["transfer_encoding"] == "chunked"
 
 
 @pytest.mark.asyncio
-async def test_body_methods_without_data_send_zero_length(client: TestClient) -> None:
+async def test_body_methods_without_data_send_zero_length(app_client: TestClient) -> None:
     """POST without a body says Content-Length: 0, as aiohttp's client does."""
-    body = await (await client.post("/raw")).json()
+    body = await (await app_client.post("/raw")).json()
     assert body["length"] == 0
     assert body["content_length"] == "0"
 
 
 @pytest.mark.asyncio
-async def test_head_has_no_body(client: TestClient) -> None:
+async def test_head_has_no_body(app_client: TestClient) -> None:
     """HEAD gets the GET's headers and no body, and the connection stays usable."""
-    response = await client.head("/hello")
+    response = await app_client.head("/hello")
     assert response.status == 200
     assert response.headers["Content-Length"] == "5"
     assert await response.read() == b""
-    assert await (await client.get("/hello")).text() == "hello"
+    assert await (await app_client.get("/hello")).text() == "hello"
 
 
 @pytest.mark.asyncio
-async def test_every_method_helper(client: TestClient) -> None:
+async def test_every_method_helper(app_client: TestClient) -> None:
     """get/post/put/patch/delete/options/request send their method."""
     for call, method in [
-        (client.get, "GET"),
-        (client.post, "POST"),
-        (client.put, "PUT"),
-        (client.patch, "PATCH"),
-        (client.delete, "DELETE"),
-        (client.options, "OPTIONS"),
+        (app_client.get, "GET"),
+        (app_client.post, "POST"),
+        (app_client.put, "PUT"),
+        (app_client.patch, "PATCH"),
+        (app_client.delete, "DELETE"),
+        (app_client.options, "OPTIONS"),
     ]:
         assert await (await call("/method")).text() == method
-    assert await (await client.request("propfind", "/method")).text() == "PROPFIND"
+    assert await (await app_client.request("propfind", "/method")).text() == "PROPFIND"
 
 
 @pytest.mark.asyncio
-async def test_chunked_response(client: TestClient) -> None:
+async def test_chunked_response(app_client: TestClient) -> None:
     """A chunked response is read whole, or piece by piece through content."""
-    response = await client.get("/chunked")
+    response = await app_client.get("/chunked")
     assert response.headers["Transfer-Encoding"] == "chunked"
     assert await response.text() == "part0;part1;part2;part3;part4;"
-    async with client.get("/chunked") as streamed:
+    async with app_client.get("/chunked") as streamed:
         pieces = [chunk async for chunk in streamed.content.iter_chunked(6)]
     assert b"".join(pieces) == b"part0;part1;part2;part3;part4;"
 
 
 @pytest.mark.asyncio
-async def test_compressed_response_is_decoded(client: TestClient) -> None:
+async def test_compressed_response_is_decoded(app_client: TestClient) -> None:
     """A gzip/deflate response body is decoded, as aiohttp's client does by default."""
-    response = await client.get("/compressed")
+    response = await app_client.get("/compressed")
     assert response.headers["Content-Encoding"] in ("gzip", "deflate")
     assert await response.text() == "z" * 5000
-    raw = await client.get("/compressed", auto_decompress=False)
+    raw = await app_client.get("/compressed", auto_decompress=False)
     coded = await raw.read()
     assert len(coded) < 5000
     if raw.headers["Content-Encoding"] == "gzip":
@@ -309,9 +310,9 @@ async def test_compressed_response_is_decoded(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_json_checks_the_content_type(client: TestClient) -> None:
+async def test_json_checks_the_content_type(app_client: TestClient) -> None:
     """json() refuses a non-JSON media type unless content_type=None."""
-    response = await client.get("/hello")
+    response = await app_client.get("/hello")
     with pytest.raises(ContentTypeError):
         await response.json()
     with pytest.raises(ValueError, match="Expecting value"):
@@ -319,22 +320,22 @@ async def test_json_checks_the_content_type(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_raise_for_status(client: TestClient) -> None:
+async def test_raise_for_status(app_client: TestClient) -> None:
     """raise_for_status() (or raise_for_status=True) raises ClientResponseError for 4xx."""
-    response = await client.get("/teapot")
+    response = await app_client.get("/teapot")
     assert response.status == 418
     assert not response.ok
     with pytest.raises(ClientResponseError) as info:
         response.raise_for_status()
     assert info.value.status == 418
     with pytest.raises(ClientResponseError):
-        await client.get("/teapot", raise_for_status=True)
+        await app_client.get("/teapot", raise_for_status=True)
 
 
 @pytest.mark.asyncio
-async def test_basic_auth(client: TestClient) -> None:
+async def test_basic_auth(app_client: TestClient) -> None:
     """auth=(login, password) sends Basic credentials."""
-    response = await client.get("/auth", auth=("user", "pass"))
+    response = await app_client.get("/auth", auth=("user", "pass"))
     assert await response.text() == "Basic dXNlcjpwYXNz"
 
 
@@ -342,52 +343,52 @@ async def test_basic_auth(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_keep_alive_reuses_the_connection(client: TestClient) -> None:
+async def test_keep_alive_reuses_the_connection(app_client: TestClient) -> None:
     """Requests in a row go over one kept-alive connection."""
-    ports = {await (await client.get("/peer")).text() for _ in range(5)}
+    ports = {await (await app_client.get("/peer")).text() for _ in range(5)}
     assert len(ports) == 1
-    assert len(client.server.handler.connections) == 1
+    assert len(app_client.server.handler.connections) == 1
 
 
 @pytest.mark.asyncio
-async def test_connection_close_is_not_reused(client: TestClient) -> None:
+async def test_connection_close_is_not_reused(app_client: TestClient) -> None:
     """After a response with Connection: close the next request opens a new connection."""
-    first = await client.get("/closing")
+    first = await app_client.get("/closing")
     assert first.headers["Connection"] == "close"
-    second = await client.get("/closing")
+    second = await app_client.get("/closing")
     assert await first.text() != await second.text()
 
 
 @pytest.mark.asyncio
-async def test_unread_body_closes_its_connection(client: TestClient) -> None:
+async def test_unread_body_closes_its_connection(app_client: TestClient) -> None:
     """Releasing a response whose body has not all arrived closes its connection."""
-    big = await client.get("/big")
+    big = await app_client.get("/big")
     big.release()
     assert big.closed
-    assert await (await client.get("/hello")).text() == "hello"
+    assert await (await app_client.get("/hello")).text() == "hello"
 
 
 @pytest.mark.asyncio
-async def test_context_manager_reads_and_releases(client: TestClient) -> None:
-    """async with client.get(...) gives the response and releases it on exit."""
-    async with client.get("/hello") as response:
+async def test_context_manager_reads_and_releases(app_client: TestClient) -> None:
+    """async with app_client.get(...) gives the response and releases it on exit."""
+    async with app_client.get("/hello") as response:
         assert await response.text() == "hello"
     assert response.closed
     await response.release()  # aiohttp's older awaitable form works too
 
 
 @pytest.mark.asyncio
-async def test_timeout(client: TestClient) -> None:
+async def test_timeout(app_client: TestClient) -> None:
     """A response head that does not arrive within timeout= raises TimeoutError."""
     with pytest.raises(TimeoutError):
-        await client.get("/slow", timeout=0.05)
+        await app_client.get("/slow", timeout=0.05)
 
 
 @pytest.mark.asyncio
-async def test_server_hang_up_is_reported(client: TestClient) -> None:
+async def test_server_hang_up_is_reported(app_client: TestClient) -> None:
     """A connection the server closes without answering raises ServerDisconnectedError."""
     with pytest.raises(ServerDisconnectedError):
-        await client.get("/hang-up")
+        await app_client.get("/hang-up")
 
 
 @pytest.mark.asyncio
@@ -421,66 +422,66 @@ async def test_truncated_body_is_a_payload_error() -> None:
 
 
 @pytest.mark.asyncio
-async def test_redirect_is_followed_by_default(client: TestClient) -> None:
+async def test_redirect_is_followed_by_default(app_client: TestClient) -> None:
     """A 302 is followed (as aiohttp's client does); history holds the redirect."""
-    response = await client.get("/redirect")
+    response = await app_client.get("/redirect")
     assert response.status == 200
     assert await response.text() == "hello"
     assert [r.status for r in response.history] == [302]
-    assert response.url == client.make_url("/hello")
+    assert response.url == app_client.make_url("/hello")
 
 
 @pytest.mark.asyncio
-async def test_redirect_not_followed_when_disallowed(client: TestClient) -> None:
+async def test_redirect_not_followed_when_disallowed(app_client: TestClient) -> None:
     """allow_redirects=False returns the 302 itself."""
-    response = await client.get("/redirect", allow_redirects=False)
+    response = await app_client.get("/redirect", allow_redirects=False)
     assert response.status == 302
     assert response.headers["Location"] == "/hello"
     assert response.history == ()
 
 
 @pytest.mark.asyncio
-async def test_see_other_turns_post_into_get(client: TestClient) -> None:
+async def test_see_other_turns_post_into_get(app_client: TestClient) -> None:
     """A 303 after a POST is followed with a GET and no body."""
-    response = await client.post("/see-other", data=b"payload")
+    response = await app_client.post("/see-other", data=b"payload")
     assert await response.text() == "GET"
 
 
 @pytest.mark.asyncio
-async def test_redirect_loop_stops(client: TestClient) -> None:
+async def test_redirect_loop_stops(app_client: TestClient) -> None:
     """More than max_redirects redirects raises TooManyRedirects."""
     with pytest.raises(TooManyRedirects):
-        await client.get("/loop", max_redirects=3)
+        await app_client.get("/loop", max_redirects=3)
 
 
 # ---------------------------------------------------------------- cookies
 
 
 @pytest.mark.asyncio
-async def test_cookies_are_kept_across_requests(client: TestClient) -> None:
+async def test_cookies_are_kept_across_requests(app_client: TestClient) -> None:
     """Set-Cookie is stored in the session and sent back, honouring Path."""
-    response = await client.get("/cookies/set")
+    response = await app_client.get("/cookies/set")
     assert response.cookies["session"].value == "s1"
-    assert await (await client.get("/cookies/show")).json() == {"session": "s1"}
-    deep = await (await client.get("/cookies/deep/show")).json()
+    assert await (await app_client.get("/cookies/show")).json() == {"session": "s1"}
+    deep = await (await app_client.get("/cookies/deep/show")).json()
     assert deep == {"session": "s1", "scoped": "s2"}
-    assert len(client.session.cookie_jar) == 2
+    assert len(app_client.session.cookie_jar) == 2
 
 
 @pytest.mark.asyncio
-async def test_deleted_cookie_is_not_sent(client: TestClient) -> None:
+async def test_deleted_cookie_is_not_sent(app_client: TestClient) -> None:
     """A cookie the server deletes (Max-Age=0) is dropped from the jar."""
-    await client.get("/cookies/set")
-    await client.get("/cookies/del")
-    assert await (await client.get("/cookies/show")).json() == {}
+    await app_client.get("/cookies/set")
+    await app_client.get("/cookies/del")
+    assert await (await app_client.get("/cookies/show")).json() == {}
 
 
 @pytest.mark.asyncio
-async def test_request_and_session_cookies(client: TestClient) -> None:
+async def test_request_and_session_cookies(app_client: TestClient) -> None:
     """cookies= on a request is sent once; on the client it is kept."""
-    once = await client.get("/cookies/show", cookies={"a": "1"})
+    once = await app_client.get("/cookies/show", cookies={"a": "1"})
     assert await once.json() == {"a": "1"}
-    assert await (await client.get("/cookies/show")).json() == {}
+    assert await (await app_client.get("/cookies/show")).json() == {}
     async with TestClient(TestServer(make_app()), cookies={"kept": "yes"}) as other:
         assert await (await other.get("/cookies/show")).json() == {"kept": "yes"}
 
@@ -538,10 +539,14 @@ async def test_client_checks_its_server() -> None:
 
 
 @pytest.mark.asyncio
-async def test_ws_connect_is_not_there_yet(client: TestClient) -> None:
-    """ws_connect raises NotImplementedError pointing at issue 7."""
-    with pytest.raises(NotImplementedError, match="issue 7"):
-        client.ws_connect("/ws")
+async def test_ws_connect_to_a_plain_route_fails(app_client: TestClient) -> None:
+    """ws_connect to a route that answers 200 raises WSServerHandshakeError with the status.
+
+    (ws_connect itself: test_web_runner_websocket.py.)
+    """
+    with pytest.raises(WSServerHandshakeError) as info:
+        await app_client.ws_connect("/hello")
+    assert info.value.status == 200
 
 
 # ---------------------------------------------------------------- helpers

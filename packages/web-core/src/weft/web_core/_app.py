@@ -199,6 +199,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     def __repr__(self) -> str:
         return f"<Application 0x{id(self):x}>"
 
+    def __call__(self) -> Application:
+        """gunicorn compatibility: it only loads callables, and this one is the app."""
+        return self
+
     # -- configuration
 
     @property

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from email.utils import formatdate
 from collections.abc import Iterator, Mapping, Sequence
+from email.utils import formatdate
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final

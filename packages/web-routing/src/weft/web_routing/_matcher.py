@@ -21,14 +21,19 @@ Data structures (built at registration, compiled at ``freeze()``):
 - plain paths: ``dict[path_safe_path, [(seq, resource)]]``, one lookup;
 - other resources: ``dict[prefix, Bucket]``; inside a bucket, templates are
   grouped by how many '/' a matching path has (templates whose regex may
-  span segments join every group), and a group of three or more templates
-  is compiled into one alternation regex, tried in C in registration order,
-  whose matched group tells which resource won.
+  span segments join every group), and a group is compiled into one
+  alternation regex, tried in C in registration order, whose matched group
+  tells which resource won (a group of one dynamic resource uses that
+  resource's own named pattern: its ``groupdict()`` is the match info).
 
-A lookup costs one dict probe per path segment plus, per bucket reached, one
-regex call over the templates of the path's shape: the number of routes
-barely matters.  Variable-first templates (``/{tenant}/...``) all share the
-``/`` bucket, so they cost one regex alternative each, in C.
+A lookup (``RouteIndex.resolve``) starts at the deepest prefix of the path
+that can be a key (keys are indexed by first segment), costs one dict probe
+per prefix from there plus, per bucket reached, one regex call over the
+templates of the path's shape: the number of routes barely matters.
+Variable-first templates (``/{tenant}/...``) all share the ``/`` bucket, split
+by shape like any other.  That quick path handles hits; a 405, a prefix
+resource that declines or a group that cannot be combined continue in
+``_walk``, the general algorithm, from where it stopped.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ _Entry = tuple[int, AbstractResource]
 # (position in the group, the dynamic resource or None for a prefix resource,
 #  its routes by method, (variable name, group number) pairs)
 _Alt = tuple[int, DynamicResource | None, dict[str, ResourceRoute], tuple[tuple[str, int], ...]]
+# A group of one dynamic resource: its named pattern, itself, its routes by method.
+_Quick = tuple[re.Pattern[str], DynamicResource, dict[str, ResourceRoute]]
 _new_dict = dict.__new__
 _NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
 
@@ -68,7 +75,7 @@ _NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
 class _Group:
     """Candidates for one path shape, in registration order, maybe one combined regex."""
 
-    __slots__ = ("alts", "combined", "entries", "groups", "pattern", "single", "single_routes")
+    __slots__ = ("alts", "combined", "entries", "groups", "quick")
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.entries = entries
@@ -80,16 +87,14 @@ class _Group:
         # (position, the resource's route dict or None, the resource,
         # (name, group number) pairs).  None routes: a prefix resource.
         self.alts: list[_Alt | None] = []
-        # A group of one dynamic resource is matched with the resource's own
-        # named pattern, whose ``groupdict()`` is the match info's content.
-        self.single: DynamicResource | None = None
-        self.pattern: re.Pattern[str] | None = None
-        self.single_routes: dict[str, ResourceRoute] = {}
+        # A group of one dynamic resource (the common case: each resource under
+        # its own literal prefix) is matched with the resource's own named
+        # pattern, whose ``groupdict()`` is the match info's content:
+        # (pattern, resource, its route dict: the object itself, so that routes
+        # added later are seen).
+        self.quick: _Quick | None = None
         if len(entries) == 1 and isinstance(resource := entries[0][1], DynamicResource):
-            self.single = resource
-            self.pattern = resource.template.pattern
-            # The dict object itself (routes added later land in it too).
-            self.single_routes = resource.routes_by_method
+            self.quick = (resource.template.pattern, resource, resource.routes_by_method)
         if len(entries) >= _COMBINE_MIN:
             self._combine()
 
@@ -196,16 +201,13 @@ class _Bucket:
         self.by_slashes: dict[int, _Shape] = {}
         self.spanning = _Group([])
         self.only: _Group | None = None  # small buckets: one group, no shapes
-        # A bucket of one dynamic resource (the common case: each resource under
-        # its own literal prefix): its named pattern, itself, its routes by method.
-        self.quick: tuple[re.Pattern[str], DynamicResource, dict[str, ResourceRoute]] | None = None
+        self.quick: _Quick | None = None  # ``only.quick``, one attribute load away
 
     def compile(self) -> None:
         self.quick = None
         if len(self.entries) < _SHAPES_MIN:
-            self.only = only = _Group(self.entries)
-            if only.single is not None and only.pattern is not None:
-                self.quick = (only.pattern, only.single, only.single_routes)
+            self.only = _Group(self.entries)
+            self.quick = self.only.quick
             return
         self.only = None
 
@@ -363,6 +365,9 @@ class RouteIndex:
             bucket = buckets.get(part)
             if bucket is not None:
                 quick = bucket.quick
+                if quick is None:
+                    group = bucket.only or bucket.group_for(path)
+                    quick = group.quick
                 if quick is not None:
                     pattern, single, routes = quick
                     match = pattern.fullmatch(path)
@@ -371,6 +376,7 @@ class RouteIndex:
                         if route is None:
                             route = single._any_route
                         if route is not None:
+                            # A match info without its Python __init__ (much cheaper).
                             info = _new_dict(UrlMappingMatchInfo)
                             if "%" in path:
                                 for name, value in match.groupdict().items():
@@ -381,33 +387,13 @@ class RouteIndex:
                             info._default_expect = default_expect_handler
                             return info
                         return self._resume(
-                            method, path, default_expect_handler, host, part, bucket, 0,
-                            set(single.allowed_methods),
-                        )
-                    if part == "/":
-                        return set()
-                    part = part.rpartition("/")[0] or "/"
-                    continue
-                group = bucket.only or bucket.group_for(path)
-                single = group.single
-                if single is not None:
-                    match = group.pattern.fullmatch(path)  # type: ignore[union-attr]
-                    if match is not None:
-                        route = group.single_routes.get(method)
-                        if route is None:
-                            route = single._any_route
-                        if route is not None:
-                            info = _new_dict(UrlMappingMatchInfo)
-                            if "%" in path:
-                                for name, value in match.groupdict().items():
-                                    info[name] = unquote_value(value)
-                            else:
-                                info.update(match.groupdict())
-                            info._route = route
-                            info._default_expect = default_expect_handler
-                            return info
-                        return self._resume(
-                            method, path, default_expect_handler, host, part, bucket, 0,
+                            method,
+                            path,
+                            default_expect_handler,
+                            host,
+                            part,
+                            bucket,
+                            0,
                             set(single.allowed_methods),
                         )
                 else:
@@ -416,10 +402,15 @@ class RouteIndex:
                         return self._walk(method, path, default_expect_handler, host, part, set())
                     match = combined.fullmatch(path)
                     if match is not None:
-                        pos, resource, routes, pairs = group.alts[match.lastindex]  # type: ignore[index,misc]
+                        alt = group.alts[match.lastindex]  # type: ignore[index]
+                        assert alt is not None
+                        pos, resource, routes, pairs = alt
                         if resource is None:  # a prefix resource checks the rest itself
                             found, methods = group.entries[pos][1].resolve_path(
-                                method, path, default_expect_handler=default_expect_handler, host=host
+                                method,
+                                path,
+                                default_expect_handler=default_expect_handler,
+                                host=host,
                             )
                             if found is not None:
                                 return found
@@ -440,7 +431,13 @@ class RouteIndex:
                                 return info
                             methods = resource.allowed_methods
                         return self._resume(
-                            method, path, default_expect_handler, host, part, bucket, pos,
+                            method,
+                            path,
+                            default_expect_handler,
+                            host,
+                            part,
+                            bucket,
+                            pos,
                             set(methods),
                         )
             if part == "/":

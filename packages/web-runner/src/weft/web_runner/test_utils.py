@@ -16,7 +16,8 @@ so testing needs no third-party client. Its responses follow aiohttp's
 ``read()``, ``text()``, ``json()``, ``release()``, ``async with``);
 cookies persist across a client's requests, connections are kept alive and
 reused, redirects are followed (``allow_redirects=False`` to stop).
-``ws_connect`` is not there yet: WebSockets arrive with issue 7.
+``ws_connect(path)`` opens a WebSocket with aiohttp's client API
+(``ClientWebSocketResponse``: ``send_str``, ``receive``, ``close``, ...).
 
 With pytest, the fixtures ``weft_client``, ``weft_server``,
 ``weft_raw_server`` and ``weft_unused_port`` (this package's pytest plugin)
@@ -61,6 +62,8 @@ from ._test_response import (
     TooManyRedirects,
     _RequestContextManager,
 )
+from ._test_ws import ClientWebSocketResponse, WSConnectContext, WSServerHandshakeError
+from ._test_ws import ws_connect as _ws_connect
 
 __all__ = [
     # servers and the client
@@ -81,6 +84,8 @@ __all__ = [
     "ClientResponseError",
     "ContentTypeError",
     "TooManyRedirects",
+    "ClientWebSocketResponse",
+    "WSServerHandshakeError",
     # helpers
     "unused_port",
     "get_port_socket",
@@ -319,6 +324,7 @@ class TestClient:
         self._session = ClientSession(cookie_jar=cookie_jar, **kwargs)
         self._closed = False
         self._responses: list[ClientResponse] = []
+        self._websockets: list[ClientWebSocketResponse] = []
 
     async def start_server(self) -> None:
         await self._server.start_server(loop=self._loop)
@@ -386,18 +392,27 @@ class TestClient:
         """Perform an HTTP OPTIONS request."""
         return self.request("OPTIONS", path, **kwargs)
 
-    def ws_connect(self, path: str | URL, **kwargs: Any) -> NoReturn:
-        """Not available yet: WebSockets arrive with issue 7."""
-        raise NotImplementedError(
-            "TestClient.ws_connect(): WebSockets arrive with issue 7; until then test "
-            "WebSocket handlers with aiohttp's client against TestServer.make_url(path)"
-        )
+    def ws_connect(self, path: str | URL, **kwargs: Any) -> WSConnectContext:
+        """Open a WebSocket to ``path`` (``await`` it or ``async with`` it).
+
+        Keyword arguments as aiohttp's: ``protocols``, ``timeout``,
+        ``receive_timeout``, ``autoclose``, ``autoping``, ``headers``,
+        ``origin``, ``compress`` (0: no permessage-deflate), ``max_msg_size``.
+        """
+        return WSConnectContext(self._ws_connect(path, **kwargs))
+
+    async def _ws_connect(self, path: str | URL, **kwargs: Any) -> ClientWebSocketResponse:
+        ws = await _ws_connect(self.make_url(path), **kwargs)
+        self._websockets.append(ws)
+        return ws
 
     async def close(self) -> None:
         """Close the responses, the session and the server (idempotent)."""
         if not self._closed:
             for response in self._responses:
                 response.close()
+            for ws in self._websockets:
+                await ws.close()
             await self._session.close()
             await self._server.close()
             self._closed = True

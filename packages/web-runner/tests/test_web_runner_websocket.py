@@ -1,0 +1,216 @@
+"""The upgrade hand-off: after a 101 the connection's bytes belong to the WebSocket.
+
+Real sockets on 127.0.0.1; the peer is a raw connection (frames built with
+weft.http_parser) or the test client's ``ws_connect``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING
+
+import pytest
+
+from weft.http_parser import (
+    WebSocketEncoder,
+    WebSocketReader,
+    WSMessage,
+)
+from weft.web_core import (
+    Application,
+    BaseRequest,
+    Request,
+    Response,
+    StreamResponse,
+    WebSocketResponse,
+    WSMsgType,
+)
+from weft.web_runner.test_utils import TestClient, TestServer, WSServerHandshakeError
+
+if TYPE_CHECKING:
+    from conftest import RawConnection, Serve
+
+KEY = base64.b64encode(b"fedcba9876543210").decode()
+UPGRADE = (
+    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+).encode()
+TIMEOUT = 10.0
+
+
+async def echo(request: BaseRequest) -> StreamResponse:
+    ws = WebSocketResponse(protocols=("chat",))
+    await ws.prepare(request)
+    async for msg in ws:
+        if msg.type is WSMsgType.TEXT:
+            if msg.data == "close":
+                await ws.close(code=4002, message=b"asked")
+            else:
+                await ws.send_str("echo:" + msg.data)
+        elif msg.type is WSMsgType.BINARY:
+            await ws.send_bytes(msg.data)
+    return ws
+
+
+def make_app() -> Application:
+    app = Application()
+    app.router.add_get("/ws", echo)
+
+    async def plain(request: Request) -> Response:
+        return Response(text="plain")
+
+    app.router.add_get("/plain", plain)
+    return app
+
+
+async def upgrade(conn: RawConnection, extra: bytes = b"") -> None:
+    conn.send(UPGRADE + extra)
+    head = await asyncio.wait_for(conn.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    assert head.startswith(b"HTTP/1.1 101 ")
+
+
+async def frames(conn: RawConnection, reader: WebSocketReader, count: int) -> list[WSMessage]:
+    out: list[WSMessage] = []
+    while len(out) < count:
+        data = await asyncio.wait_for(conn.reader.read(65536), TIMEOUT)
+        assert data, f"EOF after {out}"
+        out += reader.feed(data)
+    return out
+
+
+@pytest.mark.asyncio
+async def test_frames_sent_with_the_request_are_not_lost(serve: Serve) -> None:
+    """Frames in the same packet as the upgrade request reach the WebSocket first."""
+    served = await serve(make_app())
+    conn = await served.connect()
+    client = WebSocketEncoder(is_client=True)
+    await upgrade(conn, client.text("early") + client.text("second"))
+    reader = WebSocketReader(is_client=True)
+    got = await frames(conn, reader, 2)
+    assert [m.data for m in got] == ["echo:early", "echo:second"]
+    conn.send(client.close(1000))
+    assert (await frames(conn, reader, 1))[0].type is WSMsgType.CLOSE
+    assert await conn.read_to_eof() == b""  # the server closes the connection
+
+
+@pytest.mark.asyncio
+async def test_http_timeouts_do_not_close_a_websocket(serve: Serve) -> None:
+    """keep-alive and read timeouts are HTTP's: an idle WebSocket outlives them."""
+    served = await serve(
+        make_app(), keepalive_timeout=0.05, read_head_timeout=0.05, read_body_timeout=0.05
+    )
+    conn = await served.connect()
+    await upgrade(conn)
+    client = WebSocketEncoder(is_client=True)
+    reader = WebSocketReader(is_client=True)
+    frame = client.text("a")
+    conn.send(frame[:3])  # half a frame, then silence
+    await asyncio.sleep(0.3)
+    conn.send(frame[3:])
+    assert (await frames(conn, reader, 1))[0].data == "echo:a"
+    conn.send(client.close(1000))
+    assert await conn.read_to_eof()  # the close frame, then EOF
+
+
+@pytest.mark.asyncio
+async def test_server_close_ends_the_connection(serve: Serve) -> None:
+    served = await serve(make_app())
+    conn = await served.connect()
+    await upgrade(conn)
+    client = WebSocketEncoder(is_client=True)
+    conn.send(client.text("close"))
+    reader = WebSocketReader(is_client=True)
+    assert (await frames(conn, reader, 1))[0] == WSMessage(WSMsgType.CLOSE, 4002, "asked")
+    conn.send(client.close(4002))
+    assert await conn.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_client_fin_ends_the_websocket(serve: Serve) -> None:
+    """A FIN without a close frame: the handler's loop ends (CLOSED) and the server closes."""
+    done = asyncio.get_running_loop().create_future()
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        ws = WebSocketResponse()
+        await ws.prepare(request)
+        msg = await ws.receive()
+        done.set_result((msg.type, ws.close_code))
+        return ws
+
+    served = await serve(handler)
+    conn = await served.connect()
+    await upgrade(conn)
+    conn.writer.write_eof()
+    assert await asyncio.wait_for(done, TIMEOUT) == (WSMsgType.CLOSED, 1006)
+    assert await conn.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_declined_upgrade_keeps_speaking_http(serve: Serve) -> None:
+    """A 200 to an upgrade request: the bytes after it are parsed as HTTP again."""
+    served = await serve(make_app())
+    conn = await served.connect()
+    h2c = (
+        b"GET /plain HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"
+    )
+    conn.send(h2c + b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = await conn.response()
+    second = await conn.response()
+    assert (first.status, first.body, second.status, second.body) == (200, b"plain", 200, b"plain")
+
+
+@pytest.mark.asyncio
+async def test_bad_handshake_answers_400_and_426(serve: Serve) -> None:
+    served = await serve(make_app())
+    conn = await served.connect()
+    conn.send(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await conn.response()).status == 400
+    conn = await served.connect()
+    conn.send(UPGRADE.replace(b"Version: 13", b"Version: 8"))
+    response = await conn.response()
+    assert response.status == 426
+    assert response.headers["Sec-WebSocket-Version"] == "13"
+
+
+@pytest.mark.asyncio
+async def test_test_client_ws_connect() -> None:
+    """TestClient.ws_connect: aiohttp's client API, protocols, close codes."""
+    async with TestClient(TestServer(make_app())) as client:
+        async with client.ws_connect("/ws", protocols=["chat"]) as ws:
+            assert ws.protocol == "chat"
+            assert ws.compress == 15
+            await ws.send_str("hi")
+            assert await ws.receive_str() == "echo:hi"
+            await ws.send_bytes(b"\x00" * 100_000)
+            assert await ws.receive_bytes() == b"\x00" * 100_000
+            await ws.send_json({"j": 1})
+            assert (await ws.receive()).data == 'echo:{"j": 1}'
+            await ws.ping(b"p")
+            assert await ws.close(code=4001) is True
+            assert ws.close_code == 4001
+            assert ws.closed
+        ws = await client.ws_connect("/ws", compress=0)
+        assert ws.compress == 0
+        await ws.send_str("close")
+        msg = await ws.receive()
+        assert (msg.type, msg.data, msg.extra) == (WSMsgType.CLOSE, 4002, "asked")
+        assert ws.close_code == 4002
+        assert (await ws.receive()).type is WSMsgType.CLOSED
+        with pytest.raises(WSServerHandshakeError) as info:
+            await client.ws_connect("/plain")
+        assert info.value.status == 200
+        # left open on purpose: TestClient.close() closes it
+        await client.ws_connect("/ws")
+
+
+@pytest.mark.asyncio
+async def test_raw_protocol_error_closes_with_1002(serve: Serve) -> None:
+    served = await serve(make_app())
+    conn = await served.connect()
+    await upgrade(conn)
+    conn.send(b"\x81\x02hi")  # not masked
+    reader = WebSocketReader(is_client=True)
+    assert (await frames(conn, reader, 1))[0].data == 1002
+    assert await conn.read_to_eof() == b""

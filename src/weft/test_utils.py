@@ -1,0 +1,35 @@
+"""weft.test_utils: the test utilities under aiohttp's path (``aiohttp.test_utils``).
+
+Re-exports only; they live in weft.web_runner.test_utils (servers and the
+test client) and weft.web_core.test_utils (make_mocked_request).
+"""
+
+from __future__ import annotations
+
+from weft.web_runner.test_utils import (
+    AioHTTPTestCase,
+    BaseTestServer,
+    RawTestServer,
+    TestClient,
+    TestServer,
+    loop_context,
+    make_mocked_coro,
+    make_mocked_request,
+    setup_test_loop,
+    teardown_test_loop,
+    unused_port,
+)
+
+__all__ = [
+    "AioHTTPTestCase",
+    "BaseTestServer",
+    "RawTestServer",
+    "TestClient",
+    "TestServer",
+    "loop_context",
+    "make_mocked_coro",
+    "make_mocked_request",
+    "setup_test_loop",
+    "teardown_test_loop",
+    "unused_port",
+]
