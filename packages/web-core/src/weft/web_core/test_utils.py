@@ -160,9 +160,7 @@ def make_mocked_request(
             # closed one stands in rather than leaving an unclosed loop behind.
             loop = asyncio.new_event_loop()
             loop.close()
-    request = Request(
-        head, payload, protocol, writer, None, loop, client_max_size=client_max_size
-    )
+    request = Request(head, payload, protocol, writer, None, loop, client_max_size=client_max_size)
     if not isinstance(match_info, UrlMappingMatchInfo):
         route = ResourceRoute(method.upper(), _no_handler, PlainResource(raw_path or "/"))
         match_info = UrlMappingMatchInfo(match_info or {}, route)
