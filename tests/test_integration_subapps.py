@@ -170,3 +170,28 @@ async def test_route_expect_handler_can_refuse(
     ) as resp:
         assert resp.status == 413
         assert await resp.text() == "too big for this route"
+
+
+@pytest.mark.asyncio
+async def test_expect_continue_not_sent_when_body_unused(serve: ServeApp) -> None:
+    """A handler that answers without reading the body sends no 100 and closes after."""
+
+    async def quick(request: web.Request) -> web.Response:
+        return web.Response(status=401, text="login first")
+
+    app = web.Application()
+    app.router.add_post("/upload", quick)
+    url = await serve(app)
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+        assert b"Connection: close\r\n" in head
+        assert await asyncio.wait_for(reader.read(), 15) == b"login first"
+    finally:
+        writer.close()

@@ -344,14 +344,16 @@ async def test_raised_http_exception_becomes_response() -> None:
 
 @pytest.mark.asyncio
 async def test_returned_http_exception_becomes_response() -> None:
-    """A returned HTTPException becomes a response too (text and reason kept)."""
+    """A returned HTTPException becomes a response too (text and reason kept), with
+    aiohttp's DeprecationWarning."""
 
     async def deny(request: Request) -> Any:
         return HTTPForbidden(text="no entry", reason="Go Away")
 
     app = Application()
     app.router.add_get("/", deny)
-    ex = await exchange(app, get())
+    with pytest.warns(DeprecationWarning, match="raise it instead"):
+        ex = await exchange(app, get())
     assert (ex.parsed.status, ex.parsed.reason) == (403, "Go Away")
     assert ex.parsed.body == b"no entry"
 

@@ -61,6 +61,7 @@ def test_private_modules_exports_are_reexported() -> None:
     internal = {"is_new_style", "http_date", "parse_content_type", "sentinel"}
     internal |= {"build_chain", "warn_old_style", "parse_forwarded"}
     internal |= {"Handler", "LooseHeaders", "Middleware"}
+    internal |= {"Heartbeat"}  # WebSocketResponse's heartbeat timers
     internal |= {  # files, conditional requests, compression
         "ETAG_ANY",
         "format_etag",

@@ -94,14 +94,18 @@ class CleanupContext(list[_CleanupCallback]):
 
 
 async def _default_expect_handler(request: Request) -> None:
-    """Answer ``Expect: 100-continue`` before the handler runs (RFC 9110 §10.1.1)."""
+    """Accept ``Expect: 100-continue``; 417 for any other expectation (RFC 9110 §10.1.1).
+
+    The interim "100 Continue" is sent when the handler first asks for the
+    body (``request.content``, ``read()``, ``post()``...), not before: a
+    handler that answers without the body spares the client from sending it.
+    """
     expect = request.headers.get("Expect", "")
     if request.version >= HttpVersion11:
         if expect.lower() != "100-continue":
             raise HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
-        transport = request.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if request.body_exists:
+            request._continue_pending = True
 
 
 def _file_response(path: Path, chunk_size: int) -> FileResponse:
@@ -384,6 +388,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if isinstance(response, StreamResponse):
             return response
         if isinstance(response, HTTPException):
+            # aiohttp 3 still answers a returned exception, and warns: raise it instead.
+            warnings.warn(
+                f"returning {type(response).__name__} is deprecated, raise it instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             return exception_response(response)
         raise TypeError(
             f"The handler of {request.method} {request.path} returned {response!r}; "

@@ -262,10 +262,25 @@ class BaseRequest(MutableMapping[str, Any]):
 
     # -- the body
 
+    # Set by the default expect handler: "100 Continue" goes out when the body is first asked for.
+    _continue_pending = False
+
     @property
     def content(self) -> BodyStream:
-        """The body as a stream, for reading it piece by piece."""
+        """The body as a stream, for reading it piece by piece.
+
+        Asking for it answers a pending ``Expect: 100-continue`` (RFC 9110
+        §10.1.1): the client sends the body only once the handler wants it.
+        """
+        if self._continue_pending:
+            self._send_continue()
         return self._payload
+
+    def _send_continue(self) -> None:
+        self._continue_pending = False
+        transport = self._protocol.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     @property
     def body_exists(self) -> bool:
@@ -284,8 +299,9 @@ class BaseRequest(MutableMapping[str, Any]):
             if limit and declared is not None and declared > limit:
                 raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
             body = bytearray()
+            payload = self.content
             while True:
-                chunk = await self._payload.readany()
+                chunk = await payload.readany()
                 if not chunk:
                     break
                 body += chunk
@@ -304,7 +320,9 @@ class BaseRequest(MutableMapping[str, Any]):
         return loads(await self.text())
 
     async def release(self) -> None:
-        """Read and discard the rest of the body."""
+        """Read and discard the rest of the body (not asking for one still expected)."""
+        if self._continue_pending:
+            return
         while await self._payload.readany():
             pass
 
@@ -318,7 +336,7 @@ class BaseRequest(MutableMapping[str, Any]):
         """A streaming reader of a multipart body (``async for part in reader``)."""
         return MultipartReader(
             self._head.headers,
-            self._payload,
+            self.content,
             client_max_size=self._client_max_size or sys.maxsize,
             max_size_error_cls=HTTPRequestEntityTooLarge,
         )

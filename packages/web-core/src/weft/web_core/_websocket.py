@@ -60,6 +60,7 @@ from weft.web_exceptions import HTTPBadRequest, HTTPUpgradeRequired
 
 from ._response import StreamResponse
 from ._upgrade import UpgradableProtocol
+from ._ws_heartbeat import Heartbeat
 
 if TYPE_CHECKING:
     from ._request import BaseRequest
@@ -156,7 +157,6 @@ class WebSocketResponse(StreamResponse):
         self._autoclose = autoclose
         self._autoping = autoping
         self._heartbeat = heartbeat
-        self._pong_heartbeat = heartbeat / 2.0 if heartbeat is not None else 0.0
         self._compress: bool | int = compress
         self._max_msg_size = max_msg_size
         self._writer_limit = writer_limit  # accepted for aiohttp parity; drains go by the transport
@@ -179,9 +179,7 @@ class WebSocketResponse(StreamResponse):
         self._exception: BaseException | None = None
         self._conn_lost = 0
         self._drain_lock = asyncio.Lock()
-        self._last_data = 0.0
-        self._heartbeat_handle: asyncio.TimerHandle | None = None
-        self._pong_handle: asyncio.TimerHandle | None = None
+        self._heartbeat_timer: Heartbeat | None = None
 
     # -- the opening handshake
 
@@ -242,8 +240,9 @@ class WebSocketResponse(StreamResponse):
         await writer.send_headers()
         connection.switch_protocol(_Receiver(self))
         if self._heartbeat is not None and not self._closed:
-            self._last_data = loop.time()
-            self._heartbeat_handle = loop.call_later(self._heartbeat, self._send_heartbeat)
+            self._heartbeat_timer = Heartbeat(
+                self._heartbeat, loop, self._send_ping, self._pong_not_received
+            )
         return writer
 
     # -- state
@@ -290,8 +289,8 @@ class WebSocketResponse(StreamResponse):
         assert reader is not None
         if self._closed and self._closing:
             return  # failed or fully closed: nothing more is read
-        if self._heartbeat is not None:
-            self._on_data()
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.data_received()
         try:
             messages = reader.feed(data)
         except WebSocketError as exc:
@@ -607,46 +606,25 @@ class WebSocketResponse(StreamResponse):
         self._closed = self._closing = True
         self._close_transport()
 
-    # -- heartbeat: a PING after ``heartbeat`` s of silence; no PONG within half of it ends it
+    # -- heartbeat (the timers are in _ws_heartbeat)
 
-    def _on_data(self) -> None:
-        assert self._loop is not None
-        self._last_data = self._loop.time()
-        if self._pong_handle is not None:
-            self._pong_handle.cancel()
-            self._pong_handle = None
-        if self._heartbeat_handle is None and not self._closed and self._heartbeat:
-            self._heartbeat_handle = self._loop.call_later(self._heartbeat, self._send_heartbeat)
-
-    def _send_heartbeat(self) -> None:
-        self._heartbeat_handle = None
-        loop = self._loop
-        if self._closed or self._closing or loop is None or not self._heartbeat:
-            return
-        due = self._last_data + self._heartbeat
-        if loop.time() < due:  # data arrived since: wait from then (no timer churn per read)
-            self._heartbeat_handle = loop.call_at(due, self._send_heartbeat)
-            return
+    def _send_ping(self) -> None:
         assert self._encoder is not None
         self._write_now(self._encoder.ping())
-        self._pong_handle = loop.call_later(self._pong_heartbeat, self._pong_not_received)
 
     def _pong_not_received(self) -> None:
-        self._pong_handle = None
         if self._closed:
             return
-        exc = TimeoutError(f"No PONG received after {self._pong_heartbeat} seconds")
+        assert self._heartbeat_timer is not None
+        exc = TimeoutError(f"No PONG received after {self._heartbeat_timer.pong_timeout} seconds")
         self._exception = exc
         self._close_code = WSCloseCode.ABNORMAL_CLOSURE
         self._closed = self._closing = True
-        self._cancel_heartbeat()
         self._close_transport()
         if self._waiting:
             self._enqueue(WSMessage(WSMsgType.ERROR, exc, None))
         self._wake_closer()
 
     def _cancel_heartbeat(self) -> None:
-        for handle in (self._heartbeat_handle, self._pong_handle):
-            if handle is not None:
-                handle.cancel()
-        self._heartbeat_handle = self._pong_handle = None
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.stop()

@@ -503,6 +503,10 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                     return False
                 else:
                     response = self._internal_error(exc)
+            if head.expect_continue and payload.total_bytes == 0 and not payload.is_eof():
+                # The handler answered without asking for the body (no "100 Continue"
+                # went out): the client may not send it at all, so don't wait for it.
+                response.force_close()
             try:
                 await response.prepare(request)
                 await response.write_eof()
