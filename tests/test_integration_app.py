@@ -258,3 +258,37 @@ async def test_handler_args_configure_connections(serve: ServeApp) -> None:
     finally:
         writer.close()
     assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+@pytest.mark.asyncio
+async def test_cookies_round_trip(serve: ServeApp) -> None:
+    """A cookie set by one response comes back in request.cookies; del_cookie expires it."""
+
+    async def login(request: web.Request) -> web.Response:
+        response = web.Response(text="in")
+        response.set_cookie("session", "s3cr3t", max_age=3600, samesite="Lax")
+        return response
+
+    async def whoami(request: web.Request) -> web.Response:
+        return web.Response(text=request.cookies.get("session", "anonymous"))
+
+    async def logout(request: web.Request) -> web.Response:
+        response = web.Response(text="out")
+        response.del_cookie("session")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/login", login)
+    app.router.add_get("/me", whoami)
+    app.router.add_post("/logout", logout)
+    url = await serve(app)
+    # unsafe=True: the client keeps cookies of an IP-address host (127.0.0.1).
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        async with client.post(url + "/login") as resp:
+            assert "SameSite=Lax" in resp.headers["Set-Cookie"]
+        async with client.get(url + "/me") as resp:
+            assert await resp.text() == "s3cr3t"
+        async with client.post(url + "/logout") as resp:
+            assert "Max-Age=0" in resp.headers["Set-Cookie"]
+        async with client.get(url + "/me") as resp:
+            assert await resp.text() == "anonymous"

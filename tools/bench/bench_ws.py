@@ -12,8 +12,9 @@ both servers and small beside theirs.
 
 Rounds are interleaved (weft, aiohttp, aiohttp, weft, ...), each after a
 warm-up; prints the round trips per second of each framework (mean over the
-rounds) and the ratio weft/aiohttp (higher is better). Default: 2 rounds x
-3 s per framework, about 20 s in all.
+rounds), the server process's CPU time per round trip (from /proc, median;
+steadier than the rate when other jobs share the machine) and both ratios
+weft/aiohttp. Default: 2 rounds x 3 s per framework, about 20 s in all.
 
 Run: ``python tools/bench/bench_ws.py [--duration 3] [--rounds 2]
 [--connections 8]`` (run by ``nox -s bench``; needs weft and aiohttp).
@@ -143,8 +144,21 @@ class EchoClient(asyncio.Protocol):
             self.stopped.set_result(None)
 
 
-async def measure(port: int, connections: int, duration: float) -> float:
-    """Round trips per second over ``connections`` WebSockets for ``duration`` seconds."""
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux /proc), None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    port: int, connections: int, duration: float, pid: int
+) -> tuple[float, float | None]:
+    """Round trips per second over ``connections`` WebSockets for ``duration`` seconds,
+    and the server's CPU µs per round trip (None where /proc is missing)."""
     loop = asyncio.get_running_loop()
     clients = []
     for _ in range(connections):
@@ -155,17 +169,20 @@ async def measure(port: int, connections: int, duration: float) -> float:
         client.send()
     await asyncio.sleep(WARMUP)
     start_counts = sum(c.count for c in clients)
+    start_cpu = cpu_seconds(pid)
     start = time.perf_counter()
     await asyncio.sleep(duration)
     done = sum(c.count for c in clients) - start_counts
     elapsed = time.perf_counter() - start
+    end_cpu = cpu_seconds(pid)
     for client in clients:
         client.running = False
     await asyncio.wait_for(asyncio.gather(*(c.stopped for c in clients)), 10)
     for client in clients:
         if client.transport is not None:
             client.transport.close()
-    return done / elapsed
+    cpu = None if start_cpu is None or end_cpu is None else (end_cpu - start_cpu) / done * 1e6
+    return done / elapsed, cpu
 
 
 def start_server(framework: str, pin: bool) -> tuple[subprocess.Popen[str], int]:
@@ -195,29 +212,41 @@ def main() -> None:
     if pin:
         os.sched_setaffinity(0, {1})
     results: dict[str, list[float]] = {name: [] for name in FRAMEWORKS}
+    cpu: dict[str, list[float]] = {name: [] for name in FRAMEWORKS}
     order = [*FRAMEWORKS]
     for _ in range(args.rounds):
         for framework in order:
             process, port = start_server(framework, pin)
             try:
-                rate = asyncio.run(measure(port, args.connections, args.duration))
+                rate, cost = asyncio.run(
+                    measure(port, args.connections, args.duration, process.pid)
+                )
             finally:
                 process.terminate()
                 process.wait(10)
             results[framework].append(rate)
+            if cost is not None:
+                cpu[framework].append(cost)
         order.reverse()
     print(
         f"WebSocket echo, {len(MESSAGE)}-byte text messages, {args.connections} connections, "
         f"one in flight each; {args.rounds} rounds x {args.duration:g} s"
         f"{' (server on CPU 0, client on CPU 1)' if pin else ''}"
     )
-    print(f"{'framework':<10} {'round trips/s':>14}   rounds")
+    print(f"{'framework':<10} {'round trips/s':>14} {'server CPU µs/trip':>19}   rounds")
     for framework in FRAMEWORKS:
         rates = results[framework]
         shown = ", ".join(f"{r:,.0f}" for r in rates)
-        print(f"{framework:<10} {statistics.mean(rates):>14,.0f}   {shown}")
+        cost = f"{statistics.median(cpu[framework]):.1f}" if cpu[framework] else "-"
+        print(f"{framework:<10} {statistics.mean(rates):>14,.0f} {cost:>19}   {shown}")
     ratio = statistics.mean(results["weft"]) / statistics.mean(results["aiohttp"])
-    print(f"ratio weft/aiohttp: {ratio:.2f}x (higher is better)")
+    print(f"ratio weft/aiohttp, round trips/s: {ratio:.2f}x (higher is better)")
+    if cpu["weft"] and cpu["aiohttp"]:
+        cost_ratio = statistics.median(cpu["weft"]) / statistics.median(cpu["aiohttp"])
+        print(
+            f"ratio weft/aiohttp, server CPU per round trip: {cost_ratio:.2f}x (lower is better;"
+            " steadier than the rate on a busy machine)"
+        )
 
 
 if __name__ == "__main__":
