@@ -15,11 +15,10 @@ import weakref
 
 from weft import web
 
-# WebSocketResponse and WSMsgType: web.WebSocketResponse / web.WSMsgType once weft.web
-# re-exports them (issue 7); until then they come from web-core, where they live.
-from weft.web_core import WebSocketResponse, WSCloseCode, WSMsgType
+# WSCloseCode is not an aiohttp.web name either (aiohttp has it at its top level).
+from weft.web_core import WSCloseCode
 
-CLIENTS = web.AppKey[weakref.WeakSet[WebSocketResponse]]("clients")
+CLIENTS = web.AppKey[weakref.WeakSet[web.WebSocketResponse]]("clients")
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -93,8 +92,8 @@ async def broadcast(app: web.Application, message: dict[str, str]) -> None:
     await asyncio.gather(*(ws.send_str(data) for ws in clients), return_exceptions=True)
 
 
-async def chat(request: web.Request) -> WebSocketResponse:
-    ws = WebSocketResponse(heartbeat=30.0)
+async def chat(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)
     app = request.app
     name = request.query.get("name", "someone")[:40]
@@ -102,7 +101,7 @@ async def chat(request: web.Request) -> WebSocketResponse:
     await broadcast(app, {"type": "join", "name": name})
     try:
         async for msg in ws:
-            if msg.type is WSMsgType.TEXT:
+            if msg.type is web.WSMsgType.TEXT:
                 try:
                     text = str(json.loads(msg.data)["text"])[:1000]
                 except (ValueError, KeyError, TypeError):
@@ -123,7 +122,7 @@ async def close_clients(app: web.Application) -> None:
 
 def create_app(argv: list[str] | None = None) -> web.Application:
     app = web.Application()
-    app[CLIENTS] = weakref.WeakSet[WebSocketResponse]()
+    app[CLIENTS] = weakref.WeakSet[web.WebSocketResponse]()
     app.router.add_get("/", index)
     app.router.add_get("/ws", chat)
     app.on_shutdown.append(close_clients)

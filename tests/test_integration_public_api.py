@@ -1,10 +1,8 @@
 """weft.web's public names against aiohttp.web's server side.
 
 AIOHTTP_WEB_ALL is aiohttp 3.14's ``aiohttp.web.__all__``, frozen here so
-the test does not depend on the installed aiohttp. NOT_YET lists the names
-weft does not provide yet, each with the issue that brings it; the test fails
-both when a name is missing without being listed and when a listed name has
-arrived (so the list only shrinks).
+the test does not depend on the installed aiohttp: weft.web must provide
+every one of them (deliberate additions are listed below).
 """
 
 from __future__ import annotations
@@ -43,18 +41,6 @@ AIOHTTP_WEB_ALL = frozenset(
     """.split()
 )
 
-NOT_YET = {
-    # issue 5 (web-core)
-    "PayloadAccessError": 5,
-    "RequestPayloadError": 5,
-    "json_bytes_response": 5,
-    # issue 7 (WebSockets)
-    "WSMsgType": 7,
-    "WebSocketReady": 7,
-    "WebSocketResponse": 7,
-}
-
-
 def test_all_is_true() -> None:
     """Every name in weft.web.__all__ exists."""
     missing = [name for name in web.__all__ if not hasattr(web, name)]
@@ -66,16 +52,9 @@ def test_all_has_no_duplicates() -> None:
     assert len(web.__all__) == len(set(web.__all__))
 
 
-def test_aiohttp_names_present_or_planned() -> None:
-    """Each aiohttp.web server-side name is in weft.web, or listed in NOT_YET."""
-    absent = AIOHTTP_WEB_ALL - set(web.__all__)
-    assert absent == set(NOT_YET)
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET))
-def test_not_yet_names_are_really_absent(name: str) -> None:
-    """A NOT_YET name that has arrived must leave the list."""
-    assert not hasattr(web, name)
+def test_aiohttp_names_present() -> None:
+    """Each aiohttp.web server-side name is in weft.web."""
+    assert AIOHTTP_WEB_ALL - set(web.__all__) == set()
 
 
 # aiohttp.web has these as attributes (imported from aiohttp.web_log) though

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from weft import web
 
 # Until weft.web re-exports them (issue 7), the WebSocket names come from web-core.
-from weft.web_core import WebSocketResponse, WSMsgType
+
 
 ServeApp = Callable[[web.Application], Awaitable[str]]
 TIMEOUT = 10.0
@@ -32,40 +32,40 @@ def ws_url(base: str, path: str) -> str:
     return base.replace("http://", "ws://") + path
 
 
-async def echo(request: web.Request) -> WebSocketResponse:
+async def echo(request: web.Request) -> web.WebSocketResponse:
     """Echo TEXT and BINARY; "close:<code>" closes from the server with that code."""
     compress = request.query.get("compress", "1") == "1"
-    ws = WebSocketResponse(compress=compress, max_msg_size=2 * MiB, protocols=("chat", "v2"))
+    ws = web.WebSocketResponse(compress=compress, max_msg_size=2 * MiB, protocols=("chat", "v2"))
     await ws.prepare(request)
     events = request.app[EVENTS]
     async for msg in ws:
-        if msg.type is WSMsgType.TEXT:
+        if msg.type is web.WSMsgType.TEXT:
             if msg.data.startswith("close:"):
                 await ws.close(code=int(msg.data[6:]), message=b"server says bye")
             else:
                 await ws.send_str(msg.data)
-        elif msg.type is WSMsgType.BINARY:
+        elif msg.type is web.WSMsgType.BINARY:
             await ws.send_bytes(msg.data)
     events.append(("closed", ws.close_code))
     return ws
 
 
-async def no_autoping(request: web.Request) -> WebSocketResponse:
+async def no_autoping(request: web.Request) -> web.WebSocketResponse:
     """Pings the client, reports the PONG it gets back as text."""
-    ws = WebSocketResponse(autoping=False)
+    ws = web.WebSocketResponse(autoping=False)
     await ws.prepare(request)
     await ws.ping(b"are you there")
     msg = await ws.receive()
     await ws.send_str(f"{msg.type.name}:{msg.data.decode()}")
     msg = await ws.receive()
-    if msg.type is WSMsgType.PING:  # the client's own ping: answer by hand
+    if msg.type is web.WSMsgType.PING:  # the client's own ping: answer by hand
         await ws.pong(msg.data)
     await ws.receive()
     return ws
 
 
-async def heartbeat(request: web.Request) -> WebSocketResponse:
-    ws = WebSocketResponse(heartbeat=0.1)
+async def heartbeat(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=0.1)
     await ws.prepare(request)
     async for msg in ws:
         await ws.send_str(msg.data)
@@ -73,9 +73,9 @@ async def heartbeat(request: web.Request) -> WebSocketResponse:
     return ws
 
 
-async def burst(request: web.Request) -> WebSocketResponse:
+async def burst(request: web.Request) -> web.WebSocketResponse:
     """8 tasks send 200 numbered messages each at the same time, then the server closes."""
-    ws = WebSocketResponse()
+    ws = web.WebSocketResponse()
     await ws.prepare(request)
 
     async def sender(n: int) -> None:

@@ -20,7 +20,7 @@ from weft import web
 from weft.http_parser import WebSocketReader, WSMessage, ws_encode_frame
 
 # Until weft.web re-exports them (issue 7), the WebSocket names come from web-core.
-from weft.web_core import WebSocketResponse, WSMsgType
+
 
 ServeApp = Callable[[web.Application], Awaitable[str]]
 TIMEOUT = 10.0
@@ -45,25 +45,25 @@ def frame(
     return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
-async def record(request: web.Request) -> WebSocketResponse:
+async def record(request: web.Request) -> web.WebSocketResponse:
     """Reads until the end; records the messages' types and the close code."""
-    ws = WebSocketResponse(max_msg_size=1024, compress=False, heartbeat=None)
+    ws = web.WebSocketResponse(max_msg_size=1024, compress=False, heartbeat=None)
     await ws.prepare(request)
     seen: list[Any] = []
     while True:
         msg = await ws.receive()
-        seen.append(msg.data.code if msg.type is WSMsgType.ERROR else msg.type)
-        if msg.type in (WSMsgType.CLOSED, WSMsgType.CLOSE, WSMsgType.ERROR):
+        seen.append(msg.data.code if msg.type is web.WSMsgType.ERROR else msg.type)
+        if msg.type in (web.WSMsgType.CLOSED, web.WSMsgType.CLOSE, web.WSMsgType.ERROR):
             break
     request.app[EVENTS].append((seen, ws.close_code))
     return ws
 
 
-async def silent_peer(request: web.Request) -> WebSocketResponse:
-    ws = WebSocketResponse(heartbeat=0.2)
+async def silent_peer(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=0.2)
     await ws.prepare(request)
     msg = await ws.receive()
-    kind = type(msg.data).__name__ if msg.type is WSMsgType.ERROR else None
+    kind = type(msg.data).__name__ if msg.type is web.WSMsgType.ERROR else None
     request.app[EVENTS].append((msg.type, kind, ws.close_code, (await ws.receive()).type))
     return ws
 
@@ -141,7 +141,7 @@ async def test_violation_is_answered_with_its_close_code(
         messages = await until_eof(reader)
     finally:
         writer.close()
-    assert [(m.type, m.data) for m in messages] == [(WSMsgType.CLOSE, code)]
+    assert [(m.type, m.data) for m in messages] == [(web.WSMsgType.CLOSE, code)]
     seen, close_code = await event(app)
     assert seen == [code]  # the handler got ERROR with the WebSocketError of that code
     assert close_code == code
@@ -154,13 +154,13 @@ async def test_messages_before_a_violation_are_delivered(
     base = await serve(app)
     reader, writer = await open_ws(base, "/ws")
     try:
-        writer.write(ws_encode_frame(WSMsgType.TEXT, b"fine", mask=True) + frame(0x83))
+        writer.write(ws_encode_frame(web.WSMsgType.TEXT, b"fine", mask=True) + frame(0x83))
         messages = await until_eof(reader)
     finally:
         writer.close()
     assert [m.data for m in messages] == [1002]
     seen, _ = await event(app)
-    assert seen == [WSMsgType.TEXT, 1002]
+    assert seen == [web.WSMsgType.TEXT, 1002]
 
 
 @pytest.mark.asyncio
@@ -176,5 +176,5 @@ async def test_heartbeat_detects_a_silent_peer(serve: ServeApp, app: web.Applica
         messages = await until_eof(reader)
     finally:
         writer.close()
-    assert [m.type for m in messages] == [WSMsgType.PING]
-    assert await event(app) == (WSMsgType.ERROR, "TimeoutError", 1006, WSMsgType.CLOSED)
+    assert [m.type for m in messages] == [web.WSMsgType.PING]
+    assert await event(app) == (web.WSMsgType.ERROR, "TimeoutError", 1006, web.WSMsgType.CLOSED)

@@ -237,8 +237,8 @@ def main() -> None:
     for framework in FRAMEWORKS:
         rates = results[framework]
         shown = ", ".join(f"{r:,.0f}" for r in rates)
-        cost = f"{statistics.median(cpu[framework]):.1f}" if cpu[framework] else "-"
-        print(f"{framework:<10} {statistics.mean(rates):>14,.0f} {cost:>19}   {shown}")
+        per_trip = f"{statistics.median(cpu[framework]):.1f}" if cpu[framework] else "-"
+        print(f"{framework:<10} {statistics.mean(rates):>14,.0f} {per_trip:>19}   {shown}")
     ratio = statistics.mean(results["weft"]) / statistics.mean(results["aiohttp"])
     print(f"ratio weft/aiohttp, round trips/s: {ratio:.2f}x (higher is better)")
     if cpu["weft"] and cpu["aiohttp"]:

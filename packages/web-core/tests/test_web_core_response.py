@@ -538,3 +538,14 @@ def test_json_response_unserializable_data_raises() -> None:
     """Data that json.dumps refuses raises its TypeError."""
     with pytest.raises(TypeError):
         json_response({"a": object()})
+
+
+def test_json_bytes_response() -> None:
+    """json_bytes_response uses a bytes encoder as the body, typed application/json."""
+    from weft.web_core import json_bytes_response
+
+    response = json_bytes_response({"a": 1}, dumps=lambda d: b'{"a":1}')
+    assert response.body == b'{"a":1}'
+    assert response.content_type == "application/json"
+    with pytest.raises(ValueError, match="only one of data or body"):
+        json_bytes_response({"a": 1}, dumps=lambda d: b"", body=b"x")

@@ -105,3 +105,83 @@ async def test_shutdown_closes_lingering_connections_at_once(serve: Serve) -> No
     await asyncio.wait_for(served.cleanup(), TIMEOUT)
     assert server.connections == []
     assert await connection.read_to_eof() == b""
+
+
+@pytest.mark.asyncio
+async def test_malformed_chunk_answers_through_the_handler() -> None:
+    """A bad chunk in a body being read raises RequestPayloadError in the handler;
+    uncaught it answers 400 once (no second response) and the connection closes."""
+    import asyncio
+
+    from weft.web_core import Application, Request, Response
+    from weft.web_runner import AppRunner, RequestPayloadError, TCPSite
+
+    seen: list[BaseException] = []
+
+    async def upload(request: Request) -> Response:
+        try:
+            await request.read()
+        except RequestPayloadError as exc:
+            seen.append(exc)
+            raise
+        return Response(text="unreachable")
+
+    app = Application()
+    app.router.add_post("/", upload)
+    runner = AppRunner(app)
+    await runner.setup()
+    site = TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\nZZ\r\n"
+        )
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert len(seen) == 1
+    assert seen[0].status == 400  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_body_read_after_response_raises_payload_access_error() -> None:
+    """A task that reads the body after the response was sent gets PayloadAccessError."""
+    import asyncio
+
+    from weft.web_core import Application, Request, Response
+    from weft.web_runner import AppRunner, PayloadAccessError, TCPSite
+
+    late: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(request: Request) -> Response:
+        async def read_later() -> None:
+            await asyncio.sleep(0.05)
+            try:
+                await request.content.read()
+            except BaseException as exc:
+                late.set_result(exc)
+
+        asyncio.get_running_loop().create_task(read_later())
+        return Response(text="early")
+
+    app = Application()
+    app.router.add_post("/", handler)
+    runner = AppRunner(app)
+    await runner.setup()
+    site = TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        await asyncio.wait_for(reader.readuntil(b"early"), 10)
+        assert isinstance(await asyncio.wait_for(late, 10), PayloadAccessError)
+        writer.close()
+    finally:
+        await runner.cleanup()

@@ -8,10 +8,17 @@
 
 The asyncio body stream lives apart, in ``weft.http_parser.streams``, so that
 importing this package never imports asyncio.
+
+``COMPILED`` is True when the parser's hot modules were imported as the
+C extension modules that mypyc builds into the wheel where a compiler is
+available, False for the pure-Python build (same code, same behaviour).
 """
 
 from __future__ import annotations
 
+from importlib.machinery import EXTENSION_SUFFIXES as _EXTENSION_SUFFIXES
+
+from . import _parser as _hot_module
 from .__about__ import __version__
 from ._content_encoding import ContentDecoder, supported_encodings
 from ._errors import (
@@ -74,8 +81,14 @@ from ._ws_types import (
 )
 from ._ws_writer import WebSocketEncoder, ws_encode_close, ws_encode_frame
 
+#: True when the mypyc-compiled build is loaded, False for pure Python.
+COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(
+    tuple(_EXTENSION_SUFFIXES)
+)
+
 __all__ = [
     "__version__",
+    "COMPILED",
     # parsing
     "RequestParser",
     "RequestHead",

@@ -28,7 +28,7 @@ from ._multipart import (
 from ._multipart_writer import MultipartWriter
 from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
-from ._response import Response, StreamResponse, json_response
+from ._response import Response, StreamResponse, json_bytes_response, json_response
 from ._signals import Signal
 from ._upgrade import UpgradableProtocol, UpgradeReceiver
 from ._view import View
@@ -53,6 +53,7 @@ __all__ = [
     "Response",
     "StreamResponse",
     "json_response",
+    "json_bytes_response",
     "exception_response",
     "FileResponse",
     "ContentCoding",

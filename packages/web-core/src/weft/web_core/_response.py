@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._request import BaseRequest
     from ._writer import StreamWriter
 
-__all__ = ["Response", "StreamResponse", "json_response"]
+__all__ = ["Response", "StreamResponse", "json_bytes_response", "json_response"]
 
 _T = TypeVar("_T")
 
@@ -603,4 +603,24 @@ def json_response(
         reason=reason,
         headers=headers,
         content_type=content_type,
+    )
+
+
+def json_bytes_response(
+    data: Any = sentinel,
+    *,
+    dumps: Callable[[Any], bytes],
+    body: bytes | None = None,
+    status: int = 200,
+    reason: str | None = None,
+    headers: LooseHeaders | None = None,
+    content_type: str = "application/json",
+) -> Response:
+    """A JSON Response from an encoder that returns bytes (orjson.dumps, ...): no str step."""
+    if data is not sentinel:
+        if body is not None:
+            raise ValueError("only one of data or body should be specified")
+        body = dumps(data)
+    return Response(
+        body=body, status=status, reason=reason, headers=headers, content_type=content_type
     )

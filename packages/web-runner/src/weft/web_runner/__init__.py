@@ -9,8 +9,9 @@ from __future__ import annotations
 from .__about__ import __version__
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._cli import main
+from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
 from ._graceful import GracefulExit
-from ._protocol import BodyReadTimeoutError, RequestHandler
+from ._protocol import RequestHandler
 from ._run_app import run_app
 from ._runners import (
     AppRunner,
@@ -32,6 +33,8 @@ __all__ = [
     "BaseRunner",
     "BaseSite",
     "BodyReadTimeoutError",
+    "PayloadAccessError",
+    "RequestPayloadError",
     "GracefulExit",
     "NamedPipeSite",
     "RequestHandler",

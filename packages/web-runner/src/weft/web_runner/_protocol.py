@@ -63,21 +63,16 @@ from weft.web_core import BaseRequest, Response, StreamResponse, StreamWriter, e
 from weft.web_exceptions import HTTPException
 
 from ._access_log import AbstractAccessLogger
+from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
 from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["BodyReadTimeoutError", "RequestHandler"]
+__all__ = ["RequestHandler"]
 
-
-class BodyReadTimeoutError(asyncio.TimeoutError):
-    """The request body stalled longer than ``read_body_timeout``.
-
-    Raised by reads of ``request.content`` (and ``read()``, ``post()``, ...).
-    A handler that does not catch it answers 408 Request Timeout, and the
-    connection closes.
-    """
+# One instance, as aiohttp's: set on every body once its response is sent.
+_PAYLOAD_ACCESS_ERROR = PayloadAccessError("the request body was read after the response")
 
 
 class _Rejection(NamedTuple):
@@ -204,6 +199,18 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         except HttpParserError as exc:
             # Requests completed before the error are answered first (exc.events).
             self._dispatch(exc.events)
+            if self._payload is not None:
+                # The error is in a request's body: that request answers it (its
+                # reads raise RequestPayloadError), then the connection closes.
+                failure = RequestPayloadError(str(exc), status=exc.status, reason=exc.reason)
+                failure.__cause__ = exc
+                self._payload.set_exception(failure)
+                self._payload = None
+                self._parse_failed = True
+                self._cancel_read_timers()
+                self._server.logger.debug("Bad request body: %s", exc)
+                self._wake()
+                return
             self._reject(
                 _Rejection(exc.status, exc.reason, f"{exc.status}: {exc}", f"Bad request: {exc}"),
                 exc,
@@ -495,6 +502,10 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 if isinstance(exc, BodyReadTimeoutError) and not writer.chunked:
                     response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
                     response.force_close()
+                elif isinstance(exc, RequestPayloadError) and not writer.chunked:
+                    text = f"{exc.status}: {exc}"
+                    response = Response(status=exc.status, reason=exc.reason, text=text)
+                    response.force_close()
                 elif writer.chunked:
                     # A streaming response was prepared (nothing sent yet) and left chunked
                     # framing on the writer: send the 500 around it, then close.
@@ -524,6 +535,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
             return keep_alive and not self._closing and not self._client_eof
         finally:
             self._handling = False
+            # A task the handler left behind must not read what belongs to the next request.
+            payload.set_exception(_PAYLOAD_ACCESS_ERROR)
 
     def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         assert self._access_logger is not None
