@@ -3,6 +3,9 @@
 Sessions:
   tests-<package>  the package's own tests, in a venv holding only that package,
                    its declared dependencies and its ``test`` dependency group
+                   (http-parser installed from its folder: mypyc-compiled where a
+                   C compiler is present, and then the tests check it is)
+  tests-http-parser-pure  the same tests against http-parser's pure-Python build
   tests            the integration suite through ``weft.web`` (everything installed)
   typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
   lint             ruff check + ruff format --check
@@ -17,6 +20,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -33,6 +38,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
+    "tests-http-parser-pure",
     "tests",
     "build",
 ]
@@ -87,17 +93,59 @@ def _group(folder: Path, group: str) -> tuple[str, ...]:
     return nox.project.dependency_groups(_pyproject(folder), group)
 
 
+def _can_compile() -> bool:
+    """Whether http-parser's build hook can compile here (its own checks, hatch_build.py)."""
+    if sys.implementation.name != "cpython":
+        return False
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
+        return False
+    compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return shutil.which(compiler.split()[0]) is not None
+
+
+def _http_parser_envs(session: nox.Session, *, pure: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """The environments to install http-parser with and to run its tests with.
+
+    WEFT_HTTP_PARSER_PURE picks the build; WEFT_HTTP_PARSER_EXPECT_COMPILED
+    makes tests/test_http_parser_build.py check that the build installed is
+    that one (a compiled build that fell back to pure Python fails).
+    """
+    if pure:
+        return {"WEFT_HTTP_PARSER_PURE": "1"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "0"}
+    if _can_compile():
+        return {"WEFT_HTTP_PARSER_PURE": "0"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "1"}
+    session.log("no C compiler or Python headers: http-parser is tested as pure Python")
+    return {"WEFT_HTTP_PARSER_PURE": "0"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "0"}
+
+
 def _make_package_session(folder: Path) -> None:
     @nox.session(name=f"tests-{folder.name}")
     def package_tests(session: nox.Session) -> None:
         """Run one package's tests against only its declared dependencies."""
-        session.install(*(str(p) for p in _local_closure(folder)), *_group(folder, "test"))
-        session.run("pytest", str(folder / "tests"), *session.posargs)
+        install_env: dict[str, str] = {}
+        run_env: dict[str, str] = {}
+        if folder.name == "http-parser":
+            install_env, run_env = _http_parser_envs(session, pure=False)
+        session.install(
+            *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
+        )
+        session.run("pytest", str(folder / "tests"), *session.posargs, env=run_env)
 
 
 for _folder in sorted(PACKAGES.iterdir()):
     if (_folder / "pyproject.toml").is_file():
         _make_package_session(_folder)
+
+
+@nox.session(name="tests-http-parser-pure")
+def tests_http_parser_pure(session: nox.Session) -> None:
+    """http-parser's tests against its pure-Python build (WEFT_HTTP_PARSER_PURE=1)."""
+    folder = PACKAGES / "http-parser"
+    install_env, run_env = _http_parser_envs(session, pure=True)
+    session.install(
+        *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
+    )
+    session.run("pytest", str(folder / "tests"), *session.posargs, env=run_env)
 
 
 def _install_chromium(session: nox.Session) -> None:

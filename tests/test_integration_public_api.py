@@ -7,8 +7,6 @@ every one of them (deliberate additions are listed below).
 
 from __future__ import annotations
 
-import pytest
-
 from weft import web
 
 AIOHTTP_WEB_ALL = frozenset(

@@ -206,4 +206,3 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     def _say(self, message: str) -> None:
         if self.app is not None:
             self.app.display_info(f"weft-http-parser: {message}")
-

@@ -14,17 +14,29 @@ Prints the best-of-N µs per message and the ratios against aiohttp's
 pure-Python parser and its C (llhttp) parser. A competitor that is not
 importable is skipped. Run with ``nox -s bench`` or
 ``python tools/bench/bench_parser.py [--quick]``.
+
+weft is measured as installed, and the output says which build that is (the
+mypyc-compiled wheel or pure Python, ``weft.http_parser.COMPILED``). When it
+is the compiled one, the pure-Python build is measured too, in the same run:
+the compiled wheel ships its ``.py`` sources, and a copy of them imported
+under another package name is the pure-Python parser.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import functools
+import importlib
 import platform
+import shutil
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 GET = (
@@ -55,19 +67,60 @@ Runner = Callable[[bytes], int]  # parse one message, return the body length see
 _LOOPS: list[asyncio.AbstractEventLoop] = []  # closed at the end of main()
 
 
-def weft_runner() -> Runner:
-    from weft.http_parser import BodyChunk, RequestParser
+def weft_runner(package: ModuleType | None = None) -> Runner:
+    if package is None:
+        import weft.http_parser
 
-    feed = RequestParser().feed
+        package = weft.http_parser
+    body_chunk = package.BodyChunk
+    feed = package.RequestParser().feed
 
     def run(data: bytes) -> int:
         size = 0
         for event in feed(data):
-            if type(event) is BodyChunk:
+            if type(event) is body_chunk:
                 size += len(event.data)
         return size
 
     return run
+
+
+def weft_builds() -> list[tuple[str, Callable[[], Runner]]]:
+    """The weft rows: the installed build, and pure Python beside a compiled one."""
+    try:
+        import weft.http_parser as installed
+    except ImportError:
+        return [("weft", weft_runner)]
+    where = Path(installed.__file__).parent
+    if not getattr(installed, "COMPILED", False):
+        print(f"weft-http-parser {installed.__version__}: pure Python, from {where}")
+        return [("weft (pure Python)", weft_runner)]
+    print(f"weft-http-parser {installed.__version__}: compiled with mypyc, from {where}")
+    rows: list[tuple[str, Callable[[], Runner]]] = [("weft (compiled)", weft_runner)]
+    pure = _pure_copy(where)
+    if pure is not None:
+        rows.append(("weft (pure Python)", functools.partial(weft_runner, pure)))
+    return rows
+
+
+def _pure_copy(where: Path) -> ModuleType | None:
+    """The .py sources of the compiled package, imported as a pure-Python package."""
+    sources = sorted(where.glob("*.py"))
+    if not sources:
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="weft-bench-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    copy = tmp / "weft_http_parser_pure"  # its modules import each other relatively
+    copy.mkdir()
+    for source in sources:
+        shutil.copyfile(source, copy / source.name)
+    sys.path.insert(0, str(tmp))
+    try:
+        package = importlib.import_module(copy.name)
+    finally:
+        sys.path.remove(str(tmp))
+    assert not package.COMPILED
+    return package
 
 
 def h11_runner() -> Runner:
@@ -166,7 +219,6 @@ def aiohttp_c_runner() -> Runner:
 
 
 COMPETITORS: list[tuple[str, Callable[[], Runner]]] = [
-    ("weft", weft_runner),
     ("h11", h11_runner),
     ("httptools (raw callbacks)", httptools_runner),
     ("aiohttp pure-Python", aiohttp_py_runner),
@@ -195,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [("(a) GET, 9 headers", GET, 0), ("(b) chunked POST 64 KiB", POST, len(POST_BODY))]
     # One timer per (competitor, case), each with a fresh parser kept across messages.
     timers: dict[tuple[str, str], tuple[timeit.Timer, int]] = {}
-    for name, factory in COMPETITORS:
+    for name, factory in [*weft_builds(), *COMPETITORS]:
         try:
             factory()
         except ImportError as exc:

@@ -113,7 +113,7 @@ async def test_malformed_chunk_answers_through_the_handler() -> None:
     uncaught it answers 400 once (no second response) and the connection closes."""
     import asyncio
 
-    from weft.web_core import Application, Request, Response
+    from weft.web_core import Application, Response
     from weft.web_runner import AppRunner, RequestPayloadError, TCPSite
 
     seen: list[BaseException] = []
@@ -136,8 +136,7 @@ async def test_malformed_chunk_answers_through_the_handler() -> None:
     try:
         reader, writer = await asyncio.open_connection(host, port)
         writer.write(
-            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"5\r\nhello\r\nZZ\r\n"
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n"
         )
         answer = await asyncio.wait_for(reader.read(), 10)
         writer.close()
@@ -154,10 +153,11 @@ async def test_body_read_after_response_raises_payload_access_error() -> None:
     """A task that reads the body after the response was sent gets PayloadAccessError."""
     import asyncio
 
-    from weft.web_core import Application, Request, Response
+    from weft.web_core import Application, Response
     from weft.web_runner import AppRunner, PayloadAccessError, TCPSite
 
     late: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+    tasks: list[asyncio.Task[None]] = []
 
     async def handler(request: Request) -> Response:
         async def read_later() -> None:
@@ -167,7 +167,7 @@ async def test_body_read_after_response_raises_payload_access_error() -> None:
             except BaseException as exc:
                 late.set_result(exc)
 
-        asyncio.get_running_loop().create_task(read_later())
+        tasks.append(asyncio.get_running_loop().create_task(read_later()))
         return Response(text="early")
 
     app = Application()

@@ -82,9 +82,7 @@ from ._ws_types import (
 from ._ws_writer import WebSocketEncoder, ws_encode_close, ws_encode_frame
 
 #: True when the mypyc-compiled build is loaded, False for pure Python.
-COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(
-    tuple(_EXTENSION_SUFFIXES)
-)
+COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(tuple(_EXTENSION_SUFFIXES))
 
 __all__ = [
     "__version__",

@@ -16,19 +16,20 @@ most 16 hex digits and must fit in 63 bits.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from ._errors import BadRequest
 from ._fields import TCHAR
 
 __all__ = ["parse_chunk_size"]
 
-_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*+"'
-_CHUNK_LINE = re.compile(
+_QUOTED: Final = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*+"'
+_CHUNK_LINE: Final = re.compile(
     rb"([0-9A-Fa-f]++)(?:[ \t]*+;[ \t]*+[%s]++(?:[ \t]*+=[ \t]*+(?:[%s]++|%s))?+)*+"
     % (TCHAR, TCHAR, _QUOTED)
 )
-_HEX = re.compile(rb"[0-9A-Fa-f]++")
-_MAX_SIZE = 2**63 - 1
+_HEX: Final = re.compile(rb"[0-9A-Fa-f]++")
+_MAX_SIZE: Final = 2**63 - 1
 
 
 def parse_chunk_size(buf: bytes, start: int, end: int) -> int:

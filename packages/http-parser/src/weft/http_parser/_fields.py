@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Final
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -36,19 +37,27 @@ __all__ = [
     "fast_head_fields",
 ]
 
-TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
-_VCHAR_OBS = rb"\x21-\x7e\x80-\xff"
-TOKEN = re.compile(rb"[%s]++" % TCHAR)
+TCHAR: Final = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_VCHAR_OBS: Final = rb"\x21-\x7e\x80-\xff"
+TOKEN: Final = re.compile(rb"[%s]++" % TCHAR)
 
 # Possessive quantifiers keep both regexes linear on hostile input.
-_VALUE = rb"[ \t]*+((?:[%s]++(?:[ \t]++[%s]++)*+)?+)[ \t]*+" % (_VCHAR_OBS, _VCHAR_OBS)
-_FIELD = re.compile(rb"([%s]++):%s\r\n" % (TCHAR, _VALUE))
-_SECTION = re.compile(rb"(?:[%s]++:%s\r\n)++" % (TCHAR, _VALUE.replace(b"(", b"(?:", 1)))
+_VALUE: Final = rb"[ \t]*+((?:[%s]++(?:[ \t]++[%s]++)*+)?+)[ \t]*+" % (_VCHAR_OBS, _VCHAR_OBS)
+_FIELD: Final = re.compile(rb"([%s]++):%s\r\n" % (TCHAR, _VALUE))
+_SECTION: Final = re.compile(rb"(?:[%s]++:%s\r\n)++" % (TCHAR, _VALUE.replace(b"(", b"(?:", 1)))
 # The common case: a value without trailing whitespace, so no group is needed to strip it.
-_CHAINED_FIELD = re.compile(
+_CHAINED_FIELD: Final = re.compile(
     rb"\r\n([%s]++):[ \t]*+((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?+)(?=\r\n)" % TCHAR
 )
-_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_VALUE_BYTE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# For a section whose only control bytes are the CRLFs (see fast_head_fields):
+# the value is the rest of the line after the spaces.
+# A value that ends in a space does not match (possessive, then the lookbehind).
+_SIMPLE_FIELD: Final = rb"\r\n([%s]++): *+([^\r]*+)(?<! )" % TCHAR
+#: Every byte but the control characters (deleted by translate, the CTLs remain).
+_NOT_CTL: Final = bytes([*range(0x20, 0x7F), *range(0x80, 0x100)])
+#: What the control bytes of a common head are a prefix of (up to 254 field lines).
+_CRLFS: Final = b"\r\n" * 256
 
 
 def _text_pattern(pattern: bytes) -> re.Pattern[str]:
@@ -61,11 +70,12 @@ def _text_pattern(pattern: bytes) -> re.Pattern[str]:
     return re.compile(pattern.decode("ascii").replace(r"\x80-\xff", r"\x80-\U0010ffff"))
 
 
-_CHAINED_FIELD_TEXT = _text_pattern(_CHAINED_FIELD.pattern)
-_FIELD_TEXT = _text_pattern(_FIELD.pattern)
-_SECTION_TEXT = _text_pattern(_SECTION.pattern)
+_CHAINED_FIELD_TEXT: Final = _text_pattern(_CHAINED_FIELD.pattern)
+_FIELD_TEXT: Final = _text_pattern(_FIELD.pattern)
+_SECTION_TEXT: Final = _text_pattern(_SECTION.pattern)
+_SIMPLE_FIELD_TEXT: Final = re.compile(_SIMPLE_FIELD.decode("ascii"))
 
-_CR = 13
+_CR: Final = 13
 
 
 def fast_fields(
@@ -96,31 +106,55 @@ def fast_fields(
 
 
 def fast_head_fields(
-    buf: bytes, start: int, end: int, max_field_size: int, max_count: int, max_size: int
+    head: bytes, text: str, line_end: int, max_field_size: int, max_count: int, max_size: int
 ) -> CIMultiDictProxy[str] | None:
-    """fast_fields for a head, decoding the section once: the fields, or None.
+    """fast_fields for a whole request head, already decoded: the fields, or None.
 
-    The hot path of a request: one ``decode`` of the whole section and one
-    regex pass over the text give the (name, value) strings that go straight
-    into the CIMultiDict; the raw bytes are rebuilt from them only when asked
-    for (``RequestHead.raw_headers``). Limits are checked on the bytes.
+    ``head`` is the head from its request-line to the empty line that ends it,
+    ``text`` the same decoded as UTF-8 with surrogateescape, ``line_end`` the
+    offset of the CRLF that ends the request-line (the same in both, since
+    the request-line is ASCII). The field section is decoded once, with the
+    request-line, and one regex pass over the text gives the (name, value)
+    strings that go straight into the CIMultiDict; the raw bytes are rebuilt
+    from them only when asked for (``RequestHead.raw_headers``). Limits are
+    checked on the bytes.
+
+    The common head (no control character but the CRLFs, no HTAB, no space
+    before a CRLF) is recognised first: ``bytes.translate`` keeps only its
+    control bytes, and when they are the CRs and LFs of its CRLFs, each value
+    is simply the rest of its line after the leading spaces, which a regex
+    finds without checking every character of it (``_SIMPLE_FIELD_TEXT``).
+    Anything else goes through the exact regexes.
     """
-    size = end - start - 2
+    size = len(head) - 4 - line_end
     if size > max_size:
         return None
-    text = buf[start:end].decode("utf-8", "surrogateescape")
-    pairs: list[tuple[str, str]] = _CHAINED_FIELD_TEXT.findall(text)
-    # Each match starts at a CRLF and holds no other CR or LF, so when all
-    # LFs but the last start one, every line matched (and no bare CR or LF
-    # is left): counting one character is cheaper than counting CRLFs.
-    if len(pairs) != text.count("\n") - 1:
-        if _SECTION_TEXT.fullmatch(text, 2) is None:
-            return None
-        pairs = _FIELD_TEXT.findall(text, 2)
+    stop = len(text) - 2  # the section: CRLF, then the field lines each ending in CRLF
+    pairs: list[tuple[str, str]] | None = None
+    controls = head.translate(None, _NOT_CTL)
+    if _CRLFS.startswith(controls):
+        # The control bytes are k CRs and k LFs, alternating. Each match starts
+        # at a real CRLF followed by a name, which the last two CRLFs are not,
+        # so k - 2 matches mean that all k are real CRLFs (no bare CR or LF)
+        # and that every field line matched, up to its CRLF.
+        pairs = _SIMPLE_FIELD_TEXT.findall(text, line_end, stop)
+        if len(pairs) != (len(controls) >> 1) - 2:
+            pairs = None
+    if pairs is None:
+        pairs = _CHAINED_FIELD_TEXT.findall(text, line_end, stop)
+        # Each match starts at a CRLF and holds no other CR or LF, so when all
+        # LFs but the last start one, every line matched (and no bare CR or LF
+        # is left): counting one character is cheaper than counting CRLFs.
+        if len(pairs) != text.count("\n", line_end, stop) - 1:
+            if _SECTION_TEXT.fullmatch(text, line_end + 2, stop) is None:
+                return None
+            pairs = _FIELD_TEXT.findall(text, line_end + 2, stop)
     if len(pairs) > max_count:
         return None
-    if size > max_field_size + 2 and max(map(len, buf[start:end].split(b"\r\n"))) > max_field_size:
-        return None
+    if size > max_field_size + 2:
+        lines = head[line_end + 2 : len(head) - 4].split(b"\r\n")
+        if max(map(len, lines)) > max_field_size:
+            return None
     return CIMultiDictProxy(CIMultiDict(pairs))
 
 

@@ -23,26 +23,45 @@ guess differently are how requests get smuggled:
 from __future__ import annotations
 
 import re
+from typing import Final
 
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDictProxy, istr
 
 from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
 from ._request_line import RequestLine
 from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
 
-__all__ = ["build_head", "check_transfer_encoding", "parse_content_length", "tokens"]
+__all__ = [
+    "CONNECTION",
+    "CONTENT_ENCODING",
+    "CONTENT_LENGTH",
+    "TRANSFER_ENCODING",
+    "build_head",
+    "check_transfer_encoding",
+    "parse_content_length",
+    "tokens",
+]
 
-_HOST_VALUE = re.compile(
+# Field names as istr: multidict then skips case-folding the key of each lookup.
+HOST: Final = istr("Host")
+TRANSFER_ENCODING: Final = istr("Transfer-Encoding")
+CONTENT_LENGTH: Final = istr("Content-Length")
+CONNECTION: Final = istr("Connection")
+UPGRADE: Final = istr("Upgrade")
+EXPECT: Final = istr("Expect")
+CONTENT_ENCODING: Final = istr("Content-Encoding")
+
+_HOST_VALUE: Final = re.compile(
     r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*+)(?::[0-9]*+)?"
 )
-_TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")
-_MAX_LENGTH = 2**63 - 1
-_NO_TOKENS: frozenset[str] = frozenset()
+_TOKEN_STR: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")
+_MAX_LENGTH: Final = 2**63 - 1
+_NO_TOKENS: Final[frozenset[str]] = frozenset()
 
-_token_cache: dict[str, frozenset[str]] = {}
+_token_cache: Final[dict[str, frozenset[str]]] = {}
 # Valid Host values seen: a server sees the same few again and again.
-_good_hosts: set[str] = set()
-_GOOD_HOSTS_MAX = 256
+_good_hosts: Final[set[str]] = set()
+_GOOD_HOSTS_MAX: Final = 256
 
 
 def _check_host(value: str) -> bool:
@@ -53,7 +72,7 @@ def _check_host(value: str) -> bool:
     return True
 
 
-_TOKEN_CACHE_MAX = 256
+_TOKEN_CACHE_MAX: Final = 256
 
 
 def tokens(values: list[str] | None) -> frozenset[str]:
@@ -154,7 +173,7 @@ def interpret(
     getall = headers.getall
     http10 = version == HttpVersion10
 
-    hosts = getall("Host", None)
+    hosts = getall(HOST, None)
     if hosts is None:
         if not http10:
             raise BadRequest("an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)")
@@ -167,8 +186,8 @@ def interpret(
 
     chunked = False
     content_length: int | None = None
-    te = getall("Transfer-Encoding", None)
-    cl = getall("Content-Length", None)
+    te = getall(TRANSFER_ENCODING, None)
+    cl = getall(CONTENT_LENGTH, None)
     if te is not None:
         if http10:
             raise BadRequest(
@@ -191,17 +210,17 @@ def interpret(
     if method == "CONNECT" and (chunked or content_length):
         raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
 
-    connection = tokens(getall("Connection", None))
+    connection = tokens(getall(CONNECTION, None))
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
         upgrade = expect_continue = False
     else:
         should_close = "close" in connection
         # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
-        upgrade = "upgrade" in connection and "Upgrade" in headers
-        expect_continue = "100-continue" in tokens(getall("Expect", None))
+        upgrade = "upgrade" in connection and UPGRADE in headers
+        expect_continue = "100-continue" in tokens(getall(EXPECT, None))
 
-    encodings = getall("Content-Encoding", None)
+    encodings = getall(CONTENT_ENCODING, None)
     content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()
 
     return RequestHead(

@@ -57,7 +57,7 @@ is refused the same way.
 from __future__ import annotations
 
 import operator
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar
 
 from ._chunked import parse_chunk_size
 from ._errors import BadRequest, HttpParserError, PayloadTooLarge
@@ -69,18 +69,18 @@ __all__ = ["MessageParser"]
 H = TypeVar("H", RequestHead, ResponseHead)
 
 # States. Plain ints: the main loop compares them on every step.
-HEAD = 0  # waiting for (the rest of) a head
-BODY = 1  # Content-Length body: _remaining bytes to go
-CHUNK_SIZE = 2  # waiting for a chunk-size line
-CHUNK_DATA = 3  # inside a chunk: _remaining bytes to go
-CHUNK_CRLF = 4  # the CRLF after a chunk's data
-TRAILERS = 5  # the trailer section after the last chunk
-UNTIL_EOF = 6  # a response body delimited by the connection's close
-SWITCHED = 7  # after an upgrade or CONNECT: bytes are not HTTP any more
-CLOSED = 8  # after a message that closes the connection: bytes are dropped
+HEAD: Final = 0  # waiting for (the rest of) a head
+BODY: Final = 1  # Content-Length body: _remaining bytes to go
+CHUNK_SIZE: Final = 2  # waiting for a chunk-size line
+CHUNK_DATA: Final = 3  # inside a chunk: _remaining bytes to go
+CHUNK_CRLF: Final = 4  # the CRLF after a chunk's data
+TRAILERS: Final = 5  # the trailer section after the last chunk
+UNTIL_EOF: Final = 6  # a response body delimited by the connection's close
+SWITCHED: Final = 7  # after an upgrade or CONNECT: bytes are not HTTP any more
+CLOSED: Final = 8  # after a message that closes the connection: bytes are dropped
 
-_CR = 13
-_LF = 10
+_CR: Final = 13
+_LF: Final = 10
 
 
 def positive(name: str, value: int) -> int:
@@ -263,11 +263,13 @@ class MessageParser(Generic[H]):
                 remaining = self._remaining
                 stop = pos + remaining
                 if stop > end:
-                    events.append(BodyChunk(buf[pos:]))
+                    events.append(BodyChunk(buf[pos:] if pos else buf))
                     self._remaining = remaining - (end - pos)
                     pos = end
                     break
-                events.append(BodyChunk(buf[pos:stop]))
+                # A feed that is all body is passed on as the same object (a
+                # slice of the whole is not copied by CPython, but it is by mypyc).
+                events.append(BodyChunk(buf if pos == 0 and stop == end else buf[pos:stop]))
                 pos = stop
                 self._remaining = 0
                 if state == CHUNK_DATA:

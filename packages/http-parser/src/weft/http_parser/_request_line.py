@@ -19,44 +19,54 @@ HTTP/1.x with a minor version above 1 is processed as HTTP/1.1, as RFC 9110
 from __future__ import annotations
 
 import re
-from typing import NoReturn, TypeAlias
+from typing import Final, NoReturn, TypeAlias
 
 from ._errors import BadRequest, VersionNotSupported
 from ._fields import TCHAR, TOKEN
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, TargetForm
 
-__all__ = ["RequestLine", "parse_request_line", "request_line_from_match"]
+__all__ = [
+    "REQUEST_LINE",
+    "REQUEST_LINE_TEXT",
+    "RequestLine",
+    "parse_request_line",
+    "request_line_from_match",
+]
 
 #: method, target, path, query_string, form, version
 RequestLine: TypeAlias = tuple[str, str, str, str, TargetForm, HttpVersion]
 
-REQUEST_LINE = re.compile(rb"([%s]++) ([\x21-\x7e]++) HTTP/([0-9])\.([0-9])" % TCHAR)
-_VERSION = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
-_BAD_TARGET_BYTE = re.compile(rb"[^\x21-\x7e]")
-_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://([^/?#]*+)([^?#]*+)(?:\?([^#]*+))?")
-_HOST = r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]++)"
-_AUTHORITY = re.compile(_HOST + r":[0-9]++")
-_USERINFO_AUTHORITY = re.compile(r"[^@]*+@")
+REQUEST_LINE: Final = re.compile(rb"([%s]++) ([\x21-\x7e]++) HTTP/([0-9])\.([0-9])" % TCHAR)
+#: The same regex for a head decoded as text (UTF-8 with surrogateescape): it
+#: matches ASCII only, where decoding changes nothing, so it matches the same
+#: lines, and ends at the same offset as in the bytes.
+REQUEST_LINE_TEXT: Final = re.compile(REQUEST_LINE.pattern.decode("ascii"))
+_VERSION: Final = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
+_BAD_TARGET_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
+_ABSOLUTE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://([^/?#]*+)([^?#]*+)(?:\?([^#]*+))?")
+_HOST: Final = r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]++)"
+_AUTHORITY: Final = re.compile(_HOST + r":[0-9]++")
+_USERINFO_AUTHORITY: Final = re.compile(r"[^@]*+@")
 
 
 def parse_request_line(buf: bytes, start: int, end: int) -> RequestLine:
     """Parse ``buf[start:end]`` (a request-line without CRLF); raise what is wrong."""
-    match = REQUEST_LINE.fullmatch(buf, start, end)
-    if match is None:
+    if REQUEST_LINE.fullmatch(buf, start, end) is None:
         _diagnose(bytes(buf[start:end]))
+    # It matched, so it is ASCII: the text regex matches the decoded line the same way.
+    match = REQUEST_LINE_TEXT.fullmatch(buf[start:end].decode("ascii"))
+    assert match is not None
     return request_line_from_match(match)
 
 
-def request_line_from_match(match: re.Match[bytes]) -> RequestLine:
-    """The parts of a request-line that REQUEST_LINE matched."""
-    method_b, target_b, major, minor = match.groups()
-    if major != b"1":
+def request_line_from_match(match: re.Match[str]) -> RequestLine:
+    """The parts of a request-line that REQUEST_LINE_TEXT matched."""
+    method, target, major, minor = match.groups()
+    if major != "1":
         raise VersionNotSupported(
-            f"HTTP/{major.decode()}.{minor.decode()} is not supported: this server speaks HTTP/1.1"
+            f"HTTP/{major}.{minor} is not supported: this server speaks HTTP/1.1"
         )
-    version = HttpVersion10 if minor == b"0" else HttpVersion11
-    method = method_b.decode("latin-1")
-    target = target_b.decode("latin-1")
+    version = HttpVersion10 if minor == "0" else HttpVersion11
     if target[0] == "/" and method != "CONNECT":
         if "#" in target:
             raise _fragment(target)

@@ -13,18 +13,20 @@ that followed.
 
 from __future__ import annotations
 
+from typing import Final
+
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._errors import BadRequest
 from ._fields import SectionScanner, fast_head_fields
 from ._head import build_head
 from ._parser import CLOSED, HEAD, SWITCHED, MessageParser
-from ._request_line import REQUEST_LINE, parse_request_line, request_line_from_match
+from ._request_line import REQUEST_LINE_TEXT, parse_request_line, request_line_from_match
 from ._types import END_OF_MESSAGE, Event, RequestHead
 
 __all__ = ["RequestParser"]
 
-_NO_FIELDS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+_NO_FIELDS: Final[CIMultiDictProxy[str]] = CIMultiDictProxy(CIMultiDict())
 
 
 class RequestParser(MessageParser[RequestHead]):
@@ -107,21 +109,25 @@ class RequestParser(MessageParser[RequestHead]):
         return HEAD
 
     def _complete_head(self, buf: bytes, start: int, term: int) -> RequestHead:
-        line_end = buf.find(b"\r\n", start)
-        if line_end - start <= self._max_line_size:
-            match = REQUEST_LINE.fullmatch(buf, start, line_end)
-            if match is not None:
+        end = term + 4
+        # Usually the whole buffer is the head (a request without a body).
+        head = buf if start == 0 and end == len(buf) else buf[start:end]
+        text = head.decode("utf-8", "surrogateescape")
+        match = REQUEST_LINE_TEXT.match(text)
+        if match is not None:
+            line_end = match.end()
+            if line_end <= self._max_line_size and text.startswith("\r\n", line_end):
                 line = request_line_from_match(match)
                 fields = (
                     fast_head_fields(
-                        buf,
+                        head,
+                        text,
                         line_end,
-                        term + 2,
                         self._max_field_size,
                         self._max_headers,
                         self._max_head_size,
                     )
-                    if line_end < term
+                    if line_end < end - start - 4
                     else _NO_FIELDS
                 )
                 if fields is not None:
@@ -129,5 +135,5 @@ class RequestParser(MessageParser[RequestHead]):
         # Not the common case: the reference scanner says what is wrong.
         scanner = self._head_scanner
         scanner.reset()
-        scanner.scan(buf, start, term + 4)
+        scanner.scan(buf, start, end)
         raise BadRequest("malformed request head")  # pragma: no cover

@@ -28,12 +28,20 @@ How long the body is, in the order of RFC 9112 §6.3:
 from __future__ import annotations
 
 import re
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from multidict import CIMultiDictProxy
 
 from ._errors import BadRequest, PayloadTooLarge, VersionNotSupported
-from ._head import check_transfer_encoding, parse_content_length, tokens
+from ._head import (
+    CONNECTION,
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    TRANSFER_ENCODING,
+    check_transfer_encoding,
+    parse_content_length,
+    tokens,
+)
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, RawHeaders, ResponseHead
 
 __all__ = [
@@ -52,18 +60,20 @@ __all__ = [
 #: version, status, reason
 StatusLine = tuple[HttpVersion, int, str]
 
-STATUS_LINE = re.compile(
+STATUS_LINE: Final = re.compile(
     rb"HTTP/([0-9])\.([0-9]) ([1-9][0-9][0-9])(?: ([\t \x21-\x7e\x80-\xff]*+))?"
 )
-_VERSION = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
+_VERSION: Final = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
 
 # How a response's body is framed.
-NO_BODY = 0
-INFORMATIONAL = 1  # a 1xx other than 101: no body, no EndOfMessage, the final response follows
-LENGTH = 2
-CHUNKED = 3
-UNTIL_CLOSE = 4
-SWITCH = 5  # 101, or 2xx to CONNECT: the head ends HTTP on this connection
+NO_BODY: Final = 0
+INFORMATIONAL: Final = (
+    1  # a 1xx other than 101: no body, no EndOfMessage, the final response follows
+)
+LENGTH: Final = 2
+CHUNKED: Final = 3
+UNTIL_CLOSE: Final = 4
+SWITCH: Final = 5  # 101, or 2xx to CONNECT: the head ends HTTP on this connection
 
 
 def parse_status_line(buf: bytes, start: int, end: int) -> StatusLine:
@@ -113,8 +123,8 @@ def interpret_response(
 
     chunked = False
     content_length: int | None = None
-    te = getall("Transfer-Encoding", None)
-    cl = getall("Content-Length", None)
+    te = getall(TRANSFER_ENCODING, None)
+    cl = getall(CONTENT_LENGTH, None)
     if te is not None:
         if http10:
             raise BadRequest(
@@ -147,7 +157,7 @@ def interpret_response(
     else:
         framing = UNTIL_CLOSE
 
-    connection = tokens(getall("Connection", None))
+    connection = tokens(getall(CONNECTION, None))
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
     else:
@@ -155,7 +165,7 @@ def interpret_response(
     if framing == UNTIL_CLOSE:
         should_close = True
 
-    encodings = getall("Content-Encoding", None)
+    encodings = getall(CONTENT_ENCODING, None)
     content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()
     head = ResponseHead(
         version,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Final
 
 from ._errors import HeaderInjectionError
 from ._status import reason_phrase, status_line
@@ -28,12 +29,12 @@ __all__ = [
     "serialize_response_head",
 ]
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(r"[^\x00-\x20\x7f]+")
-_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TARGET: Final = re.compile(r"[^\x00-\x20\x7f]+")
+_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 
-_GOOD_NAMES: set[str] = set()
-_GOOD_NAMES_MAX = 4096
+_GOOD_NAMES: Final[set[str]] = set()
+_GOOD_NAMES_MAX: Final = 4096
 
 
 def _check_name(name: str) -> None:

@@ -9,9 +9,11 @@ status are built once at import so serializing a common head costs a lookup.
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = ["REASON_PHRASES", "reason_phrase", "status_line"]
 
-REASON_PHRASES: dict[int, str] = {
+REASON_PHRASES: Final[dict[int, str]] = {
     100: "Continue",
     101: "Switching Protocols",
     102: "Processing",
@@ -78,7 +80,7 @@ REASON_PHRASES: dict[int, str] = {
 }
 
 # (major, minor, status) -> b"HTTP/1.1 200 OK\r\n", for the registry's phrases.
-_STATUS_LINES: dict[tuple[int, int, int], bytes] = {
+_STATUS_LINES: Final[dict[tuple[int, int, int], bytes]] = {
     (major, minor, status): f"HTTP/{major}.{minor} {status} {phrase}\r\n".encode("ascii")
     for (major, minor) in ((1, 1), (1, 0))
     for status, phrase in REASON_PHRASES.items()

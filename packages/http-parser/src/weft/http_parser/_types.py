@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, TypeAlias
+from typing import Final, Literal, NamedTuple, TypeAlias
 
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
@@ -35,10 +35,10 @@ class HttpVersion(NamedTuple):
     minor: int
 
 
-HttpVersion10 = HttpVersion(1, 0)
-HttpVersion11 = HttpVersion(1, 1)
+HttpVersion10: Final = HttpVersion(1, 0)
+HttpVersion11: Final = HttpVersion(1, 1)
 
-_EMPTY_FIELDS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+_EMPTY_FIELDS: Final[CIMultiDictProxy[str]] = CIMultiDictProxy(CIMultiDict())
 
 
 class RequestHead:
@@ -282,7 +282,7 @@ class EndOfMessage:
 
 #: The EndOfMessage of every message without trailers: one shared instance,
 #: since nothing in it varies (the parsers do not allocate one per message).
-END_OF_MESSAGE = EndOfMessage()
+END_OF_MESSAGE: Final = EndOfMessage()
 
 #: What ``RequestParser.feed`` returns a list of.
 Event: TypeAlias = RequestHead | BodyChunk | EndOfMessage

@@ -1,0 +1,62 @@
+"""Which build is installed: the mypyc-compiled modules or pure Python.
+
+The nox sessions say which one they installed through
+WEFT_HTTP_PARSER_EXPECT_COMPILED ("1": compiled, "0": pure), so a build that
+silently fell back to pure Python where a compiler is present fails here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib.machinery import EXTENSION_SUFFIXES
+
+import pytest
+
+import weft.http_parser as http_parser
+
+#: The modules hatch_build.py compiles (COMPILED_MODULES there).
+HOT_MODULES = (
+    "_parser",
+    "_request_parser",
+    "_response_parser",
+    "_fields",
+    "_head",
+    "_request_line",
+    "_response_head",
+    "_chunked",
+    "_types",
+    "_serializer",
+    "_status",
+)
+
+
+def _is_extension(name: str) -> bool:
+    module = importlib.import_module(f"weft.http_parser.{name}")
+    return str(getattr(module, "__file__", "")).endswith(tuple(EXTENSION_SUFFIXES))
+
+
+def test_compiled_flag_matches_the_modules() -> None:
+    """COMPILED is a bool, and True exactly when every hot module is an extension module."""
+    assert isinstance(http_parser.COMPILED, bool)
+    assert [_is_extension(name) for name in HOT_MODULES] == [http_parser.COMPILED] * len(
+        HOT_MODULES
+    )
+
+
+def test_pure_modules_stay_pure() -> None:
+    """The asyncio stream and the WebSocket codec are never compiled."""
+    for name in ("streams", "_ws_reader", "_ws_writer", "_errors", "_content_encoding"):
+        assert not _is_extension(name), name
+
+
+def test_the_expected_build_is_installed() -> None:
+    """The build the session asked for is the one imported."""
+    expected = os.environ.get("WEFT_HTTP_PARSER_EXPECT_COMPILED")
+    if expected is None:
+        pytest.skip("WEFT_HTTP_PARSER_EXPECT_COMPILED is not set (nox sets it)")
+    assert http_parser.COMPILED is (expected == "1"), (
+        f"expected the {'compiled' if expected == '1' else 'pure-Python'} build, imported "
+        f"{'compiled' if http_parser.COMPILED else 'pure-Python'} modules from "
+        f"{os.path.dirname(http_parser.__file__)}"
+    )
