@@ -21,8 +21,6 @@ case numbers; groups 12-13 (permessage-deflate) are in
 ``test_integration_websocket_autobahn_deflate.py``.
 
 Left out: 9.1.5/9.1.6 and 9.2.5/9.2.6 (8 and 16 MiB messages), to stay fast.
-7.1.1 is an expected failure (see its test): weft answers a close before its
-handler has read the message sent ahead of it.
 """
 
 from __future__ import annotations
@@ -754,13 +752,6 @@ async def test_6_4_fail_fast_on_invalid_utf8(
         await peer.aclose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="weft answers a peer's close in data_received, before the handler read the "
-    "message queued ahead of it; the handler's echo then fails (aiohttp answers the close "
-    "when receive() returns it, so its echo goes out first)",
-)
 @pytest.mark.asyncio
 async def test_7_1_1_text_then_close(serve: ServeApp, app: web.Application) -> None:
     """7.1.1: a text message and a close in one write: the echo, then the close (strict)."""
@@ -775,8 +766,7 @@ async def test_7_1_6_large_message_then_close_then_ping(
     serve: ServeApp, app: web.Application
 ) -> None:
     """7.1.6: 256 KiB text, close and ping back to back: the echo may be cut (non-strict)."""
-    # weft answers the close before its handler echoes (see 7.1.1): the NON-STRICT outcome,
-    # no echo; a server that echoes first gives the strict one. Both are accepted.
+    # Autobahn accepts the echo (strict) or a close that cuts it (non-strict).
     payload = b"BAsd7&jh23" * 26214 + b"Bl"  # 256 KiB, Autobahn's payload
     await run_case(
         await serve(app),

@@ -180,8 +180,10 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         )
         output = process.stdout.decode("utf-8", "replace")
         if process.returncode:
-            tail = textwrap.indent("\n".join(output.splitlines()[-30:]), "    ")
-            raise RuntimeError(f"mypyc failed (exit status {process.returncode}):\n{tail}")
+            lines = output.splitlines()
+            shown = [line for line in lines if "error" in line.lower()][:10] or lines[-15:]
+            detail = textwrap.indent("\n".join(line[:300] for line in shown), "    ")
+            raise RuntimeError(f"mypyc failed (exit status {process.returncode}):\n{detail}")
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         built = {
             path: path.relative_to(tmp / "lib").as_posix()

@@ -431,15 +431,18 @@ async def test_reading_pauses_when_messages_pile_up() -> None:
 
 @pytest.mark.asyncio
 async def test_peer_close_is_answered_with_its_code() -> None:
-    """autoclose: the peer's code comes back, the transport closes, then CLOSED (5th: error)."""
+    """autoclose: the peer's code comes back once the messages before it are read, the
+    transport closes, then CLOSED (5th: error)."""
     peer = await connect()
     peer.text("before")
     peer.send(ws_encode_close(4001, "bye", mask=True))
+    assert peer.frames() == []  # "before" is still unread: the close waits for it
+    assert not peer.ws.closed
+    assert await peer.ws.receive_str() == "before"
+    assert await peer.ws.receive() == WSMessage(WSMsgType.CLOSE, 4001, "bye")
     assert peer.frames() == [WSMessage(WSMsgType.CLOSE, 4001, "")]
     assert peer.transport.is_closing()
     assert peer.ws.closed
-    assert await peer.ws.receive_str() == "before"
-    assert await peer.ws.receive() == WSMessage(WSMsgType.CLOSE, 4001, "bye")
     assert peer.ws.close_code == 4001
     for _ in range(4):
         assert (await peer.ws.receive()).type is WSMsgType.CLOSED

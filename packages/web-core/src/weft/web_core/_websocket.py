@@ -11,7 +11,10 @@ Invariants:
    ``receive()``. Protocol work that needs no application decision happens
    right there, whether or not the application is reading: PINGs are
    answered (``autoping``), a peer's CLOSE is answered and the transport
-   closed (``autoclose``), a protocol violation is answered with a close
+   closed (``autoclose``) — unless messages sent before it still wait for
+   ``receive()``: then it is answered when ``receive()`` returns it, so the
+   handler's answers to those messages go out first (Autobahn 7.1.1, and
+   aiohttp's order) — and a protocol violation is answered with a close
    frame carrying its code (1002, 1007, 1009) and the transport closed.
 2. **Writes never interleave.** A frame is encoded and handed to
    ``transport.write`` in one synchronous step, so any number of tasks may
@@ -180,6 +183,7 @@ class WebSocketResponse(StreamResponse):
         self._conn_lost = 0
         self._drain_lock = asyncio.Lock()
         self._heartbeat_timer: Heartbeat | None = None
+        self._answer_close = False  # a peer's close waits in the queue for its answer
 
     # -- the opening handshake
 
@@ -330,12 +334,21 @@ class WebSocketResponse(StreamResponse):
             return
         self._close_code = msg.data
         if self._autoclose:
-            # Answer with the peer's code (RFC 6455 §5.5.1: "typically echos"), then close.
-            self._closed = True
-            assert self._encoder is not None
-            self._write_now(self._encoder.close(msg.data or None))
-            self._close_transport()
+            if self._messages:
+                # The handler has not read the messages ahead of the close yet: answer when
+                # receive() returns it, so answers to them still go out (aiohttp's order;
+                # RFC 6455 §5.5.1 lets an endpoint finish its messages first).
+                self._answer_close = True
+            else:
+                self._answer_peer_close(msg.data)
         self._enqueue(msg)
+
+    def _answer_peer_close(self, code: int) -> None:
+        # Answer with the peer's code (RFC 6455 §5.5.1: "typically echos"), then close.
+        self._closed = True
+        assert self._encoder is not None
+        self._write_now(self._encoder.close(code or None))
+        self._close_transport()
 
     def _fail(self, exc: BaseException, code: int | None = None) -> None:
         """End the connection after an error; ``code``: the close frame to send first."""
@@ -398,6 +411,10 @@ class WebSocketResponse(StreamResponse):
         while True:
             if self._messages:
                 msg = self._messages.popleft()
+                if msg.type is _CLOSE and self._answer_close:
+                    self._answer_close = False
+                    if not self._closed:
+                        self._answer_peer_close(msg.data)
                 if msg.type is _TEXT or msg.type is _BINARY:
                     self._queued -= len(msg.data)
                     if self._paused and self._queued <= _LOW_WATER:
