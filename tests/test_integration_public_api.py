@@ -39,6 +39,7 @@ AIOHTTP_WEB_ALL = frozenset(
     """.split()
 )
 
+
 def test_all_is_true() -> None:
     """Every name in weft.web.__all__ exists."""
     missing = [name for name in web.__all__ if not hasattr(web, name)]

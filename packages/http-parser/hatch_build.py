@@ -21,6 +21,7 @@ is never written to (several builds may run from the same checkout).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,10 @@ warn_unused_ignores = False
 follow_imports = skip
 ignore_missing_imports = True
 """
+
+
+# "error:" from mypy or the compiler, not the -Werror of every command line.
+_ERROR = re.compile(r"(?<![\w-])error\b", re.IGNORECASE)
 
 
 def _forced_pure() -> bool:
@@ -181,7 +186,7 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         output = process.stdout.decode("utf-8", "replace")
         if process.returncode:
             lines = output.splitlines()
-            shown = [line for line in lines if "error" in line.lower()][:10] or lines[-15:]
+            shown = [line for line in lines if _ERROR.search(line)][:10] or lines[-15:]
             detail = textwrap.indent("\n".join(line[:300] for line in shown), "    ")
             raise RuntimeError(f"mypyc failed (exit status {process.returncode}):\n{detail}")
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"

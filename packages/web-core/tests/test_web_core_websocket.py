@@ -145,7 +145,8 @@ async def test_prepare_writes_101_and_switches() -> None:
     assert peer.conn.receiver is not None
     assert peer.ws.prepared
     assert peer.ws.compress == 0
-    assert not peer.ws.closed
+    closed_early = peer.ws.closed
+    assert not closed_early
     assert isinstance(peer.conn, UpgradableProtocol)
 
 
@@ -437,7 +438,8 @@ async def test_peer_close_is_answered_with_its_code() -> None:
     peer.text("before")
     peer.send(ws_encode_close(4001, "bye", mask=True))
     assert peer.frames() == []  # "before" is still unread: the close waits for it
-    assert not peer.ws.closed
+    closed_early = peer.ws.closed
+    assert not closed_early
     assert await peer.ws.receive_str() == "before"
     assert await peer.ws.receive() == WSMessage(WSMsgType.CLOSE, 4001, "bye")
     assert peer.frames() == [WSMessage(WSMsgType.CLOSE, 4001, "")]
@@ -520,7 +522,8 @@ async def test_close_checks_its_arguments() -> None:
         await peer.ws.close(code=1005)
     with pytest.raises(ValueError, match="123"):
         await peer.ws.close(message="x" * 124)
-    assert not peer.ws.closed
+    closed_early = peer.ws.closed
+    assert not closed_early
 
 
 @pytest.mark.asyncio
@@ -620,7 +623,8 @@ async def test_heartbeat_kept_alive_by_pongs() -> None:
             assert msg.type is WSMsgType.PING
             pings += 1
             peer.send(peer.encoder.pong(msg.data))
-    assert not peer.ws.closed
+    closed_early = peer.ws.closed
+    assert not closed_early
     assert peer.ws.close_code is None
     peer.send(ws_encode_close(1000, mask=True))
     assert (await peer.ws.receive()).type is WSMsgType.CLOSE
