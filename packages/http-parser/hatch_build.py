@@ -201,15 +201,10 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         return built
 
     def _fallback(self, reason: str) -> None:
-        message = (
+        self.app.display_warning(
             f"weft-http-parser: building the PURE-PYTHON wheel, the mypyc-compiled one "
             f"could not be built: {reason}"
         )
-        if self.app is not None:
-            self.app.display_warning(message)
-        else:  # pragma: no cover
-            print(message, file=sys.stderr)
 
     def _say(self, message: str) -> None:
-        if self.app is not None:
-            self.app.display_info(f"weft-http-parser: {message}")
+        self.app.display_info(f"weft-http-parser: {message}")
