@@ -549,3 +549,32 @@ def test_json_bytes_response() -> None:
     assert response.content_type == "application/json"
     with pytest.raises(ValueError, match="only one of data or body"):
         json_bytes_response({"a": 1}, dumps=lambda d: b"", body=b"x")
+
+
+@pytest.mark.asyncio
+async def test_typed_header_setters_refuse_changes_after_the_head_is_sent() -> None:
+    """After prepare(), content type, length, cookies, validators and codings raise
+    RuntimeError (they would never be sent); before, they work."""
+    import datetime
+
+    from weft.web_core.test_utils import make_mocked_request
+
+    response = StreamResponse()
+    response.content_type = "text/plain"
+    response.set_cookie("a", "1")
+    await response.prepare(make_mocked_request("GET", "/"))
+    attempts = [
+        lambda: setattr(response, "content_type", "text/html"),
+        lambda: setattr(response, "charset", "latin-1"),
+        lambda: setattr(response, "content_length", 3),
+        lambda: setattr(response, "last_modified", datetime.datetime.now(datetime.UTC)),
+        lambda: setattr(response, "etag", "abc"),
+        lambda: response.set_cookie("b", "2"),
+        lambda: response.del_cookie("a"),
+        lambda: response.enable_compression(),
+        lambda: response.enable_chunked_encoding(),
+        lambda: response.set_status(404),
+    ]
+    for attempt in attempts:
+        with pytest.raises(RuntimeError, match="after the headers are sent"):
+            attempt()

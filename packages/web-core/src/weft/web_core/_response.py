@@ -86,6 +86,7 @@ class StreamResponse(MutableMapping[str, Any]):
         self._req: BaseRequest | None = None
         self._payload_writer: StreamWriter | None = None
         self._eof_sent = False
+        self._headers_sent = False
         self._body_length = 0
         self._state: dict[str, Any] = {}
         self._cookies: ResponseCookies | None = None
@@ -100,6 +101,12 @@ class StreamResponse(MutableMapping[str, Any]):
     @property
     def reason(self) -> str:
         return self._reason
+
+    def _check_headers_open(self, what: str) -> None:
+        # The typed setters refuse late changes that would silently never be sent; the
+        # raw ``headers`` mapping stays writable, as aiohttp's is.
+        if self._headers_sent:
+            raise RuntimeError(f"Cannot change {what} after the headers are sent")
 
     def set_status(self, status: int, reason: str | None = None) -> None:
         """Change the status; only before the head is sent."""
@@ -127,6 +134,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @content_type.setter
     def content_type(self, value: str) -> None:
+        self._check_headers_open("the content type")
         charset = self.charset
         self._headers[_CONTENT_TYPE] = (
             str(value) if charset is None else f"{value}; charset={charset}"
@@ -141,6 +149,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @charset.setter
     def charset(self, value: str | None) -> None:
+        self._check_headers_open("the charset")
         ctype = self.content_type
         if ctype == "application/octet-stream":
             raise RuntimeError(
@@ -156,6 +165,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @content_length.setter
     def content_length(self, value: int | None) -> None:
+        self._check_headers_open("the content length")
         if value is None:
             self._headers.pop(_CONTENT_LENGTH, None)
         else:
@@ -172,6 +182,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @last_modified.setter
     def last_modified(self, value: float | datetime.datetime | str | None) -> None:
+        self._check_headers_open("Last-Modified")
         if value is None:
             self._headers.pop(_LAST_MODIFIED, None)
         elif isinstance(value, (int, float, datetime.datetime)):
@@ -188,6 +199,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @etag.setter
     def etag(self, value: ETag | str | None) -> None:
+        self._check_headers_open("the ETag")
         if value is None:
             self._headers.pop(_ETAG, None)
         else:
@@ -203,6 +215,7 @@ class StreamResponse(MutableMapping[str, Any]):
         self, force: bool | ContentCoding | None = None, strategy: int | None = None
     ) -> None:
         """Compress the body with the best coding the client accepts (or ``force``)."""
+        self._check_headers_open("the compression")
         if isinstance(force, bool):
             force = ContentCoding.deflate if force else ContentCoding.identity
             warnings.warn("Using boolean for force is deprecated #3318", DeprecationWarning, 2)
@@ -256,6 +269,7 @@ class StreamResponse(MutableMapping[str, Any]):
         partitioned: bool | None = None,
     ) -> None:
         """Send a Set-Cookie header with this response."""
+        self._check_headers_open("cookies")
         self.cookies.set_cookie(
             name,
             value,
@@ -281,6 +295,7 @@ class StreamResponse(MutableMapping[str, Any]):
         samesite: str | None = None,
     ) -> None:
         """Tell the client to delete a cookie (an empty value that expired at once)."""
+        self._check_headers_open("cookies")
         self.cookies.del_cookie(
             name, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
         )
@@ -301,6 +316,7 @@ class StreamResponse(MutableMapping[str, Any]):
 
     def enable_chunked_encoding(self) -> None:
         """Send the body with chunked transfer coding (HTTP/1.1 only)."""
+        self._check_headers_open("the transfer coding")
         if _CONTENT_LENGTH in self._headers:
             raise RuntimeError("You can't enable chunked encoding when a content length is set")
         self._chunked = True
@@ -335,6 +351,7 @@ class StreamResponse(MutableMapping[str, Any]):
                 self._status, self._reason, self._headers.items(), request.version
             )
         )
+        self._headers_sent = True
         return writer
 
     def _prepare_headers(self, request: BaseRequest) -> None:
