@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -563,7 +564,7 @@ async def test_typed_header_setters_refuse_changes_after_the_head_is_sent() -> N
     response.content_type = "text/plain"
     response.set_cookie("a", "1")
     await response.prepare(make_mocked_request("GET", "/"))
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: setattr(response, "content_type", "text/html"),
         lambda: setattr(response, "charset", "latin-1"),
         lambda: setattr(response, "content_length", 3),
