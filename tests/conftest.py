@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -57,3 +60,21 @@ RawExchange = Callable[[str, bytes], Awaitable[bytes]]
 def raw() -> RawExchange:
     """Send raw bytes to a server, return everything it sends until it closes."""
     return _raw_exchange
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The tools are scripts, not an installed package: their tests import them from here.
+sys.path.insert(0, str(REPO / "tools"))
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A copy of the repository's pyproject files and package sources, to change freely."""
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "src", copy / "src")
+    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    for pkg in (REPO / "packages").iterdir():
+        shutil.copytree(pkg / "src", copy / "packages" / pkg.name / "src")
+        shutil.copy(pkg / "pyproject.toml", copy / "packages" / pkg.name / "pyproject.toml")
+    return copy

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import check_boundaries as checker
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _load_checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "check_boundaries", REPO / "tools/check_boundaries.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_boundaries"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-checker = _load_checker()
-
-
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    """A copy of the repository's pyproject files and package sources."""
-    copy = tmp_path / "repo"
-    shutil.copytree(REPO / "src", copy / "src")
-    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
-    for pkg in (REPO / "packages").iterdir():
-        shutil.copytree(pkg / "src", copy / "packages" / pkg.name / "src")
-        shutil.copy(pkg / "pyproject.toml", copy / "packages" / pkg.name / "pyproject.toml")
-    return copy
 
 
 def test_repository_has_no_violation() -> None:

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import bump_version
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bump_version", REPO / "tools/bump_version.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bump_version"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bump_version = _load()
-
-
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(REPO / "src", copy / "src")
-    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
-    for pkg in (REPO / "packages").iterdir():
-        shutil.copytree(pkg / "src", copy / "packages" / pkg.name / "src")
-        shutil.copy(pkg / "pyproject.toml", copy / "packages" / pkg.name / "pyproject.toml")
-    return copy
 
 
 def test_repository_ranges_are_consistent() -> None:
