@@ -3,9 +3,11 @@
 Sessions:
   tests-<package>  the package's own tests, in a venv holding only that package,
                    its declared dependencies and its ``test`` dependency group
-                   (http-parser installed from its folder: mypyc-compiled where a
-                   C compiler is present, and then the tests check it is)
+                   (http-parser and web-routing installed from their folders:
+                   mypyc-compiled where a C compiler is present, and then the
+                   tests check they are)
   tests-http-parser-pure  the same tests against http-parser's pure-Python build
+  tests-web-routing-pure  the same tests against web-routing's pure-Python build
   tests            the integration suite through ``weft.web`` (everything installed)
   typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
   lint             ruff check + ruff format --check
@@ -40,6 +42,7 @@ nox.options.sessions = [
     "typecheck",
     *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
     "tests-http-parser-pure",
+    "tests-web-routing-pure",
     "tests",
     "build",
 ]
@@ -95,7 +98,7 @@ def _group(folder: Path, group: str) -> tuple[str, ...]:
 
 
 def _can_compile() -> bool:
-    """Whether http-parser's build hook can compile here (its own checks, hatch_build.py)."""
+    """Whether the mypyc build hooks can compile here (their own checks, hatch_build.py)."""
     if sys.implementation.name != "cpython":
         return False
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
@@ -104,19 +107,26 @@ def _can_compile() -> bool:
     return shutil.which(compiler.split()[0]) is not None
 
 
-def _http_parser_envs(session: nox.Session, *, pure: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """The environments to install http-parser with and to run its tests with.
+#: Packages with a mypyc build hook -> the prefix of their environment variables.
+_COMPILED_PACKAGES = {"http-parser": "WEFT_HTTP_PARSER", "web-routing": "WEFT_WEB_ROUTING"}
 
-    WEFT_HTTP_PARSER_PURE picks the build; WEFT_HTTP_PARSER_EXPECT_COMPILED
-    makes tests/test_http_parser_build.py check that the build installed is
-    that one (a compiled build that fell back to pure Python fails).
+
+def _compiled_envs(
+    session: nox.Session, package: str, *, pure: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environments to install a compiled package with and to run its tests with.
+
+    <PREFIX>_PURE picks the build; <PREFIX>_EXPECT_COMPILED makes the
+    package's tests/test_*_build.py check that the build installed is that
+    one (a compiled build that fell back to pure Python fails).
     """
+    prefix = _COMPILED_PACKAGES[package]
     if pure:
-        return {"WEFT_HTTP_PARSER_PURE": "1"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "0"}
+        return {f"{prefix}_PURE": "1"}, {f"{prefix}_EXPECT_COMPILED": "0"}
     if _can_compile():
-        return {"WEFT_HTTP_PARSER_PURE": "0"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "1"}
-    session.log("no C compiler or Python headers: http-parser is tested as pure Python")
-    return {"WEFT_HTTP_PARSER_PURE": "0"}, {"WEFT_HTTP_PARSER_EXPECT_COMPILED": "0"}
+        return {f"{prefix}_PURE": "0"}, {f"{prefix}_EXPECT_COMPILED": "1"}
+    session.log(f"no C compiler or Python headers: {package} is tested as pure Python")
+    return {f"{prefix}_PURE": "0"}, {f"{prefix}_EXPECT_COMPILED": "0"}
 
 
 def _make_package_session(folder: Path) -> None:
@@ -125,8 +135,8 @@ def _make_package_session(folder: Path) -> None:
         """Run one package's tests against only its declared dependencies."""
         install_env: dict[str, str] = {}
         run_env: dict[str, str] = {}
-        if folder.name == "http-parser":
-            install_env, run_env = _http_parser_envs(session, pure=False)
+        if folder.name in _COMPILED_PACKAGES:
+            install_env, run_env = _compiled_envs(session, folder.name, pure=False)
         session.install(
             *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
         )
@@ -138,15 +148,25 @@ for _folder in sorted(PACKAGES.iterdir()):
         _make_package_session(_folder)
 
 
-@nox.session(name="tests-http-parser-pure")
-def tests_http_parser_pure(session: nox.Session) -> None:
-    """http-parser's tests against its pure-Python build (WEFT_HTTP_PARSER_PURE=1)."""
-    folder = PACKAGES / "http-parser"
-    install_env, run_env = _http_parser_envs(session, pure=True)
+def _pure_tests(session: nox.Session, package: str) -> None:
+    folder = PACKAGES / package
+    install_env, run_env = _compiled_envs(session, package, pure=True)
     session.install(
         *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
     )
     session.run("pytest", str(folder / "tests"), *session.posargs, env=run_env)
+
+
+@nox.session(name="tests-http-parser-pure")
+def tests_http_parser_pure(session: nox.Session) -> None:
+    """http-parser's tests against its pure-Python build (WEFT_HTTP_PARSER_PURE=1)."""
+    _pure_tests(session, "http-parser")
+
+
+@nox.session(name="tests-web-routing-pure")
+def tests_web_routing_pure(session: nox.Session) -> None:
+    """web-routing's tests against its pure-Python build (WEFT_WEB_ROUTING_PURE=1)."""
+    _pure_tests(session, "web-routing")
 
 
 def _install_chromium(session: nox.Session) -> None:

@@ -13,6 +13,10 @@ the very same request object, built once per case with
 ``aiohttp.test_utils.make_mocked_request``, and both coroutines are driven the
 same way, without an event loop (``coro.send(None)`` until StopIteration).
 
+It times the weft-web-routing that is importable (an installed wheel: the
+mypyc-compiled build where a compiler was present, see ``COMPILED``), else
+the sources of this checkout (pure Python); the first line says which.
+
 Run: ``nox -s bench`` or ``python tools/bench/bench_router.py [--quick]``.
 Bounded: well under a minute.
 """
@@ -27,14 +31,18 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-for _src in ("web-exceptions", "web-routing"):
-    _path = str(REPO / "packages" / _src / "src")
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+try:
+    import weft.web_routing  # noqa: F401  (an installed build, or one on PYTHONPATH, first)
+except ImportError:
+    for _src in ("web-exceptions", "web-routing"):
+        _path = str(REPO / "packages" / _src / "src")
+        if _path not in sys.path:
+            sys.path.insert(0, _path)
 
 from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import make_mocked_request  # noqa: E402
 
+from weft import web_routing  # noqa: E402
 from weft.web_routing import UrlDispatcher  # noqa: E402
 
 SIZES = (10, 100, 1000)
@@ -176,7 +184,12 @@ def main() -> None:
                 budget,
             )
             rows.append((size, kind, t_match, t_resolve, t_aiohttp))
+    build_name = "compiled with mypyc" if web_routing.COMPILED else "pure Python"
     print()
+    print(
+        f"weft-web-routing {web_routing.__version__}: {build_name}, from "
+        f"{Path(web_routing.__file__).parent}"
+    )
     print(
         "Router lookups, ns per call (best of 7); ratio = aiohttp resolve / weft (>1: weft faster)"
     )

@@ -18,10 +18,18 @@ Errors::
     KeyError        url_for() without a variable's value
     HTTPNotFound / HTTPMethodNotAllowed (weft.web_exceptions)
                     carried by MatchInfoError.http_exception and raised by its handler
+
+``COMPILED`` is True when the lookup path (the index, ``_matcher``, and path
+decoding, ``_quoting``) was imported as the C extension modules that mypyc
+builds into the wheel where a compiler is available, False for the
+pure-Python build (same code, same behaviour).
 """
 
 from __future__ import annotations
 
+from importlib.machinery import EXTENSION_SUFFIXES as _EXTENSION_SUFFIXES
+
+from . import _matcher as _hot_module
 from .__about__ import __version__
 from ._dispatcher import ResourcesView, RoutesView, UrlDispatcher
 from ._match_info import MatchInfoError, UrlMappingMatchInfo
@@ -68,8 +76,12 @@ from ._types import (
 )
 from ._view import AbstractView, View
 
+#: True when the mypyc-compiled build is loaded, False for pure Python.
+COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(tuple(_EXTENSION_SUFFIXES))
+
 __all__ = [
     "__version__",
+    "COMPILED",
     # the router
     "UrlDispatcher",
     "ResourcesView",

@@ -3,7 +3,8 @@
 Registration validates (method, path template, route name) and files the
 resource in the index; ``freeze()`` compiles the index and forbids changes.
 ``match(method, path)`` needs no request object; ``resolve(request)`` is the
-aiohttp-compatible coroutine on top of it.
+aiohttp-compatible coroutine on top of it. Both come from ``RouterCore``
+(``_matcher``), which the mypyc build compiles with the index.
 """
 
 from __future__ import annotations
@@ -15,11 +16,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping, Sized
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
-
-from ._match_info import MatchInfoError, UrlMappingMatchInfo
-from ._matcher import RouteIndex
-from ._quoting import decode_path_safe
+from ._matcher import RouterCore
 from ._resources import AbstractResource, DynamicResource, PlainResource, Resource
 from ._routes import AbstractRoute
 from ._static import DEFAULT_CHUNK_SIZE, ResponseFactories, StaticResource
@@ -28,7 +25,6 @@ from ._subapp import (
     MaskDomain,
     MatchedSubAppResource,
     PrefixedSubAppResource,
-    request_host,
 )
 from ._template import is_dynamic
 from ._types import (
@@ -37,7 +33,6 @@ from ._types import (
     FileResponseFactory,
     Handler,
     HtmlResponseFactory,
-    RequestLike,
     SubApplication,
 )
 
@@ -94,7 +89,7 @@ def _check_name(name: str) -> None:
             )
 
 
-class UrlDispatcher(Mapping[str, AbstractResource]):
+class UrlDispatcher(RouterCore, Mapping[str, AbstractResource]):
     """Resources and routes; a mapping from route name to resource.
 
     >>> router = UrlDispatcher()
@@ -112,15 +107,12 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         file_response_factory: FileResponseFactory | None = None,
         html_response_factory: HtmlResponseFactory | None = None,
     ) -> None:
+        # The index, the rule resources, default_expect_handler, _has_subapps.
+        super().__init__(default_expect_handler)
         self._frozen = False
         self._resources: list[AbstractResource] = []
         self._named_resources: dict[str, AbstractResource] = {}
-        self._index = RouteIndex()
-        # Resources matched by a rule on the whole request (domains), tried first.
-        self._rule_resources: list[AbstractResource] = []
-        self.default_expect_handler = default_expect_handler
         self._factories = ResponseFactories(file_response_factory, html_response_factory)
-        self._has_subapps = False  # resolve() reads the Host only when a sub-router may need it
 
     # ---------------------------------------------------------------- responses
 
@@ -149,84 +141,8 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
         return self._factories.html
 
     # ---------------------------------------------------------------- matching
-
-    def match(self, method: str, path: str, *, host: str | None = None) -> UrlMappingMatchInfo:
-        """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
-
-        ``host`` is the request's Host header; without it, domain
-        sub-applications (``add_domain``) never match.
-
-        >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
-        """
-        if "%" in path:
-            path = decode_path_safe(path)
-        if self._rule_resources:
-            return self.match_path_safe(method, path, host=host)
-        found = self._index.resolve(method, path, self.default_expect_handler, host)
-        if type(found) is not set:
-            return found  # type: ignore[return-value]
-        if found:
-            return MatchInfoError(HTTPMethodNotAllowed(method, found))
-        return MatchInfoError(HTTPNotFound())
-
-    def match_path_safe(
-        self, method: str, path: str, *, host: str | None = None
-    ) -> UrlMappingMatchInfo:
-        """``match`` for a path already decoded like ``URL.path_safe`` (sub-routers use it)."""
-        allowed: set[str] | None = None
-        if self._rule_resources:
-            allowed = set()
-            for resource in self._rule_resources:
-                info, methods = resource.resolve_path(method, path, host=host)
-                if info is not None:
-                    return info
-                allowed |= methods
-        found = self._index.resolve(method, path, self.default_expect_handler, host)
-        if not isinstance(found, set):
-            return found
-        if allowed:
-            found |= allowed
-        if found:
-            return MatchInfoError(HTTPMethodNotAllowed(method, found))
-        return MatchInfoError(HTTPNotFound())
-
-    async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
-        """aiohttp's entry point: match ``request.method`` and ``request.rel_url.raw_path``.
-
-        Domain rules are evaluated with ``await rule.match(request)`` here, so
-        custom ``AbstractRuleMatching`` rules work; sub-routers under a prefix
-        get the request's Host header.
-        """
-        method = request.method
-        path = request.rel_url.raw_path
-        if "%" in path:
-            path = decode_path_safe(path)
-        if not self._rule_resources:
-            found = self._index.resolve(
-                method,
-                path,
-                self.default_expect_handler,
-                request_host(request) if self._has_subapps else None,
-            )
-            if type(found) is not set:
-                return found  # type: ignore[return-value]
-            if found:
-                return MatchInfoError(HTTPMethodNotAllowed(method, found))
-            return MatchInfoError(HTTPNotFound())
-        allowed: set[str] = set()
-        for resource in self._rule_resources:
-            info, methods = await resource.resolve(request)
-            if info is not None:
-                return info
-            allowed |= methods
-        host = request_host(request) if self._has_subapps else None
-        found = self._index.resolve(method, path, self.default_expect_handler, host)
-        if not isinstance(found, set):
-            return found
-        allowed |= found
-        if allowed:
-            return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
-        return MatchInfoError(HTTPNotFound())
+    # match(method, path, *, host=None), match_path_safe(...) and
+    # async resolve(request) are RouterCore's (_matcher.py).
 
     # ---------------------------------------------------------------- mapping / views
 

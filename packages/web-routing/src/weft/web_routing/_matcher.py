@@ -24,7 +24,7 @@ Data structures (built at registration, compiled at ``freeze()``):
   span segments join every group), and a group is compiled into one
   alternation regex, tried in C in registration order, whose matched group
   tells which resource won (a group of one dynamic resource uses that
-  resource's own named pattern: its ``groupdict()`` is the match info).
+  resource's own named pattern, its variables read by group number).
 
 A lookup (``RouteIndex.resolve``) starts at the deepest prefix of the path
 that can be a key (keys are indexed by first segment), costs one dict probe
@@ -39,9 +39,13 @@ resource that declines or a group that cannot be combined continue in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Final, TypeVar
 
-from ._match_info import UrlMappingMatchInfo
-from ._quoting import unquote_value
+from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
+
+from ._match_info import MatchInfoError, UrlMappingMatchInfo
+from ._quoting import decode_path_safe, unquote_value
 from ._resources import (
     AbstractResource,
     DynamicResource,
@@ -51,9 +55,22 @@ from ._resources import (
     key_of,
 )
 from ._routes import ResourceRoute
-from ._types import ExpectHandler
+from ._subapp import request_host
+from ._types import ExpectHandler, RequestLike
 
-__all__ = ["RouteIndex"]
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
+    # decorator while compiling, where mypy brings mypy_extensions; both builds
+    # run without it.
+    _T = TypeVar("_T")
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_T], _T]:
+        return lambda cls: cls
+
+
+__all__ = ["RouteIndex", "RouterCore"]
 
 # Groups of this many templates or more are matched with one combined regex
 # (one regex call, in C, whatever the count; with one template it costs the same
@@ -66,10 +83,17 @@ _Entry = tuple[int, AbstractResource]
 # (position in the group, the dynamic resource or None for a prefix resource,
 #  its routes by method, (variable name, group number) pairs)
 _Alt = tuple[int, DynamicResource | None, dict[str, ResourceRoute], tuple[tuple[str, int], ...]]
-# A group of one dynamic resource: its named pattern, itself, its routes by method.
-_Quick = tuple[re.Pattern[str], DynamicResource, dict[str, ResourceRoute]]
-_new_dict = dict.__new__
-_NO_ALLOWED: set[str] = set()  # returned with a hit; callers never mutate it
+# A group of one dynamic resource: its named pattern's bound ``fullmatch``, itself,
+# its routes by method, (variable name, group number) pairs.
+_Quick = tuple[
+    Callable[[str], "re.Match[str] | None"],
+    DynamicResource,
+    dict[str, ResourceRoute],
+    tuple[tuple[str, int], ...],
+]
+# Final: mypyc reads these from C statics instead of the module's dict.
+_new_dict: Final = dict.__new__
+_MatchInfo: Final = UrlMappingMatchInfo
 
 
 class _Group:
@@ -89,12 +113,13 @@ class _Group:
         self.alts: list[_Alt | None] = []
         # A group of one dynamic resource (the common case: each resource under
         # its own literal prefix) is matched with the resource's own named
-        # pattern, whose ``groupdict()`` is the match info's content:
-        # (pattern, resource, its route dict: the object itself, so that routes
-        # added later are seen).
+        # pattern: (its bound fullmatch, the resource, its route dict: the object
+        # itself, so that routes added later are seen, (name, group number) pairs).
         self.quick: _Quick | None = None
         if len(entries) == 1 and isinstance(resource := entries[0][1], DynamicResource):
-            self.quick = (resource.template.pattern, resource, resource.routes_by_method)
+            pattern = resource.template.pattern
+            pairs = tuple((name, pattern.groupindex[name]) for name in resource.template.names)
+            self.quick = (pattern.fullmatch, resource, resource.routes_by_method, pairs)
         if len(entries) >= _COMBINE_MIN:
             self._combine()
 
@@ -343,7 +368,7 @@ class RouteIndex:
                     route = fast._any_route
                 if route is not None:
                     # A match info without its Python __init__ (about 3x cheaper).
-                    info: UrlMappingMatchInfo = _new_dict(UrlMappingMatchInfo)
+                    info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
                     info._route = route
                     info._default_expect = default_expect_handler
                     return info
@@ -355,11 +380,17 @@ class RouteIndex:
         depth = self._starts.get(first)
         if depth is None:
             part = "/"
-        elif depth == 1:
+        elif depth == 1 or cut < 0:
             part = first
         else:
-            pieces = path.split("/", depth + 1)
-            part = path if len(pieces) <= depth + 1 else path[: len(path) - len(pieces[-1]) - 1]
+            # The prefix ending before the path's ('depth' + 1)th '/' (the whole
+            # path if it has fewer): a few finds, no list, one slice.
+            while depth > 1:
+                cut = path.find("/", cut + 1)
+                if cut < 0:
+                    break
+                depth -= 1
+            part = path if cut < 0 else path[:cut]
         buckets = self._buckets
         while True:
             bucket = buckets.get(part)
@@ -369,20 +400,21 @@ class RouteIndex:
                     group = bucket.only or bucket.group_for(path)
                     quick = group.quick
                 if quick is not None:
-                    pattern, single, routes = quick
-                    match = pattern.fullmatch(path)
+                    fullmatch, single, routes, pairs = quick
+                    match = fullmatch(path)
                     if match is not None:
                         route = routes.get(method)
                         if route is None:
                             route = single._any_route
                         if route is not None:
                             # A match info without its Python __init__ (much cheaper).
-                            info = _new_dict(UrlMappingMatchInfo)
+                            info = _new_dict(_MatchInfo)
                             if "%" in path:
-                                for name, value in match.groupdict().items():
-                                    info[name] = unquote_value(value)
+                                for name, number in pairs:
+                                    info[name] = unquote_value(match[number])
                             else:
-                                info.update(match.groupdict())
+                                for name, number in pairs:
+                                    info[name] = match[number]
                             info._route = route
                             info._default_expect = default_expect_handler
                             return info
@@ -419,7 +451,7 @@ class RouteIndex:
                             if route is None:
                                 route = resource._any_route
                             if route is not None:
-                                info = _new_dict(UrlMappingMatchInfo)
+                                info = _new_dict(_MatchInfo)
                                 if "%" in path:
                                     for name, number in pairs:
                                         info[name] = unquote_value(match[number])
@@ -582,3 +614,99 @@ class RouteIndex:
 
 def _by_seq(entry: tuple[int, object]) -> int:
     return entry[0]
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RouterCore:
+    """The lookup half of ``UrlDispatcher``, its base class: ``match`` and ``resolve``.
+
+    It lives beside the index so that, in the compiled build, a lookup goes
+    from the caller to the regex without a Python frame; ``UrlDispatcher``
+    (pure Python, subclassable as aiohttp's) adds registration and the
+    mapping API.
+    """
+
+    def __init__(self, default_expect_handler: ExpectHandler | None = None) -> None:
+        self._index = RouteIndex()
+        # Resources matched by a rule on the whole request (domains), tried first.
+        self._rule_resources: list[AbstractResource] = []
+        self.default_expect_handler = default_expect_handler
+        self._has_subapps = False  # resolve() reads the Host only when a sub-router may need it
+
+    def match(self, method: str, path: str, *, host: str | None = None) -> UrlMappingMatchInfo:
+        """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
+
+        ``host`` is the request's Host header; without it, domain
+        sub-applications (``add_domain``) never match.
+
+        >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
+        """
+        if "%" in path:
+            path = decode_path_safe(path)
+        if self._rule_resources:
+            return self.match_path_safe(method, path, host=host)
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if type(found) is not set:  # cheaper than isinstance on the hot path
+            return found  # type: ignore[return-value]
+        if found:
+            return MatchInfoError(HTTPMethodNotAllowed(method, found))
+        return MatchInfoError(HTTPNotFound())
+
+    def match_path_safe(
+        self, method: str, path: str, *, host: str | None = None
+    ) -> UrlMappingMatchInfo:
+        """``match`` for a path already decoded like ``URL.path_safe`` (sub-routers use it)."""
+        allowed: set[str] | None = None
+        if self._rule_resources:
+            allowed = set()
+            for resource in self._rule_resources:
+                info, methods = resource.resolve_path(method, path, host=host)
+                if info is not None:
+                    return info
+                allowed |= methods
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if not isinstance(found, set):
+            return found
+        if allowed:
+            found |= allowed
+        if found:
+            return MatchInfoError(HTTPMethodNotAllowed(method, found))
+        return MatchInfoError(HTTPNotFound())
+
+    async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
+        """aiohttp's entry point: match ``request.method`` and ``request.rel_url.raw_path``.
+
+        Domain rules are evaluated with ``await rule.match(request)`` here, so
+        custom ``AbstractRuleMatching`` rules work; sub-routers under a prefix
+        get the request's Host header.
+        """
+        method = request.method
+        path = request.rel_url.raw_path
+        if "%" in path:
+            path = decode_path_safe(path)
+        if not self._rule_resources:
+            found = self._index.resolve(
+                method,
+                path,
+                self.default_expect_handler,
+                request_host(request) if self._has_subapps else None,
+            )
+            if type(found) is not set:  # cheaper than isinstance on the hot path
+                return found  # type: ignore[return-value]
+            if found:
+                return MatchInfoError(HTTPMethodNotAllowed(method, found))
+            return MatchInfoError(HTTPNotFound())
+        allowed: set[str] = set()
+        for resource in self._rule_resources:
+            info, methods = await resource.resolve(request)
+            if info is not None:
+                return info
+            allowed |= methods
+        host = request_host(request) if self._has_subapps else None
+        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        if not isinstance(found, set):
+            return found
+        allowed |= found
+        if allowed:
+            return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
+        return MatchInfoError(HTTPNotFound())
