@@ -16,6 +16,7 @@ from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._form import FileField
 from ._helpers import ChainMapProxy
+from ._json_response import json_bytes_response, json_response
 from ._keys import AppKey, NotAppKeyWarning, RequestKey, ResponseKey
 from ._middleware import middleware
 from ._multipart import (
@@ -28,7 +29,7 @@ from ._multipart import (
 from ._multipart_writer import MultipartWriter
 from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
-from ._response import Response, StreamResponse, json_bytes_response, json_response
+from ._response import Response, StreamResponse
 from ._signals import Signal
 from ._upgrade import UpgradableProtocol, UpgradeReceiver
 from ._view import View

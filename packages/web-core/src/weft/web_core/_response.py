@@ -14,9 +14,8 @@ and keep-alive state (RFC 9112 §6 and §9.3).
 from __future__ import annotations
 
 import datetime
-import json
 import warnings
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
@@ -33,7 +32,7 @@ from ._compression import (
     negotiate_coding,
 )
 from ._conditional import ETag, format_etag, format_http_date, parse_etag, parse_http_date
-from ._helpers import http_date, parse_content_type, sentinel
+from ._helpers import http_date, parse_content_type
 from ._keys import ResponseKey
 from ._types import LooseHeaders
 
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
     from ._request import BaseRequest
     from ._writer import StreamWriter
 
-__all__ = ["Response", "StreamResponse", "json_bytes_response", "json_response"]
+__all__ = ["Response", "StreamResponse"]
 
 _T = TypeVar("_T")
 
@@ -595,49 +594,3 @@ class Response(StreamResponse):
         self._compressed_body = await compressor.compress(self._body) + compressor.flush()
         self._headers[_CONTENT_ENCODING] = coding.value
         self._headers[_CONTENT_LENGTH] = str(len(self._compressed_body))
-
-
-def json_response(
-    data: Any = sentinel,
-    *,
-    text: str | None = None,
-    body: bytes | None = None,
-    status: int = 200,
-    reason: str | None = None,
-    headers: LooseHeaders | None = None,
-    content_type: str = "application/json",
-    dumps: Callable[[Any], str] = json.dumps,
-) -> Response:
-    """A Response whose body is ``dumps(data)``, typed application/json."""
-    if data is not sentinel:  # json_response(None) sends 'null', as aiohttp
-        if text is not None or body is not None:
-            raise ValueError("only one of data, text, or body should be specified")
-        text = dumps(data)
-    return Response(
-        text=text,
-        body=body,
-        status=status,
-        reason=reason,
-        headers=headers,
-        content_type=content_type,
-    )
-
-
-def json_bytes_response(
-    data: Any = sentinel,
-    *,
-    dumps: Callable[[Any], bytes],
-    body: bytes | None = None,
-    status: int = 200,
-    reason: str | None = None,
-    headers: LooseHeaders | None = None,
-    content_type: str = "application/json",
-) -> Response:
-    """A JSON Response from an encoder that returns bytes (orjson.dumps, ...): no str step."""
-    if data is not sentinel:
-        if body is not None:
-            raise ValueError("only one of data or body should be specified")
-        body = dumps(data)
-    return Response(
-        body=body, status=status, reason=reason, headers=headers, content_type=content_type
-    )
