@@ -208,7 +208,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict (plus the stricter flags in pyproject.toml) over everything."""
     session.install(*(str(p) for p in _local_closure(REPO)), *_group(REPO, "typecheck"))
     sources = [str(p / "src") for p in sorted(PACKAGES.iterdir()) if (p / "src").is_dir()]
-    session.run("mypy", *sources, "src", "tools", "tests", "examples", "noxfile.py")
+    session.run("mypy", *sources, "src", "tools", "tests", "examples", "typing_tests", "noxfile.py")
     # Each package's tests in their own run: their conftest modules share a name.
     for folder in sorted(PACKAGES.iterdir()):
         if (folder / "tests").is_dir():
