@@ -101,6 +101,12 @@ def _error_bytes(status: int, reason: str, text: str) -> bytes:
 
 _Item = tuple[RequestHead, BodyStream] | _Rejection
 
+# Pipelined requests waiting for their turn: above the high mark the connection
+# stops reading, below the low mark it reads again, so a client that pipelines
+# without reading its answers holds a bounded amount of memory.
+_QUEUE_HIGH = 32
+_QUEUE_LOW = 8
+
 
 class RequestHandler(UpgradeMixin, asyncio.Protocol):
     """The asyncio protocol of one server connection."""
@@ -253,6 +259,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 else:
                     self._payload = BodyStream.empty()
                 self._queue.append((head, self._payload))
+                if len(self._queue) >= _QUEUE_HIGH:
+                    self.pause_reading()
             elif kind is EndOfMessage:
                 if self._payload is not None and not self._payload.is_eof():
                     self._payload.feed_eof()
@@ -324,6 +332,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
             self._transport.pause_reading()
 
     def resume_reading(self) -> None:
+        if len(self._queue) > _QUEUE_LOW:
+            return  # the pipeline is still full: _serve resumes once it has drained
         if self._reading_paused and self._transport is not None:
             self._reading_paused = False
             self._body_read_at = self._loop.time()  # the body clock restarts now
@@ -459,6 +469,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                         self._keepalive_handle = None
                     continue
                 item = self._queue.popleft()
+                if self._reading_paused and len(self._queue) == _QUEUE_LOW:
+                    self.resume_reading()
                 if isinstance(item, _Rejection):
                     self._write_raw(item.status, item.reason, item.text)
                     self._server.logger.debug(item.log)
