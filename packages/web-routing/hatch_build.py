@@ -1,22 +1,29 @@
-"""Hatch build hook: compile the router's hot modules with mypyc, or build pure Python.
+"""Hatch build hook: compile a package's hot modules with mypyc, or build pure Python.
 
-A copy of packages/http-parser/hatch_build.py (each distribution must build
-alone, from its own folder): identical except for the names (PURE_ENV,
-PACKAGE, COMPILED_MODULES, the group and distribution names in _SETUP and
-the messages) and the modules _MYPY_INI skips. Keep the two in step.
+The same file is in packages/http-parser and packages/web-routing (each
+distribution must build alone, from its own folder; tests/test_build_hooks.py
+checks that the copies are identical). What differs lives in the hook's table
+of the package's pyproject.toml::
 
-A wheel built from this folder (``pip install packages/web-routing``,
-``python -m build``) gets the modules in ``COMPILED_MODULES`` compiled to C
-extension modules by mypyc when that is possible: CPython, a C compiler and
-the Python headers present, and mypyc succeeding. When any of that is
-missing or fails, the hook says why and the wheel is the pure-Python one,
-which behaves the same (the compiled modules are the same source).
+    [tool.hatch.build.targets.wheel.hooks.custom]
+    path = "hatch_build.py"
+    package = "weft/http_parser"              # the package folder under src/
+    compiled-modules = ["_parser.py", ...]    # chosen by profiling
+    pure-env = "WEFT_HTTP_PARSER_PURE"        # set to 1 to build pure Python
+    untyped = ["multidict.*", "yarl.*"]       # imports mypyc treats as Any
 
-- ``WEFT_WEB_ROUTING_PURE=1`` forces the pure-Python wheel (and then mypy is
-  not even installed into the build environment).
+A wheel built from the folder (``pip install packages/<name>``,
+``python -m build``) gets those modules compiled to C extension modules by
+mypyc when that is possible: CPython, a C compiler and the Python headers
+present, and mypyc succeeding. When any of that is missing or fails, the hook
+says why and the wheel is the pure-Python one, which behaves the same (the
+compiled modules are the same source).
+
+- The ``pure-env`` variable (1, true, yes or on) forces the pure-Python wheel,
+  and then mypy is not even installed into the build environment.
 - Editable installs and sdists are always pure Python.
 - The ``.py`` sources stay in the compiled wheel; Python imports the extension
-  module when both are present. ``weft.web_routing.COMPILED`` says which
+  module when both are present. The package's ``COMPILED`` says which
   implementation was imported.
 
 The compilation runs in a temporary copy of the package, so the source tree
@@ -39,44 +46,33 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: Set to 1 (or true/yes/on) to build the pure-Python wheel.
-PURE_ENV = "WEFT_WEB_ROUTING_PURE"
-
-PACKAGE = "weft/web_routing"
-#: The lookup path, chosen by profiling: the index and the lookup half of the
-#: dispatcher (RouterCore, which UrlDispatcher subclasses; interpreted
-#: subclasses allowed), and path decoding. Resources, routes, match infos
-#: (dict subclasses), views, static files and sub-applications stay pure
-#: Python: users and other packages subclass them.
-COMPILED_MODULES = (
-    "_matcher.py",
-    "_quoting.py",
-)
 #: Installed into the build environment only when compiling.
 COMPILE_REQUIREMENTS = ["mypy>=1.11", "setuptools>=68"]
 
 # Run in the temporary copy: mypyc's setuptools integration builds the
-# extensions into build/lib. Multidict, yarl and weft-web-exceptions are not
-# installed in an isolated build environment; they are typed as Any there
-# (skipped), which costs nothing since the compiled code only calls them.
+# extensions into build/lib. Arguments: the modules (comma-separated), then
+# the name of the shared library that holds them.
 _SETUP = """\
 import inspect, sys
 from setuptools import setup
 from mypyc.build import mypycify
 
-modules = sys.argv[1].split(",")
-del sys.argv[1]
+modules, group = sys.argv[1].split(","), sys.argv[2]
+del sys.argv[1:3]
 options = {"opt_level": "3", "debug_level": "0", "multi_file": False}
 if "group_name" in inspect.signature(mypycify).parameters:
-    options["group_name"] = "weft.web_routing._mypyc"
+    options["group_name"] = group
 setup(
-    name="weft-web-routing-mypyc",
+    name=group,
     ext_modules=mypycify(
         ["--config-file", "mypyc.ini", "--explicit-package-bases", *modules], **options
     ),
 )
 """
 
+# The third-party and sibling packages are not installed in an isolated build
+# environment: the ``untyped`` ones are typed as Any (skipped), which costs
+# nothing since the compiled code only calls them.
 _MYPY_INI = """\
 [mypy]
 python_version = {version}
@@ -84,7 +80,7 @@ namespace_packages = True
 explicit_package_bases = True
 warn_unused_ignores = False
 
-[mypy-multidict.*,yarl.*,weft.web_exceptions.*]
+[mypy-{untyped}]
 follow_imports = skip
 ignore_missing_imports = True
 """
@@ -94,30 +90,45 @@ ignore_missing_imports = True
 _ERROR = re.compile(r"(?<![\w-])error\b", re.IGNORECASE)
 
 
-def _forced_pure() -> bool:
-    return os.environ.get(PURE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Compile COMPILED_MODULES into the wheel, falling back to pure Python."""
+    """Compile the configured modules into the wheel, falling back to pure Python."""
 
     PLUGIN_NAME = "custom"
 
+    # -- configuration (the hook's table in pyproject.toml)
+
+    @property
+    def _package(self) -> str:
+        return str(self.config["package"])
+
+    @property
+    def _modules(self) -> list[str]:
+        return [str(name) for name in self.config["compiled-modules"]]
+
+    @property
+    def _pure_env(self) -> str:
+        return str(self.config["pure-env"])
+
+    def _forced_pure(self) -> bool:
+        return os.environ.get(self._pure_env, "").strip().lower() in {"1", "true", "yes", "on"}
+
+    # -- the hook
+
     def dependencies(self) -> list[str]:
-        return [] if _forced_pure() else list(COMPILE_REQUIREMENTS)
+        return [] if self._forced_pure() else list(COMPILE_REQUIREMENTS)
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         self._tmp: str | None = None
         if self.target_name != "wheel" or version == "editable":
             return
-        if _forced_pure():
-            self._say(f"{PURE_ENV} is set: building the pure-Python wheel")
+        if self._forced_pure():
+            self._say(f"{self._pure_env} is set: building the pure-Python wheel")
             return
         problem = self._cannot_compile()
         if problem:
             self._fallback(problem)
             return
-        self._tmp = tempfile.mkdtemp(prefix="weft-web-routing-mypyc-")
+        self._tmp = tempfile.mkdtemp(prefix=f"{self.metadata.name}-mypyc-")
         started = time.monotonic()
         try:
             built = self._compile(Path(self._tmp))
@@ -129,8 +140,9 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         self._say(
-            f"compiled {len(COMPILED_MODULES)} modules with mypyc in "
-            f"{time.monotonic() - started:.0f} s ({PURE_ENV}=1 builds the pure-Python wheel)"
+            f"compiled {len(self._modules)} modules with mypyc in "
+            f"{time.monotonic() - started:.0f} s "
+            f"({self._pure_env}=1 builds the pure-Python wheel)"
         )
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
@@ -139,7 +151,6 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             shutil.rmtree(tmp, ignore_errors=True)
 
     # -- internals
-
     def _cannot_compile(self) -> str:
         """Why compiling cannot work here ("" when it may)."""
         if sys.implementation.name != "cpython":
@@ -160,18 +171,22 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
     def _compile(self, tmp: Path) -> dict[Path, str]:
         """Compile in ``tmp``; return {built file: its path in the wheel}."""
-        source = Path(self.root) / "src" / PACKAGE
+        package = self._package
+        source = Path(self.root) / "src" / package
         work = tmp / "src"
-        shutil.copytree(source, work / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(source, work / package, ignore=shutil.ignore_patterns("__pycache__"))
         (work / "setup_mypyc.py").write_text(_SETUP)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        (work / "mypyc.ini").write_text(_MYPY_INI.format(version=version))
-        modules = ",".join(f"{PACKAGE}/{name}" for name in COMPILED_MODULES)
+        untyped = ",".join(str(name) for name in self.config.get("untyped", ()))
+        (work / "mypyc.ini").write_text(_MYPY_INI.format(version=version, untyped=untyped))
+        modules = ",".join(f"{package}/{name}" for name in self._modules)
+        group = package.replace("/", ".") + "._mypyc"
         jobs = str(min(os.cpu_count() or 1, 8))
         command = [
             sys.executable,
             "setup_mypyc.py",
             modules,
+            group,
             "build_ext",
             f"--parallel={jobs}",
             "--build-lib",
@@ -193,7 +208,7 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             path: path.relative_to(tmp / "lib").as_posix()
             for path in (tmp / "lib").rglob(f"*{suffix}")
         }
-        expected = {f"{PACKAGE}/{name[:-3]}{suffix}" for name in COMPILED_MODULES}
+        expected = {f"{package}/{name[:-3]}{suffix}" for name in self._modules}
         missing = expected - set(built.values())
         if missing:
             raise RuntimeError(f"mypyc did not produce {sorted(missing)}")
@@ -201,9 +216,9 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
     def _fallback(self, reason: str) -> None:
         self.app.display_warning(
-            f"weft-web-routing: building the PURE-PYTHON wheel, the mypyc-compiled one "
+            f"{self.metadata.name}: building the PURE-PYTHON wheel, the mypyc-compiled one "
             f"could not be built: {reason}"
         )
 
     def _say(self, message: str) -> None:
-        self.app.display_info(f"weft-web-routing: {message}")
+        self.app.display_info(f"{self.metadata.name}: {message}")

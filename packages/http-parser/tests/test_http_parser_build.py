@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import importlib
 import os
+import tomllib
 from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 
 import pytest
 
 import weft.http_parser as http_parser
 
-#: The modules hatch_build.py compiles (COMPILED_MODULES there).
-HOT_MODULES = (
-    "_parser",
-    "_request_parser",
-    "_response_parser",
-    "_fields",
-    "_head",
-    "_request_line",
-    "_response_head",
-    "_chunked",
-    "_types",
-    "_serializer",
-    "_status",
-)
+#: The modules the build hook compiles: ``compiled-modules`` in pyproject.toml.
+_HOOK = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["hatch"][
+    "build"
+]["targets"]["wheel"]["hooks"]["custom"]
+HOT_MODULES = tuple(name.removesuffix(".py") for name in _HOOK["compiled-modules"])
 
 
 def _is_extension(name: str) -> bool:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import importlib
 import os
+import tomllib
 from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 
 import pytest
 
 import weft.web_routing as web_routing
 from weft.web_routing import UrlDispatcher
 
-#: The modules hatch_build.py compiles (COMPILED_MODULES there).
-HOT_MODULES = ("_matcher", "_quoting")
+#: The modules the build hook compiles: ``compiled-modules`` in pyproject.toml.
+_HOOK = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["hatch"][
+    "build"
+]["targets"]["wheel"]["hooks"]["custom"]
+HOT_MODULES = tuple(name.removesuffix(".py") for name in _HOOK["compiled-modules"])
 
 
 def _is_extension(name: str) -> bool:

@@ -96,6 +96,30 @@ _new_dict: Final = dict.__new__
 _MatchInfo: Final = UrlMappingMatchInfo
 
 
+def _hit(
+    route: ResourceRoute,
+    match: re.Match[str],
+    pairs: tuple[tuple[str, int], ...],
+    path: str,
+    default_expect_handler: ExpectHandler | None,
+) -> UrlMappingMatchInfo:
+    """The match info of a dynamic hit: the route and its decoded variables.
+
+    Built without the match info's Python ``__init__`` (much cheaper); the
+    variables are read by group number, precomputed per route.
+    """
+    info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
+    if "%" in path:
+        for name, number in pairs:
+            info[name] = unquote_value(match[number])
+    else:
+        for name, number in pairs:
+            info[name] = match[number]
+    info._route = route
+    info._default_expect = default_expect_handler
+    return info
+
+
 class _Group:
     """Candidates for one path shape, in registration order, maybe one combined regex."""
 
@@ -407,17 +431,7 @@ class RouteIndex:
                         if route is None:
                             route = single._any_route
                         if route is not None:
-                            # A match info without its Python __init__ (much cheaper).
-                            info = _new_dict(_MatchInfo)
-                            if "%" in path:
-                                for name, number in pairs:
-                                    info[name] = unquote_value(match[number])
-                            else:
-                                for name, number in pairs:
-                                    info[name] = match[number]
-                            info._route = route
-                            info._default_expect = default_expect_handler
-                            return info
+                            return _hit(route, match, pairs, path, default_expect_handler)
                         return self._resume(
                             method,
                             path,
@@ -451,16 +465,7 @@ class RouteIndex:
                             if route is None:
                                 route = resource._any_route
                             if route is not None:
-                                info = _new_dict(_MatchInfo)
-                                if "%" in path:
-                                    for name, number in pairs:
-                                        info[name] = unquote_value(match[number])
-                                else:
-                                    for name, number in pairs:
-                                        info[name] = match[number]
-                                info._route = route
-                                info._default_expect = default_expect_handler
-                                return info
+                                return _hit(route, match, pairs, path, default_expect_handler)
                             methods = resource.allowed_methods
                         return self._resume(
                             method,
