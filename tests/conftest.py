@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import shutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -64,8 +65,40 @@ def raw() -> RawExchange:
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The tools are scripts, not an installed package: their tests import them from here.
+# The tools are scripts and examples/ is a folder of apps, not installed packages:
+# their tests import them from the checkout.
 sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO))
+
+
+@pytest_asyncio.fixture
+async def port(request: pytest.FixtureRequest) -> AsyncIterator[int]:
+    """The port of the example server the test module names in EXAMPLE (its module path)."""
+    example = importlib.import_module(request.module.EXAMPLE)
+    server: asyncio.Server = await example.serve(port=0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+async def _half_closed_exchange(port: int, data: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    writer.write_eof()
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+Exchange = Callable[[int, bytes], Awaitable[bytes]]
+
+
+@pytest.fixture
+def exchange() -> Exchange:
+    """Send bytes to 127.0.0.1:port, half-close, and read everything the server answers."""
+    return _half_closed_exchange
 
 
 @pytest.fixture

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import pathlib
-from collections.abc import AsyncIterator
-from types import ModuleType
+from collections.abc import Awaitable, Callable
 
 import pytest
-import pytest_asyncio
 
-EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "parser_only_server.py"
+EXAMPLE = "examples.parser_only_server"  # served by the `port` fixture (conftest.py)
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("parser_only_server", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load()
-
-
-@pytest_asyncio.fixture
-async def port() -> AsyncIterator[int]:
-    server: asyncio.Server = await example.serve(port=0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-
-
-async def exchange(port: int, data: bytes) -> bytes:
-    """Send ``data``, half-close, and read everything the server answers."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    writer.write_eof()
-    answer = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    await writer.wait_closed()
-    return answer
+Exchange = Callable[[int, bytes], Awaitable[bytes]]  # the `exchange` fixture
 
 
 @pytest.mark.asyncio
-async def test_get(port: int) -> None:
+async def test_get(port: int, exchange: Exchange) -> None:
     """A GET is answered with 200 and a greeting naming the path."""
     answer = await exchange(port, b"GET /there HTTP/1.1\r\nHost: x\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -55,7 +21,7 @@ async def test_get(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_keep_alive_and_pipelining(port: int) -> None:
+async def test_keep_alive_and_pipelining(port: int, exchange: Exchange) -> None:
     """Three pipelined requests in one write get three answers, in order."""
     requests = (
         b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -93,7 +59,9 @@ async def test_connection_close(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_parser_errors_become_400_after_earlier_answers(port: int) -> None:
+async def test_parser_errors_become_400_after_earlier_answers(
+    port: int, exchange: Exchange
+) -> None:
     """A good request then a smuggling attempt: 200, then 400, then close."""
     answer = await exchange(
         port,
@@ -106,7 +74,7 @@ async def test_parser_errors_become_400_after_earlier_answers(port: int) -> None
 
 
 @pytest.mark.asyncio
-async def test_other_statuses_from_errors(port: int) -> None:
+async def test_other_statuses_from_errors(port: int, exchange: Exchange) -> None:
     """An HTTP/2 request line gets the 505 its error carries."""
     answer = await exchange(port, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 505 HTTP Version Not Supported")

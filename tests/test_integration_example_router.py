@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
-import pathlib
-from collections.abc import AsyncIterator
-from types import ModuleType
+from collections.abc import Awaitable, Callable
 
 import pytest
-import pytest_asyncio
 
-EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "router_with_parser.py"
+EXAMPLE = "examples.router_with_parser"  # served by the `port` fixture (conftest.py)
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("router_with_parser", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load()
-
-
-@pytest_asyncio.fixture
-async def port() -> AsyncIterator[int]:
-    server: asyncio.Server = await example.serve(port=0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-
-
-async def exchange(port: int, data: bytes) -> bytes:
-    """Send ``data``, half-close, and read everything the server answers."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    writer.write_eof()
-    answer = await asyncio.wait_for(reader.read(), timeout=5)
-    writer.close()
-    await writer.wait_closed()
-    return answer
+Exchange = Callable[[int, bytes], Awaitable[bytes]]  # the `exchange` fixture
 
 
 @pytest.mark.asyncio
-async def test_plain_route(port: int) -> None:
+async def test_plain_route(port: int, exchange: Exchange) -> None:
     """GET / is routed to the index function."""
     answer = await exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -54,7 +20,7 @@ async def test_plain_route(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_dynamic_route_with_query(port: int) -> None:
+async def test_dynamic_route_with_query(port: int, exchange: Exchange) -> None:
     """A {id:\\d+} variable reaches the handler decoded; the query is separate."""
     answer = await exchange(port, b"GET /users/42?tab=a HTTP/1.1\r\nHost: x\r\n\r\n")
     assert b"Content-Type: application/json" in answer
@@ -62,14 +28,14 @@ async def test_dynamic_route_with_query(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_encoded_tail_variable(port: int) -> None:
+async def test_encoded_tail_variable(port: int, exchange: Exchange) -> None:
     """A {path:.+} variable spans segments and is percent-decoded."""
     answer = await exchange(port, b"GET /files/a/b%20c%2Fd HTTP/1.1\r\nHost: x\r\n\r\n")
     assert answer.endswith(b"file a/b c/d\n")
 
 
 @pytest.mark.asyncio
-async def test_404_and_405(port: int) -> None:
+async def test_404_and_405(port: int, exchange: Exchange) -> None:
     """Unknown paths are 404; a known path with another method is 405 with Allow."""
     missing = await exchange(port, b"GET /users/abc HTTP/1.1\r\nHost: x\r\n\r\n")
     assert missing.startswith(b"HTTP/1.1 404 Not Found\r\n")
@@ -79,7 +45,7 @@ async def test_404_and_405(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_pipelined_keep_alive(port: int) -> None:
+async def test_pipelined_keep_alive(port: int, exchange: Exchange) -> None:
     """Two pipelined requests on one connection get two answers in order."""
     answer = await exchange(
         port,
@@ -90,7 +56,7 @@ async def test_pipelined_keep_alive(port: int) -> None:
 
 
 @pytest.mark.asyncio
-async def test_bad_request(port: int) -> None:
+async def test_bad_request(port: int, exchange: Exchange) -> None:
     """A malformed request line is answered by the parser's typed error, then closed."""
     answer = await exchange(port, b"NOT A REQUEST\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ")
