@@ -62,6 +62,7 @@ from ._test_response import (
     RequestInfo,
     ServerDisconnectedError,
     TooManyRedirects,
+    _HTTPMethods,
     _RequestContextManager,
 )
 
@@ -294,7 +295,7 @@ def _incomplete() -> ClientPayloadError:
 # ---------------------------------------------------------------- the session
 
 
-class ClientSession:
+class ClientSession(_HTTPMethods):
     """Connections (kept alive and reused), cookies and defaults for a series of requests.
 
     ``headers`` are sent with every request (a request's own win);
@@ -364,27 +365,6 @@ class ClientSession:
     def request(self, method: str, url: str | URL, **kwargs: Any) -> _RequestContextManager:
         """Send a request; see ``_request`` for the keyword arguments."""
         return _RequestContextManager(self._request(method, url, **kwargs))
-
-    def get(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("PUT", url, **kwargs)
-
-    def patch(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("PATCH", url, **kwargs)
-
-    def delete(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("DELETE", url, **kwargs)
-
-    def head(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("HEAD", url, **kwargs)
-
-    def options(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
-        return self.request("OPTIONS", url, **kwargs)
 
     async def _request(
         self,

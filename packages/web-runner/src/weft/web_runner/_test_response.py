@@ -307,3 +307,41 @@ class _RequestContextManager:
     ) -> None:
         if self._response is not None:
             self._response.release()
+
+
+class _HTTPMethods:
+    """``get``, ``post``, ... as ``request(METHOD, url, **kwargs)``, as aiohttp's clients.
+
+    Shared by ClientSession (``url``) and TestClient (a path on its server).
+    """
+
+    #: ``request(method, url_or_path, **kwargs)``, defined by each client.
+    request: Callable[..., _RequestContextManager]
+
+    def get(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP GET request."""
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP POST request."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP PUT request."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP PATCH request."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP DELETE request."""
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP HEAD request."""
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """Perform an HTTP OPTIONS request."""
+        return self.request("OPTIONS", url, **kwargs)

@@ -60,6 +60,7 @@ from ._test_response import (
     RequestInfo,
     ServerDisconnectedError,
     TooManyRedirects,
+    _HTTPMethods,
     _RequestContextManager,
 )
 from ._test_ws import ClientWebSocketResponse, WSConnectContext, WSServerHandshakeError
@@ -290,7 +291,7 @@ class RawTestServer(BaseTestServer):
         return ServerRunner(server, **runner_kwargs)
 
 
-class TestClient:
+class TestClient(_HTTPMethods):
     """A client for one test server: paths instead of URLs, and everything closed at the end.
 
     ``request(method, path, **kwargs)`` and ``get``/``post``/``put``/
@@ -363,34 +364,6 @@ class TestClient:
     def request(self, method: str, path: str | URL, **kwargs: Any) -> _RequestContextManager:
         """Send ``method`` to ``path`` on the server."""
         return _RequestContextManager(self._request(method, path, **kwargs))
-
-    def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP GET request."""
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP POST request."""
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP PUT request."""
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP PATCH request."""
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP DELETE request."""
-        return self.request("DELETE", path, **kwargs)
-
-    def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP HEAD request."""
-        return self.request("HEAD", path, **kwargs)
-
-    def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
-        """Perform an HTTP OPTIONS request."""
-        return self.request("OPTIONS", path, **kwargs)
 
     def ws_connect(self, path: str | URL, **kwargs: Any) -> WSConnectContext:
         """Open a WebSocket to ``path`` (``await`` it or ``async with`` it).
