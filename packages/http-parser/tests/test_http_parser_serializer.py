@@ -181,3 +181,14 @@ def test_response_head_accepts_any_iterable_of_pairs() -> None:
         serialize_response_head(204, None, gen)
         == b"HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\n\r\n"
     )
+
+
+def test_chunk_header_frames_data_like_encode_chunk() -> None:
+    """chunk_header(len) + data + CRLF is encode_chunk(data); sizes below 1 are refused."""
+    from weft.http_parser import chunk_header, encode_chunk
+
+    data = b"x" * 300
+    assert chunk_header(len(data)) + data + b"\r\n" == encode_chunk(data)
+    assert chunk_header(255) == b"ff\r\n"
+    with pytest.raises(ValueError, match="at least one byte"):
+        chunk_header(0)

@@ -196,6 +196,35 @@ async def test_head_and_small_body_in_one_write() -> None:
 
 
 @pytest.mark.asyncio
+async def test_large_body_is_written_apart_from_the_head() -> None:
+    """A large body leaves in its own write, not copied into one buffer with the head."""
+    body = b"x" * (1024 * 1024)
+    ex = await send(Response(body=body))
+    writes = ex.transport.nonempty_writes
+    assert len(writes) == 2
+    assert writes[0].endswith(b"\r\n\r\n")
+    assert writes[1] == body
+    assert ex.parsed.body == body
+
+
+@pytest.mark.asyncio
+async def test_large_chunk_is_framed_without_copying() -> None:
+    """A large streamed write goes out as chunk header, the data as is, CRLF."""
+    from weft.web_core.test_utils import MockTransport, make_mocked_request
+
+    request = make_mocked_request("GET", "/")
+    response = StreamResponse()
+    await response.prepare(request)
+    data = b"y" * (64 * 1024)
+    await response.write(data)
+    await response.write_eof()
+    transport = request.transport
+    assert isinstance(transport, MockTransport)
+    assert transport.writes[1:] == [b"10000\r\n", data, b"\r\n", b"0\r\n\r\n"]
+    assert b"Transfer-Encoding: chunked\r\n" in transport.writes[0]
+
+
+@pytest.mark.asyncio
 async def test_content_length_date_and_server() -> None:
     """A Response sends Content-Length, an IMF-fixdate Date and a Server header."""
     ex = await send(Response(body=b"abc"))

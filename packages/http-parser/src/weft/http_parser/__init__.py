@@ -38,6 +38,7 @@ from ._errors import (
 from ._request_parser import RequestParser
 from ._response_parser import ResponseParser
 from ._serializer import (
+    chunk_header,
     encode_chunk,
     encode_last_chunk,
     serialize_request_head,
@@ -116,6 +117,7 @@ __all__ = [
     "reason_phrase",
     "serialize_response_head",
     "serialize_request_head",
+    "chunk_header",
     "encode_chunk",
     "encode_last_chunk",
     # WebSocket (RFC 6455, RFC 7692)

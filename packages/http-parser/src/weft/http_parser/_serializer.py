@@ -23,6 +23,7 @@ from ._status import reason_phrase, status_line
 from ._types import HttpVersion, HttpVersion11
 
 __all__ = [
+    "chunk_header",
     "encode_chunk",
     "encode_last_chunk",
     "serialize_request_head",
@@ -128,6 +129,17 @@ def serialize_request_head(
         )
     first = f"{method} {target} HTTP/{version.major}.{version.minor}\r\n"
     return (_field_lines(headers, first) + "\r\n").encode("utf-8")
+
+
+def chunk_header(size: int) -> bytes:
+    """The line that starts a chunk of ``size`` bytes: ``chunk_header(255) == b"ff\\r\\n"``.
+
+    For writers that send a large chunk's data as it is (header, data, then
+    ``b"\\r\\n"``) instead of copying it into one ``encode_chunk`` buffer.
+    """
+    if size <= 0:
+        raise ValueError(f"a chunk has at least one byte, not {size}: use encode_last_chunk")
+    return b"%x\r\n" % size
 
 
 def encode_chunk(data: bytes) -> bytes:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from weft.http_parser import encode_chunk, encode_last_chunk
+from weft.http_parser import chunk_header, encode_last_chunk
 
 if TYPE_CHECKING:
     from ._compression import ZLibCompressor
 
 __all__ = ["StreamWriter", "WriterProtocol"]
+
+# Up to this many bytes, the pieces of one write are joined into one buffer (one
+# syscall); past it, copying the body would cost more than a second syscall.
+_JOIN_LIMIT = 16 * 1024
 
 
 class WriterProtocol(Protocol):
@@ -71,15 +75,43 @@ class StreamWriter:
         """Keep the serialized head until the first body write or the end of the message."""
         self._head = head
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, *parts: bytes) -> None:
+        """Write ``parts`` (after a held head): joined when small, as they are when large.
+
+        A small response leaves in one ``transport.write`` (one syscall); the
+        bytes of a large body are never copied just to glue a head or chunk
+        framing to them.
+        """
         transport = self._protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
-        if self._head:
-            data = self._head + data
+        head = self._head
+        if head:
             self._head = b""
-        self.output_size += len(data)
-        transport.write(data)
+            if len(parts) == 1 and len(parts[0]) <= _JOIN_LIMIT:  # a small Response
+                data = head + parts[0]
+                self.output_size += len(data)
+                transport.write(data)
+                return
+            parts = (head, *parts)
+        size = sum(map(len, parts))
+        self.output_size += size
+        if len(parts) == 1:
+            transport.write(parts[0])
+        elif size <= _JOIN_LIMIT:
+            transport.write(b"".join(parts))
+        else:
+            for part in parts:
+                if part:
+                    transport.write(part)
+
+    def _framed(self, chunk: bytes) -> tuple[bytes, ...]:
+        """``chunk`` as it goes on the wire: as is, or as one chunk of a chunked body."""
+        if not self._chunked:
+            return (chunk,)
+        if not chunk:
+            return ()
+        return (chunk_header(len(chunk)), chunk, b"\r\n")
 
     async def write(self, chunk: bytes) -> None:
         """Send body bytes, waiting for the transport to drain when it is full."""
@@ -89,15 +121,13 @@ class StreamWriter:
             chunk = await self._compress.compress(chunk)
         if not chunk and not self._head:
             return
-        if self._chunked and chunk:
-            chunk = encode_chunk(chunk)
-        self._send(chunk)
+        self._send(*self._framed(chunk))
         await self._protocol.drain()
 
     async def send_headers(self) -> None:
         """Send a held head now (a streaming response that has not written yet)."""
         if self._head:
-            self._send(b"")
+            self._send()
             await self._protocol.drain()
 
     async def write_eof(self, chunk: bytes = b"") -> None:
@@ -109,8 +139,9 @@ class StreamWriter:
                 chunk = await self._compress.compress(chunk)
             chunk += self._compress.flush()
         if self._chunked:
-            chunk = (encode_chunk(chunk) if chunk else b"") + encode_last_chunk()
-        self._send(chunk)
+            self._send(*self._framed(chunk), encode_last_chunk())
+        else:
+            self._send(chunk)
         self._eof = True
         await self._protocol.drain()
 
