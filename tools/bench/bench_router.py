@@ -7,11 +7,13 @@ prefix, a quarter variable-first) it times plain hits, dynamic hits, 404s and
 weft faster), then checks the targets of the router's issue: at least 3x on
 dynamic hits among 1,000 routes, never slower anywhere.
 
-weft is timed twice: ``match(method, path)`` (what weft.web uses) and
-``await resolve(request)`` (aiohttp's API).  ``resolve`` of both routers gets
-the very same request object, built once per case with
-``aiohttp.test_utils.make_mocked_request``, and both coroutines are driven the
-same way, without an event loop (``coro.send(None)`` until StopIteration).
+weft is timed twice: ``match(method, path)`` (what weft.web's request path
+calls) and ``await resolve(request)`` (aiohttp's API).  ``resolve`` of both
+routers gets the very same request object, built once per case with
+``aiohttp.test_utils.make_mocked_request``, and is awaited the way a server
+awaits it: from a coroutine, here one that awaits it in a loop and is driven
+without an event loop (an event loop's per-step cost would only add the same
+constant to both sides).
 
 It times the weft-web-routing that is importable (an installed wheel: the
 mypyc-compiled build where a compiler was present, see ``COMPILED``), else
@@ -127,29 +129,49 @@ def drive(coro: Coroutine[Any, Any, Any]) -> Any:
     raise RuntimeError("resolve() suspended")
 
 
-def calibrate(func: Callable[[], object], budget: float) -> int:
+Runner = Callable[[int], object]  # runs the timed call n times
+
+
+def calls(match: Callable[[str, str], object], method: str, path: str) -> Runner:
+    def run(n: int) -> None:
+        for _ in range(n):
+            match(method, path)
+
+    return run
+
+
+def awaits(resolve: Callable[[Any], Coroutine[Any, Any, Any]], request: Any) -> Runner:
+    async def loop(n: int) -> None:
+        for _ in range(n):
+            await resolve(request)
+
+    def run(n: int) -> None:
+        drive(loop(n))
+
+    return run
+
+
+def calibrate(run: Runner, budget: float) -> int:
     """Loops that take about ``budget`` seconds."""
     loops = 1
     while True:
         start = time.perf_counter()
-        for _ in range(loops):
-            func()
+        run(loops)
         elapsed = time.perf_counter() - start
         if elapsed > budget / 10:
             return max(1, int(loops * budget / elapsed))
         loops *= 4
 
 
-def time_ns(funcs: list[Callable[[], object]], budget: float, repeat: int = 7) -> list[float]:
-    """Best-of-``repeat`` ns per call of each function, runs interleaved so that
+def time_ns(runs: list[Runner], budget: float, repeat: int = 7) -> list[float]:
+    """Best-of-``repeat`` ns per call of each contender, runs interleaved so that
     a change in machine load hits every contender alike."""
-    loops = [calibrate(func, budget) for func in funcs]
-    best = [float("inf")] * len(funcs)
+    loops = [calibrate(run, budget) for run in runs]
+    best = [float("inf")] * len(runs)
     for _ in range(repeat):
-        for i, (func, n) in enumerate(zip(funcs, loops, strict=True)):
+        for i, (run, n) in enumerate(zip(runs, loops, strict=True)):
             start = time.perf_counter_ns()
-            for _ in range(n):
-                func()
+            run(n)
             best[i] = min(best[i], (time.perf_counter_ns() - start) / n)
     return best
 
@@ -172,14 +194,11 @@ def main() -> None:
             for info in (ours_info, ours_resolved):
                 assert (info.http_exception is None) == (theirs_info.http_exception is None)
                 assert dict(info) == dict(theirs_info), (kind, info, theirs_info)
-            match = ours.match
-            resolve_ours = ours.resolve
-            resolve_theirs = theirs.resolve
             t_match, t_resolve, t_aiohttp = time_ns(
                 [
-                    lambda: match(method, path),  # noqa: B023
-                    lambda: drive(resolve_ours(request)),  # noqa: B023
-                    lambda: drive(resolve_theirs(request)),  # noqa: B023
+                    calls(ours.match, method, path),
+                    awaits(ours.resolve, request),
+                    awaits(theirs.resolve, request),
                 ],
                 budget,
             )

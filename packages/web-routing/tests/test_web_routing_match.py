@@ -336,3 +336,42 @@ async def test_expect_handler_precedence() -> None:
     bare = UrlDispatcher()
     bare.add_post("/x", make_handler("c"))
     assert await bare.match("POST", "/x").expect_handler(object()) is None
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "expected"),
+    [
+        # Whole-segment variables: the lookup compares segments, no regex.
+        ("/users/{id}/posts/{post}", "/users/7/posts/x", {"id": "7", "post": "x"}),
+        ("/users/{id}/posts/{post}", "/users/7/posts/", None),
+        ("/users/{id}/posts/{post}", "/users//posts/x", None),
+        ("/users/{id}/posts/{post}", "/users/7/post/x", None),
+        ("/users/{id}/posts/{post}", "/users/7/posts/x/", None),
+        ("/users/{id}", "/users/a%2Fb", {"id": "a/b"}),
+        ("/users/{id}", "/users/{x}", None),  # braces are never in a default value
+        ("/users/{id}", "/users/%7Bx", None),
+        ("/users/{id}", "/users/x%7D", None),
+        ("/users/{id}", "users/7", None),  # no leading '/'
+        ("/{tenant}/info", "/acme/info", {"tenant": "acme"}),
+        ("/{tenant}/info", "//info", None),
+        ("/{tenant}/info", "acme/info", None),
+        ("/{tenant}", "/", None),
+        ("/a//{x}", "/a//1", {"x": "1"}),
+        ("/a//{x}", "/a/1", None),
+        # Variables that share a segment with text take the regex path.
+        ("/files/{name}.json", "/files/a.json", {"name": "a"}),
+        ("/files/{name}.json", "/files/{a}.json", None),
+        ("/files/x{a}{b}", "/files/x12", {"a": "1", "b": "2"}),
+    ],
+)
+def test_whole_segment_variables(template: str, path: str, expected: dict[str, str] | None) -> None:
+    """Templates of whole-segment variables match like their regex would."""
+    router = UrlDispatcher()
+    router.add_get(template, make_handler("t"))
+    router.add_get("/other/{id}", make_handler("other"))  # a second bucket beside it
+    info = router.match("GET", path)
+    if expected is None:
+        assert isinstance(info.http_exception, HTTPNotFound), dict(info)
+    else:
+        assert info.http_exception is None
+        assert dict(info) == expected

@@ -68,7 +68,12 @@ def raw_segment(text: str) -> str:
 def request_paths(draw: st.DrawFn) -> str:
     """Raw paths made of the table's words, odd characters and escapes."""
     words = st.sampled_from(
-        [*LITERALS, "12", "zz", "", "a%2Fb", "%25", "%zz", "caf%C3%A9", "%61", "a.b", "bb"]
+        [
+            *LITERALS,
+            *("12", "zz", "", "a%2Fb", "%25", "%zz", "caf%C3%A9", "%61", "a.b", "bb"),
+            # Braces, raw or escaped: never part of a default '{name}' value.
+            *("{a}", "a%7Bb", "b}"),
+        ]
     )
     parts = draw(st.lists(words, min_size=0, max_size=4))
     encoded = [raw_segment(p) if "%" not in p else p for p in parts]
@@ -77,7 +82,9 @@ def request_paths(draw: st.DrawFn) -> str:
 
 def instances(template: str) -> st.SearchStrategy[str]:
     """Raw paths of ``template`` with each variable replaced by a drawn word."""
-    words = st.sampled_from(["1", "42", "a", "zz", "a%2Fb", "x/y", "caf%C3%A9", "", "me"])
+    words = st.sampled_from(
+        ["1", "42", "a", "zz", "a%2Fb", "x/y", "caf%C3%A9", "", "me", "{1}", "%7D"]
+    )
     pieces = re.split(r"\{(?:[^{}]|\{[^{}]*\})*\}", template)
     fillers = st.lists(words, min_size=len(pieces) - 1, max_size=len(pieces) - 1)
 

@@ -31,11 +31,12 @@ class UrlMappingMatchInfo(dict[str, str]):
     ('42', 'GET')
     """
 
-    # One is built per request: two slots set here, the rest are class-level
-    # defaults until ``add_app``/``freeze`` set them (in the lazily created
-    # instance ``__dict__``), which makes construction about 3x cheaper.
-    __slots__ = ("__dict__", "_default_expect", "_route")
+    # One is built per request: one slot set here, the rest are class-level
+    # defaults until set (in the lazily created instance ``__dict__``), which
+    # makes construction about 3x cheaper.
+    __slots__ = ("__dict__", "_route")
 
+    _default_expect: ExpectHandler | None = None  # the router's, set only if it has one
     _apps: list[object] | None = None  # created by the first add_app
     _current_app: object | None = None
     _frozen: bool = False
@@ -48,7 +49,8 @@ class UrlMappingMatchInfo(dict[str, str]):
     ) -> None:
         dict.__init__(self, match_dict)
         self._route = route
-        self._default_expect = default_expect_handler
+        if default_expect_handler is not None:
+            self._default_expect = default_expect_handler
 
     @property
     def handler(self) -> Handler:
@@ -115,7 +117,6 @@ class MatchInfoError(UrlMappingMatchInfo):
         # Built on every 404/405: set the slots directly (the dict stays empty).
         self._exception = http_exception
         self._route = SystemRoute(http_exception)
-        self._default_expect = None
 
     @property
     def http_exception(self) -> HTTPException:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Final, TypeVar, final
 
 from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
 
@@ -83,14 +83,6 @@ _Entry = tuple[int, AbstractResource]
 # (position in the group, the dynamic resource or None for a prefix resource,
 #  its routes by method, (variable name, group number) pairs)
 _Alt = tuple[int, DynamicResource | None, dict[str, ResourceRoute], tuple[tuple[str, int], ...]]
-# A group of one dynamic resource: its named pattern's bound ``fullmatch``, itself,
-# its routes by method, (variable name, group number) pairs.
-_Quick = tuple[
-    Callable[[str], "re.Match[str] | None"],
-    DynamicResource,
-    dict[str, ResourceRoute],
-    tuple[tuple[str, int], ...],
-]
 # Final: mypyc reads these from C statics instead of the module's dict.
 _new_dict: Final = dict.__new__
 _MatchInfo: Final = UrlMappingMatchInfo
@@ -98,7 +90,7 @@ _MatchInfo: Final = UrlMappingMatchInfo
 
 def _hit(
     route: ResourceRoute,
-    match: re.Match[str],
+    groups: re.Match[str] | list[str],
     pairs: tuple[tuple[str, int], ...],
     path: str,
     default_expect_handler: ExpectHandler | None,
@@ -106,18 +98,87 @@ def _hit(
     """The match info of a dynamic hit: the route and its decoded variables.
 
     Built without the match info's Python ``__init__`` (much cheaper); the
-    variables are read by group number, precomputed per route.
+    variables are read by index, precomputed per route: a regex group number
+    in a match, or a segment index in the path's segments.
     """
     info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
     if "%" in path:
-        for name, number in pairs:
-            info[name] = unquote_value(match[number])
+        for name, index in pairs:
+            info[name] = unquote_value(groups[index])
     else:
-        for name, number in pairs:
-            info[name] = match[number]
+        for name, index in pairs:
+            info[name] = groups[index]
     info._route = route
-    info._default_expect = default_expect_handler
+    if default_expect_handler is not None:
+        info._default_expect = default_expect_handler
     return info
+
+
+def _segments_fit(
+    segs: list[str], literals: tuple[str | None, ...], start: int, braces: bool
+) -> bool:
+    """Whether a path's segments fit a template whose variables are whole segments.
+
+    ``literals`` holds the template's segments, None for a variable (the
+    default pattern, ``[^{}/]+``: a non-empty segment without braces; whether
+    the path has a brace at all is ``braces``, one check per path instead of
+    one per variable).  The segments before ``start`` are the prefix the
+    lookup found the template under, equal already, except the first: a path
+    may lack the leading '/'.
+    """
+    if len(segs) != len(literals) or segs[0]:
+        return False
+    for index in range(start, len(segs)):
+        literal = literals[index]
+        seg = segs[index]
+        if literal is None:
+            if not seg or (braces and ("{" in seg or "}" in seg)):
+                return False
+        elif seg != literal:
+            return False
+    return True
+
+
+@final
+class _Quick:
+    """A group of one dynamic resource (each under its own literal prefix: the
+    common case), matched on its own by the lookup's quick path.
+
+    Where every variable is a whole segment with the default pattern, the
+    path's segments are compared with the template's: cheaper than a regex,
+    and the values come without a match object.  Otherwise the resource's own
+    named pattern is used, its variables read by group number.
+    """
+
+    __slots__ = ("fullmatch", "literals", "pairs", "resource", "routes")
+
+    def __init__(self, resource: DynamicResource) -> None:
+        template = resource.template
+        pattern = template.pattern
+        self.resource = resource
+        # The resource's own dict, so that routes added later are seen.
+        self.routes: dict[str, ResourceRoute] = resource.routes_by_method
+        self.fullmatch: Callable[[str], re.Match[str] | None] = pattern.fullmatch
+        self.literals: tuple[str | None, ...] | None = None
+        indexes = template.var_segments
+        if indexes is not None and template.segments is not None:
+            self.literals = template.segments
+        else:
+            indexes = tuple(pattern.groupindex[name] for name in template.names)
+        # (variable name, segment index or group number) pairs, for ``_hit``.
+        self.pairs: tuple[tuple[str, int], ...] = tuple(zip(template.names, indexes, strict=True))
+
+    def match(self, path: str, segs: list[str], start: int) -> re.Match[str] | list[str] | None:
+        """What ``_hit`` reads the variables from, or None if the path does not match.
+
+        ``segs`` is ``path.split('/')``, whose segments before ``start`` are
+        the literal prefix the lookup found this group under.
+        """
+        literals = self.literals
+        if literals is None:
+            return self.fullmatch(path)
+        braces = "{" in path or "}" in path
+        return segs if _segments_fit(segs, literals, start, braces) else None
 
 
 class _Group:
@@ -135,15 +196,9 @@ class _Group:
         # (position, the resource's route dict or None, the resource,
         # (name, group number) pairs).  None routes: a prefix resource.
         self.alts: list[_Alt | None] = []
-        # A group of one dynamic resource (the common case: each resource under
-        # its own literal prefix) is matched with the resource's own named
-        # pattern: (its bound fullmatch, the resource, its route dict: the object
-        # itself, so that routes added later are seen, (name, group number) pairs).
         self.quick: _Quick | None = None
         if len(entries) == 1 and isinstance(resource := entries[0][1], DynamicResource):
-            pattern = resource.template.pattern
-            pairs = tuple((name, pattern.groupindex[name]) for name in resource.template.names)
-            self.quick = (pattern.fullmatch, resource, resource.routes_by_method, pairs)
+            self.quick = _Quick(resource)
         if len(entries) >= _COMBINE_MIN:
             self._combine()
 
@@ -229,10 +284,10 @@ class _Shape:
         self.by_literal = {literal: _Group(members) for literal, members in split.items()}
         self.other = _Group(other)
 
-    def group_for(self, path: str) -> _Group:
+    def group_for(self, segs: list[str]) -> _Group:
         if self.position < 0:
             return self.other
-        return self.by_literal.get(path.split("/")[self.position], self.other)
+        return self.by_literal.get(segs[self.position], self.other)
 
 
 class _Bucket:
@@ -271,11 +326,12 @@ class _Bucket:
         }
         self.spanning = _Group([e for e in self.entries if slashes(e[1]) is None])
 
-    def group_for(self, path: str) -> _Group:
+    def group_for(self, segs: list[str]) -> _Group:
+        """The group a path tries, from its '/'-separated segments."""
         if self.only is not None:
             return self.only
-        shape = self.by_slashes.get(path.count("/"))
-        return self.spanning if shape is None else shape.group_for(path)
+        shape = self.by_slashes.get(len(segs) - 1)
+        return self.spanning if shape is None else shape.group_for(segs)
 
 
 class RouteIndex:
@@ -293,8 +349,8 @@ class RouteIndex:
         self._exact: dict[str, Resource | None] = {}
         self._fast_stale = True
         self._max_depth = 0  # the most '/' in a bucket key
-        # First segment of bucket keys ('/api') -> the most '/' in those keys: the
-        # walk starts at the path's prefix of that depth (absent: at '/').
+        # First segment of bucket keys ('api' for '/api/v1') -> the most '/' in
+        # those keys: the walk starts at the path's prefix of that depth (absent: at '/').
         self._starts: dict[str, int] = {}
         self._stale = True  # compile() is due before the next lookup
 
@@ -351,8 +407,7 @@ class RouteIndex:
         starts: dict[str, int] = {}
         for key in self._buckets:
             if key != "/":
-                cut = key.find("/", 1)
-                first = key if cut < 0 else key[:cut]
+                first = key.split("/")[1]
                 starts[first] = max(starts.get(first, 0), key.count("/"))
         self._starts = starts
         if self._fast_stale:
@@ -394,44 +449,42 @@ class RouteIndex:
                     # A match info without its Python __init__ (about 3x cheaper).
                     info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
                     info._route = route
-                    info._default_expect = default_expect_handler
+                    if default_expect_handler is not None:
+                        info._default_expect = default_expect_handler
                     return info
             return self._walk(method, path, default_expect_handler, host, None, set())
         # Start at the deepest prefix that can be a key: the path's prefix with
-        # as many '/' as the deepest key sharing its first segment.
-        cut = path.find("/", 1)
-        first = path if cut < 0 else path[:cut]
-        depth = self._starts.get(first)
+        # as many segments as the deepest key sharing its first segment.  The
+        # path is split once; the prefix is cut where the segments say.
+        segs = path.split("/")
+        depth = self._starts.get(segs[1]) if len(segs) > 1 else None
         if depth is None:
             part = "/"
-        elif depth == 1 or cut < 0:
-            part = first
+            depth = 0
         else:
-            # The prefix ending before the path's ('depth' + 1)th '/' (the whole
-            # path if it has fewer): a few finds, no list, one slice.
-            while depth > 1:
-                cut = path.find("/", cut + 1)
-                if cut < 0:
-                    break
-                depth -= 1
-            part = path if cut < 0 else path[:cut]
+            if depth >= len(segs):
+                depth = len(segs) - 1
+            cut = depth
+            for index in range(1, depth + 1):
+                cut += len(segs[index])
+            part = path[:cut]
+        # Invariant: part is '/' or '/'.join(segs[:depth + 1]).
         buckets = self._buckets
         while True:
             bucket = buckets.get(part)
             if bucket is not None:
                 quick = bucket.quick
                 if quick is None:
-                    group = bucket.only or bucket.group_for(path)
+                    group = bucket.only or bucket.group_for(segs)
                     quick = group.quick
                 if quick is not None:
-                    fullmatch, single, routes, pairs = quick
-                    match = fullmatch(path)
-                    if match is not None:
-                        route = routes.get(method)
+                    groups = quick.match(path, segs, 1 if part == "/" else depth + 1)
+                    if groups is not None:
+                        route = quick.routes.get(method)
                         if route is None:
-                            route = single._any_route
+                            route = quick.resource._any_route
                         if route is not None:
-                            return _hit(route, match, pairs, path, default_expect_handler)
+                            return _hit(route, groups, quick.pairs, path, default_expect_handler)
                         return self._resume(
                             method,
                             path,
@@ -440,7 +493,7 @@ class RouteIndex:
                             part,
                             bucket,
                             0,
-                            set(single.allowed_methods),
+                            set(quick.resource.allowed_methods),
                         )
                 else:
                     combined = group.combined
@@ -480,6 +533,7 @@ class RouteIndex:
             if part == "/":
                 return set()
             part = part.rpartition("/")[0] or "/"
+            depth -= 1
 
     def _resume(
         self,
@@ -569,7 +623,7 @@ class RouteIndex:
         start: int | None = None,
     ) -> UrlMappingMatchInfo | None:
         """Try the candidates at one prefix, merged by rank; from ``start`` if given."""
-        bucket = filed.group_for(path) if filed is not None else None
+        bucket = filed.group_for(path.split("/")) if filed is not None else None
         entries: list[_Entry] = bucket.entries if bucket is not None else []
         pos = 0 if start is None else start
         found: DynamicResource | None = None

@@ -39,6 +39,10 @@ class Template:
     slashes: int | None  # the '/' count of every matching path; None if a regex may span
     # With ``slashes``: each '/'-separated segment's path-safe text, None where a variable is.
     segments: tuple[str | None, ...] | None
+    # When every variable is a whole segment with the default pattern
+    # ('/users/{id}/posts/{post}'): each variable's segment index (its value is
+    # ``path.split('/')[index]``), in ``names`` order; else None.
+    var_segments: tuple[int, ...] | None
 
 
 def is_dynamic(path: str) -> bool:
@@ -116,6 +120,7 @@ def parse_template(path: str) -> Template:
         alternative="".join(alternative) if combinable else None,
         slashes=slashes,
         segments=_segments(shape) if slashes is not None else None,
+        var_segments=_var_segments(shape, var_res),
     )
 
 
@@ -135,3 +140,21 @@ def _segments(shape: list[str | None]) -> tuple[str | None, ...]:
         text.append(rest)
     segments.append(None if has_var else "".join(text))
     return tuple(segments)
+
+
+def _var_segments(shape: list[str | None], var_res: list[str | None]) -> tuple[int, ...] | None:
+    if any(var_re is not None for var_re in var_res):
+        return None
+    indexes: list[int] = []
+    slashes = 0
+    for pos, piece in enumerate(shape):
+        if piece is not None:
+            slashes += piece.count("/")
+            continue
+        before = shape[pos - 1] if pos > 0 else None
+        after = shape[pos + 1] if pos + 1 < len(shape) else "/"
+        # A variable glued to text or to another variable shares its segment.
+        if before is None or not before.endswith("/") or after is None or not after.startswith("/"):
+            return None
+        indexes.append(slashes)
+    return tuple(indexes)
