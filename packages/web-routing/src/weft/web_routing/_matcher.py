@@ -102,12 +102,15 @@ def _hit(
     in a match, or a segment index in the path's segments.
     """
     info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
-    if "%" in path:
+    decode = "%" in path
+    if isinstance(groups, list):  # compiled: a native list read, no boxed index
         for name, index in pairs:
-            info[name] = unquote_value(groups[index])
+            value = groups[index]
+            info[name] = unquote_value(value) if decode else value
     else:
         for name, index in pairs:
-            info[name] = groups[index]
+            value = groups[index]
+            info[name] = unquote_value(value) if decode else value
     info._route = route
     if default_expect_handler is not None:
         info._default_expect = default_expect_handler
