@@ -467,9 +467,10 @@ class RouteIndex:
         else:
             if depth >= len(segs):
                 depth = len(segs) - 1
-            cut = depth
-            for index in range(1, depth + 1):
-                cut += len(segs[index])
+            cut = depth + len(segs[1])
+            if depth > 1:  # most keys are one segment deep: no loop for them
+                for index in range(2, depth + 1):
+                    cut += len(segs[index])
             part = path[:cut]
         # Invariant: part is '/' or '/'.join(segs[:depth + 1]).
         buckets = self._buckets
