@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from weft import web
+from weft.web_routing import AbstractRuleMatching, MatchedSubAppResource, RequestLike, ResourceInfo
 
 ServeApp = Callable[[web.Application], Awaitable[str]]
 NAME = web.AppKey("name", str)
@@ -73,6 +74,66 @@ async def test_domain_subapp(serve: ServeApp, client: aiohttp.ClientSession) -> 
         assert (await resp.json())["app"] == "api"
     async with client.get(url + "/") as resp:
         assert (await resp.json())["app"] == "root"
+
+
+class _TenantRule(AbstractRuleMatching):
+    """A rule on a request header: a coroutine that match() cannot run."""
+
+    async def match(self, request: RequestLike) -> bool:
+        return bool(request.headers.get("X-Tenant") == "acme")  # type: ignore[attr-defined]
+
+    def get_info(self) -> ResourceInfo:
+        return {"rule": "X-Tenant: acme"}
+
+    @property
+    def canonical(self) -> str:
+        return "X-Tenant: acme"
+
+
+@pytest.mark.asyncio
+async def test_custom_rule_subapp(serve: ServeApp, client: aiohttp.ClientSession) -> None:
+    """A sub-app behind a custom rule answers when the rule says so (the app
+    routes with await resolve(request), as aiohttp does)."""
+    root = _apps([])
+
+    async def whoami(request: web.Request) -> web.Response:
+        return web.json_response({"app": request.app[NAME]})
+
+    tenant = web.Application()
+    tenant[NAME] = "tenant"
+    tenant.router.add_get("/", whoami)
+    tenant.freeze()  # add_domain would freeze it with root; a hand-made resource cannot
+    root.router.register_resource(MatchedSubAppResource(_TenantRule(), tenant))
+    url = await serve(root)
+    async with client.get(url + "/", headers={"X-Tenant": "acme"}) as resp:
+        assert await resp.json() == {"app": "tenant"}
+    async with client.get(url + "/") as resp:
+        assert (await resp.json())["app"] == "root"
+
+
+@pytest.mark.asyncio
+async def test_router_subclass_resolve_is_used(
+    serve: ServeApp, client: aiohttp.ClientSession
+) -> None:
+    """Application(router=...) with resolve() overridden: every request goes through it."""
+    seen: list[str] = []
+
+    class AuditingDispatcher(web.UrlDispatcher):
+        async def resolve(self, request: RequestLike) -> web.UrlMappingMatchInfo:
+            seen.append(request.rel_url.path)
+            return await super().resolve(request)
+
+    async def user(request: web.Request) -> web.Response:
+        return web.Response(text=request.match_info["id"])
+
+    app = web.Application(router=AuditingDispatcher())
+    app.router.add_get("/users/{id}", user)
+    url = await serve(app)
+    async with client.get(url + "/users/7") as resp:
+        assert await resp.text() == "7"
+    async with client.get(url + "/nope") as resp:
+        assert resp.status == 404
+    assert seen == ["/users/7", "/nope"]
 
 
 @pytest.mark.asyncio

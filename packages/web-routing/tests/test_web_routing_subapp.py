@@ -11,6 +11,7 @@ from yarl import URL
 
 from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
 from weft.web_routing import (
+    AbstractRuleMatching,
     Domain,
     MaskDomain,
     MatchedSubAppResource,
@@ -18,6 +19,7 @@ from weft.web_routing import (
     UrlDispatcher,
     UrlMappingMatchInfo,
 )
+from weft.web_routing._types import RequestLike, ResourceInfo
 
 
 class App:
@@ -303,3 +305,67 @@ async def test_domain_resolve_uses_host_header() -> None:
     assert label_of(hit) == "site"
     assert hit.apps == (site,)
     assert label_of(await root.router.resolve(FakeRequest("GET", URL("/")))) == "root"
+
+
+class TenantHeader(AbstractRuleMatching):
+    """A custom rule that reads more than the Host: only resolve() can apply it."""
+
+    async def match(self, request: RequestLike) -> bool:
+        headers = getattr(request, "headers", {})
+        return bool(headers.get("X-Tenant") == "acme")
+
+    def get_info(self) -> ResourceInfo:
+        return {"rule": "X-Tenant: acme"}
+
+    @property
+    def canonical(self) -> str:
+        return "X-Tenant: acme"
+
+
+def needs_resolve(app: App) -> bool:
+    return app.router.needs_resolve  # a call: mypy does not narrow it between asserts
+
+
+class LoggingDomain(Domain):
+    """A Domain whose coroutine is overridden: it may look at more than the Host."""
+
+    async def match(self, request: RequestLike) -> bool:
+        return await super().match(request)
+
+
+@pytest.mark.asyncio
+async def test_needs_resolve_for_rules_beyond_the_host() -> None:
+    """needs_resolve is False while match() gives resolve()'s answer, True once a
+    rule (here or in a sub-application's router) needs the request."""
+    root, tenant = App("root"), App("tenant")
+    tenant.router.add_get("/", make_handler("tenant"))
+    root.router.add_get("/", make_handler("root"))
+    assert not needs_resolve(root)
+    root.router.add_domain("example.com", App("site"))
+    root.router.add_domain("*.example.org", App("masked"))
+    assert not needs_resolve(root)  # Domain and MaskDomain only read the Host
+    root.router.register_resource(MatchedSubAppResource(TenantHeader(), tenant))
+    assert needs_resolve(root)
+    request = FakeRequest("GET", URL("/"), CIMultiDict({"X-Tenant": "acme"}))
+    assert label_of(await root.router.resolve(request)) == "tenant"
+    assert label_of(root.router.match("GET", "/")) == "root"  # match() cannot await the rule
+
+    outer = App("outer")
+    outer.router.add_prefixed_subapp("/r", root)
+    outer.router.freeze()
+    assert outer.router.needs_resolve  # through the sub-application's router
+
+    logged = App("logged")
+    logged.router.register_resource(MatchedSubAppResource(LoggingDomain("a.com"), App("a")))
+    assert logged.router.needs_resolve
+
+
+def test_needs_resolve_when_resolve_is_overridden() -> None:
+    """A router subclass that overrides resolve() is only asked through it."""
+
+    class AuditingDispatcher(UrlDispatcher):
+        async def resolve(self, request: RequestLike) -> UrlMappingMatchInfo:
+            return await super().resolve(request)
+
+    assert AuditingDispatcher().needs_resolve
+    assert not UrlDispatcher().needs_resolve

@@ -284,3 +284,30 @@ async def test_returned_http_exception_becomes_its_response(serve: Serve) -> Non
     connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
     response = await connection.response()
     assert (response.status, response.body) == (404, b"not here")
+
+
+@pytest.mark.asyncio
+async def test_failing_prepare_gives_500_and_is_logged(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A response that fails while being sent (say, an on_response_prepare callback
+    raising) is a logged 500 that closes, never a silent disconnect."""
+
+    class FailingResponse(Response):
+        async def prepare(self, request: BaseRequest) -> None:
+            raise RuntimeError("prepare failed")
+
+    async def handler(request: BaseRequest) -> Response:
+        return FailingResponse(text="never sent")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+        response = await connection.response()
+    assert response.status == 500
+    assert b"Server got itself in trouble" in response.body
+    assert await connection.read_to_eof() == b""
+    assert any(
+        record.exc_info and "prepare failed" in str(record.exc_info[1]) for record in caplog.records
+    )

@@ -1,6 +1,7 @@
 """Application: the router, middlewares, sub-applications, state and lifecycle signals.
 
-Requests reach ``_handle``: routing (``router.match``), the Expect handler,
+Requests reach ``_handle``: routing (``router.match``, or ``await router.resolve``
+when the router needs the request), the Expect handler,
 then the matched handler wrapped in the middlewares of every application the
 match went through (``_chain.py``: built once per handler and cached), and
 raised or returned HTTP exceptions turned into responses.
@@ -156,6 +157,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         # Handler -> the handler wrapped in its middlewares, per path through the apps.
         self._chains: dict[tuple[Any, tuple[object, ...]], Handler] = {}
         self._run_middlewares = True
+        # Set at freeze(): a custom rule or an overridden resolve() needs the request.
+        self._router_needs_resolve = False
 
     # -- state mapping
 
@@ -320,6 +323,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         for subapp in self._subapps:
             subapp.freeze()
         self._router.freeze()
+        self._router_needs_resolve = self._router.needs_resolve
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
@@ -370,7 +374,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     async def _handle(self, request: Request) -> StreamResponse:
         """Route the request, run the middleware chain, turn HTTP exceptions into responses."""
         head = request._head
-        match_info = self._router.match(head.method, head.path, host=head.headers.get("Host"))
+        if self._router_needs_resolve:
+            match_info = await self._router.resolve(request)
+        else:
+            match_info = self._router.match(head.method, head.path, host=head.headers.get("Host"))
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info

@@ -76,6 +76,14 @@ class RoutesView(Sized, Iterable[AbstractRoute], Container[AbstractRoute]):
         return route in self._routes
 
 
+def _resource_needs_resolve(resource: AbstractResource) -> bool:
+    if isinstance(resource, MatchedSubAppResource) and not resource.rule.host_based:
+        return True
+    if isinstance(resource, PrefixedSubAppResource):
+        return resource.app.router.needs_resolve
+    return False
+
+
 def _check_name(name: str) -> None:
     for part in _NAME_SPLIT.split(name):
         if keyword.iskeyword(part):
@@ -110,6 +118,7 @@ class UrlDispatcher(RouterCore, Mapping[str, AbstractResource]):
         # The index, the rule resources, default_expect_handler, _has_subapps.
         super().__init__(default_expect_handler)
         self._frozen = False
+        self._needs_resolve: bool | None = None  # cached by needs_resolve once frozen
         self._resources: list[AbstractResource] = []
         self._named_resources: dict[str, AbstractResource] = {}
         self._factories = ResponseFactories(file_response_factory, html_response_factory)
@@ -179,6 +188,25 @@ class UrlDispatcher(RouterCore, Mapping[str, AbstractResource]):
         for resource in self._resources:
             resource.freeze()
         self._index.compile()
+
+    @property
+    def needs_resolve(self) -> bool:
+        """Whether only ``await resolve(request)`` gives this router's answer.
+
+        ``match()`` answers the same without a coroutine, except when a
+        subclass overrides ``resolve`` or a rule, here or in a sub-application's
+        router, needs more than the Host (a custom ``AbstractRuleMatching``,
+        whose ``match(request)`` is a coroutine).  A framework calls ``match()``
+        when this is False, as weft.web does.  Cached once the router is frozen.
+        """
+        needs = self._needs_resolve
+        if needs is None:
+            needs = type(self).resolve is not RouterCore.resolve or any(
+                _resource_needs_resolve(resource) for resource in self._resources
+            )
+            if self._frozen:
+                self._needs_resolve = needs
+        return needs
 
     def _check_not_frozen(self) -> None:
         if self._frozen:

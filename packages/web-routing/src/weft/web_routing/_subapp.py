@@ -136,6 +136,11 @@ class AbstractRuleMatching(abc.ABC):
         """
         return False
 
+    @property
+    def host_based(self) -> bool:
+        """Whether ``match_host`` alone decides, so ``match()`` can apply the rule."""
+        return False
+
     @abc.abstractmethod
     def get_info(self) -> ResourceInfo:
         """Introspection data."""
@@ -187,6 +192,11 @@ class Domain(AbstractRuleMatching):
 
     async def match(self, request: RequestLike) -> bool:
         return self.match_host(request_host(request))
+
+    @property
+    def host_based(self) -> bool:
+        # A subclass that overrides the coroutine may look at more than the Host.
+        return type(self).match is Domain.match
 
     def match_host(self, host: str | None) -> bool:
         if not host:

@@ -506,24 +506,15 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if writer.output_size:
-                    # Part of a response is already out: the only honest end is a close.
-                    self._server.logger.exception("Error after the response started", exc_info=exc)
-                    self._linger = not payload.is_eof()
-                    return False
-                if isinstance(exc, BodyReadTimeoutError) and not writer.chunked:
+                if writer.output_size or writer.chunked:
+                    return self._abort(exc, writer, payload)
+                if isinstance(exc, BodyReadTimeoutError):
                     response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
                     response.force_close()
-                elif isinstance(exc, RequestPayloadError) and not writer.chunked:
+                elif isinstance(exc, RequestPayloadError):
                     text = f"{exc.status}: {exc}"
                     response = Response(status=exc.status, reason=exc.reason, text=text)
                     response.force_close()
-                elif writer.chunked:
-                    # A streaming response was prepared (nothing sent yet) and left chunked
-                    # framing on the writer: send the 500 around it, then close.
-                    self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
-                    self._linger = not payload.is_eof()
-                    return False
                 else:
                     response = self._internal_error(exc)
             if head.expect_continue and payload.total_bytes == 0 and not payload.is_eof():
@@ -535,6 +526,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 await response.write_eof()
             except ConnectionError:
                 return False
+            except Exception as exc:  # an on_response_prepare callback, a body that fails
+                return self._abort(exc, writer, payload)
             self._server.requests_count += 1
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
@@ -576,6 +569,20 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         if self._debug:
             text += "\n\n" + "".join(traceback.format_exception(exc))
         return text
+
+    def _abort(self, exc: Exception, writer: StreamWriter, payload: BodyStream) -> bool:
+        """End a response that failed on its way out; the connection closes.
+
+        Nothing sent yet (a prepared stream may have left chunked framing on the
+        writer): a whole 500 goes straight to the transport.  Part of the
+        response already out: the only honest end is the close.
+        """
+        if writer.output_size:
+            self._server.logger.exception("Error after the response started", exc_info=exc)
+        else:
+            self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
+        self._linger = not payload.is_eof()
+        return False
 
     def _internal_error(self, exc: BaseException) -> StreamResponse:
         response = Response(status=500, text=self._internal_error_text(exc))
