@@ -171,18 +171,6 @@ class _Quick:
         # (variable name, segment index or group number) pairs, for ``_hit``.
         self.pairs: tuple[tuple[str, int], ...] = tuple(zip(template.names, indexes, strict=True))
 
-    def match(self, path: str, segs: list[str], start: int) -> re.Match[str] | list[str] | None:
-        """What ``_hit`` reads the variables from, or None if the path does not match.
-
-        ``segs`` is ``path.split('/')``, whose segments before ``start`` are
-        the literal prefix the lookup found this group under.
-        """
-        literals = self.literals
-        if literals is None:
-            return self.fullmatch(path)
-        braces = "{" in path or "}" in path
-        return segs if _segments_fit(segs, literals, start, braces) else None
-
 
 class _Group:
     """Candidates for one path shape, in registration order, maybe one combined regex."""
@@ -482,7 +470,15 @@ class RouteIndex:
                     group = bucket.only or bucket.group_for(segs)
                     quick = group.quick
                 if quick is not None:
-                    groups = quick.match(path, segs, 1 if part == "/" else depth + 1)
+                    # Inline rather than a method: a call costs more than this when interpreted.
+                    literals = quick.literals
+                    groups: re.Match[str] | list[str] | None = None
+                    if literals is None:
+                        groups = quick.fullmatch(path)
+                    elif _segments_fit(
+                        segs, literals, 1 if part == "/" else depth + 1, "{" in path or "}" in path
+                    ):
+                        groups = segs
                     if groups is not None:
                         route = quick.routes.get(method)
                         if route is None:
