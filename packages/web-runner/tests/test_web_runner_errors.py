@@ -311,3 +311,54 @@ async def test_failing_prepare_gives_500_and_is_logged(
     assert any(
         record.exc_info and "prepare failed" in str(record.exc_info[1]) for record in caplog.records
     )
+
+
+@pytest.mark.asyncio
+async def test_failing_request_factory_gives_500(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A custom request_factory that raises is a logged 500 that closes."""
+
+    def request_factory(*args: object) -> BaseRequest:
+        raise RuntimeError("no request today")
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text="never reached")
+
+    served = await serve(handler, request_factory=request_factory)
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+        response = await connection.response()
+    assert response.status == 500
+    assert await connection.read_to_eof() == b""
+    assert any(
+        record.exc_info and "no request today" in str(record.exc_info[1])
+        for record in caplog.records
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_bug_in_the_connection_loop_is_logged(
+    serve: Serve, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the connection's own code fail, the error is logged, not swallowed."""
+    from weft.web_runner._protocol import RequestHandler
+
+    async def broken(self: RequestHandler, *args: object) -> bool:
+        raise RuntimeError("a bug in the loop")
+
+    monkeypatch.setattr(RequestHandler, "_answer", broken)
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text="never reached")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+        assert await connection.read_to_eof() == b""
+    assert any(
+        record.exc_info and "a bug in the loop" in str(record.exc_info[1])
+        for record in caplog.records
+    )

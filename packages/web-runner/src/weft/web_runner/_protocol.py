@@ -480,6 +480,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 self.resume_declined_upgrade()
         except asyncio.CancelledError:
             pass
+        except Exception as exc:  # a bug: log it rather than leave a silent close
+            self._server.logger.exception("Unhandled error on the connection", exc_info=exc)
         finally:
             self._end()
 
@@ -489,9 +491,12 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         start = self._loop.time() if self._logging_enabled else 0.0
         try:
             writer = StreamWriter(self)
-            request = self._server.request_factory(
-                head, payload, self, writer, self._task, self._loop
-            )
+            try:
+                request = self._server.request_factory(
+                    head, payload, self, writer, self._task, self._loop
+                )
+            except Exception as exc:  # a custom request_factory that fails
+                return self._abort(exc, writer, payload)
             try:
                 result: object = await self._server.request_handler(request)
                 if isinstance(result, HTTPException):
