@@ -87,3 +87,12 @@ def test_application_is_callable_for_gunicorn() -> None:
     """gunicorn loads callables only: an Application returns itself, as aiohttp's does."""
     app = web.Application()
     assert app() is app
+
+
+def test_reason_phrases_are_aiohttps() -> None:
+    """A response's default reason is aiohttp's (http.HTTPStatus's) for every status."""
+    import aiohttp.web
+
+    for status in range(100, 600):
+        ours = web.Response(status=status).reason
+        assert ours == aiohttp.web.Response(status=status).reason, status

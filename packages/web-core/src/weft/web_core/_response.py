@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from multidict import CIMultiDict, istr
 
-from weft.http_parser import HttpVersion10, HttpVersion11, reason_phrase, serialize_response_head
-from weft.web_exceptions import ResponseCookies
+from weft.http_parser import HttpVersion10, HttpVersion11, serialize_response_head
+from weft.web_exceptions import ResponseCookies, reason_phrase  # http.HTTPStatus's, as aiohttp
 
 from ._compression import (
     MAX_SYNC_CHUNK_SIZE,
