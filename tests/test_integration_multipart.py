@@ -156,3 +156,27 @@ async def test_multipart_writer_response(serve: ServeApp, client: aiohttp.Client
         assert isinstance(second, aiohttp.BodyPartReader)
         assert await second.json() == {"ok": True}
         assert await reader.next() is None
+
+
+@pytest.mark.asyncio
+async def test_uploaded_files_are_closed_after_the_response(
+    serve: ServeApp, client: aiohttp.ClientSession
+) -> None:
+    """post()'s temporary files are closed once the response is sent, as aiohttp does."""
+    fields: list[web.FileField] = []
+
+    async def upload(request: web.Request) -> web.Response:
+        field = (await request.post())["file"]
+        assert isinstance(field, web.FileField)
+        fields.append(field)
+        assert not field.file.closed  # open while the handler runs
+        return web.Response(text=field.file.read().decode())
+
+    app = web.Application()
+    app.router.add_post("/upload", upload)
+    url = await serve(app)
+    form = aiohttp.FormData()
+    form.add_field("file", b"contents", filename="a.txt")
+    async with client.post(url + "/upload", data=form) as resp:
+        assert await resp.text() == "contents"
+    assert fields[0].file.closed

@@ -27,7 +27,7 @@ from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
-from ._form import PostValue, read_post
+from ._form import FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
 from ._helpers import ChainMapProxy, parse_content_type
 from ._keys import RequestKey
@@ -346,6 +346,17 @@ class BaseRequest(MutableMapping[str, Any]):
         if self._post is None:
             self._post = await read_post(self, self._client_max_fields)
         return self._post
+
+    def _finish(self) -> None:
+        """Called by the server once the response is sent: close post()'s uploaded files.
+
+        Their data lives in temporary files; a handler that keeps a ``FileField``
+        past the response must copy what it needs first (as with aiohttp).
+        """
+        if self._post is not None:
+            for value in self._post.values():
+                if isinstance(value, FileField):
+                    value.file.close()
 
     async def _prepare_hook(self, response: StreamResponse) -> None:
         """Called when a response starts; Request sends on_response_prepare."""

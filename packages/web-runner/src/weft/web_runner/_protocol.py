@@ -489,6 +489,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         """Answer one request; True when the connection may serve another."""
         self._handling = True
         start = self._loop.time() if self._logging_enabled else 0.0
+        request: BaseRequest | None = None
         try:
             writer = StreamWriter(self)
             try:
@@ -547,6 +548,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
             self._handling = False
             # A task the handler left behind must not read what belongs to the next request.
             payload.set_exception(_PAYLOAD_ACCESS_ERROR)
+            if request is not None:
+                request._finish()
 
     def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         assert self._access_logger is not None
