@@ -14,6 +14,7 @@ body and the headers that do not legitimately differ (``Date``, ``Server``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -408,4 +409,58 @@ async def test_same_app_same_answers(answers: dict[str, list[Answer]]) -> None:
             differences.append(
                 f"{method} {path}:\n  aiohttp {_comparable(theirs)}\n  weft    {_comparable(ours)}"
             )
+    assert not differences, "\n".join(differences)
+
+
+# Raw requests, for what a client library hides: versions, connection
+# handling, pipelining, request-target forms, chunked uploads.
+RAW: list[bytes] = [
+    b"GET / HTTP/1.0\r\n\r\n",
+    b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /count HTTP/1.0\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"HEAD /users/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET http://x/users/4?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+    b"Connection: close\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+    b"GET /request HTTP/1.1\r\nHost: x\r\nx-test: one\r\nX-Test: two\r\nConnection: close\r\n\r\n",
+    b"GET /stream HTTP/1.0\r\n\r\n",
+    b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+async def _raw(base: str, data: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 5)
+    finally:
+        writer.close()
+
+
+def _without_server_headers(raw: bytes) -> bytes:
+    return b"\r\n".join(
+        line for line in raw.split(b"\r\n") if not line.lower().startswith((b"date:", b"server:"))
+    )
+
+
+@pytest.mark.asyncio
+async def test_same_app_same_raw_answers(tmp_path: Path) -> None:
+    """Byte for byte (but Date and Server), weft answers raw requests as aiohttp does."""
+    static_dir = tmp_path / "static"
+    static_dir.mkdir()
+    (static_dir / "hello.txt").write_text("hello, static\n")
+    results: dict[str, list[bytes]] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
+        runner, base = await _serve(build_app(web, static_dir), web)
+        try:
+            results[name] = [_without_server_headers(await _raw(base, data)) for data in RAW]
+        finally:
+            await runner.cleanup()
+    differences = [
+        f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
+        for data, theirs, ours in zip(RAW, results["aiohttp"], results["weft"], strict=True)
+        if theirs != ours
+    ]
     assert not differences, "\n".join(differences)
