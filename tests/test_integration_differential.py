@@ -417,7 +417,8 @@ async def test_same_app_same_answers(answers: dict[str, list[Answer]]) -> None:
 RAW: list[bytes] = [
     b"GET / HTTP/1.0\r\n\r\n",
     b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /count HTTP/1.0\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    b"GET /users/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     b"HEAD /users/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     b"GET http://x/users/4?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
@@ -462,5 +463,50 @@ async def test_same_app_same_raw_answers(tmp_path: Path) -> None:
         f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
         for data, theirs, ours in zip(RAW, results["aiohttp"], results["weft"], strict=True)
         if theirs != ours
+    ]
+    assert not differences, "\n".join(differences)
+
+
+def build_normalizing_app(web: Any) -> Any:
+    """An app behind ``normalize_path_middleware`` (slashes merged, appended)."""
+
+    async def page(request: Any) -> Any:
+        return web.Response(text=f"page {request.path} {request.query_string}")
+
+    app = web.Application(middlewares=[web.normalize_path_middleware()])
+    app.router.add_get("/docs/", page)
+    app.router.add_get("/docs/{name}", page)
+    app.router.add_get("/api/items", page)
+    return app
+
+
+NORMALIZING: list[Request] = [
+    ("GET", "/docs", {}, None),  # redirected to /docs/
+    ("GET", "/docs?x=1", {}, None),  # the query kept
+    ("GET", "//docs//intro", {}, None),  # slashes merged
+    ("GET", "/api/items/", {}, None),  # no route with or without: 404
+    ("GET", "/api//items", {}, None),
+    ("GET", "/docs/intro", {}, None),
+    ("POST", "/docs", {}, None),
+]
+
+
+@pytest.mark.asyncio
+async def test_normalize_path_middleware_same_answers() -> None:
+    """normalize_path_middleware redirects exactly where aiohttp's does."""
+    results: dict[str, list[Answer]] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
+        runner, base = await _serve(build_normalizing_app(web), web)
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+                results[name] = [await _ask(client, base, request) for request in NORMALIZING]
+        finally:
+            await runner.cleanup()
+    differences = [
+        f"{method} {path}:\n  aiohttp {theirs}\n  weft    {ours}"
+        for (method, path, _, _), theirs, ours in zip(
+            NORMALIZING, results["aiohttp"], results["weft"], strict=True
+        )
+        if _comparable(theirs) != _comparable(ours)
     ]
     assert not differences, "\n".join(differences)
