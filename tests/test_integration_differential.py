@@ -510,3 +510,72 @@ async def test_normalize_path_middleware_same_answers() -> None:
         if _comparable(theirs) != _comparable(ours)
     ]
     assert not differences, "\n".join(differences)
+
+
+def build_ws_app(web: Any) -> Any:
+    """A WebSocket endpoint written against aiohttp's WebSocketResponse API."""
+
+    async def socket(request: Any) -> Any:
+        ws = web.WebSocketResponse(protocols=("chat", "v2"))
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == web.WSMsgType.TEXT:
+                if msg.data == "close":
+                    await ws.close(code=4000, message=b"bye")
+                elif msg.data == "json":
+                    await ws.send_json({"a": [1, 2]})
+                else:
+                    await ws.send_str("echo:" + msg.data)
+            elif msg.type == web.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data[::-1])
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", socket)
+    return app
+
+
+async def _ws_session(base: str, compress: int) -> list[object]:
+    """What a client sees of one conversation: handshake, messages, close."""
+    seen: list[object] = []
+    async with aiohttp.ClientSession() as client:
+        async with client.get(base + "/ws") as plain:  # not an upgrade
+            seen.append(("plain GET", plain.status))  # the error's wording is not API
+        async with client.ws_connect(base + "/ws", protocols=("v2",), compress=compress) as ws:
+            seen.append(("protocol", ws.protocol, ws.compress))
+            response = ws._response
+            seen.append(
+                {
+                    # Connection's tokens are case-insensitive: weft sends RFC 6455's
+                    # "Upgrade", aiohttp "upgrade".
+                    name: (response.headers.get(name) or "").lower()
+                    for name in ("Upgrade", "Connection", "Sec-WebSocket-Protocol")
+                }
+            )
+            seen.append(response.headers.get("Sec-WebSocket-Extensions"))
+            for text in ("hi", "json", "\u00e9t\u00e9"):
+                await ws.send_str(text)
+                msg = await ws.receive()
+                seen.append((msg.type, msg.data))
+            await ws.send_bytes(b"\x00\x01\x02")
+            msg = await ws.receive()
+            seen.append((msg.type, msg.data))
+            await ws.send_str("close")
+            msg = await ws.receive()
+            seen.append((msg.type, msg.data, msg.extra))
+            seen.append(("close code", ws.close_code))
+    return seen
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("compress", [0, 15])
+async def test_websocket_same_conversation(compress: int) -> None:
+    """The same WebSocket conversation, message for message, under both."""
+    results: dict[str, list[object]] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
+        runner, base = await _serve(build_ws_app(web), web)
+        try:
+            results[name] = await _ws_session(base, compress)
+        finally:
+            await runner.cleanup()
+    assert results["weft"] == results["aiohttp"]
