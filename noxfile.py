@@ -34,6 +34,10 @@ import nox
 REPO = Path(__file__).resolve().parent
 PACKAGES = REPO / "packages"
 
+# Sessions test what they installed: a PYTHONPATH inherited from a developer's
+# shell (pointing at the sources, say) would silently shadow it.
+os.environ.pop("PYTHONPATH", None)
+
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = [

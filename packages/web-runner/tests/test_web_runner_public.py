@@ -107,3 +107,26 @@ def test_access_logger_name() -> None:
 def test_server_logger_name() -> None:
     """server_logger is the logging.Logger that error pages are logged to."""
     assert weft.web_runner.server_logger.name == "weft.server"
+
+
+def test_names_are_imported_on_first_use() -> None:
+    """Importing the package (or its pytest plugin) loads none of the server;
+    each public name then comes from the module that defines it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, weft.web_runner.pytest_plugin, weft.web_runner as r\n"
+        "heavy = [m for m in ('weft.web_core', 'weft.web_runner._runners') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert r.AppRunner.__module__ == 'weft.web_runner._runners'\n"
+        "assert 'weft.web_runner._runners' in sys.modules\n"
+        "assert 'AppRunner' in dir(r)\n"
+        "try:\n"
+        "    r.NoSuchName\n"
+        "except AttributeError as exc:\n"
+        "    assert 'NoSuchName' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

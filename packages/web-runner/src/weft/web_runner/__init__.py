@@ -2,28 +2,75 @@
 
 The connection protocol (keep-alive, pipelining, error pages), the low-level
 Server, runners and sites, run_app and the ``python -m weft.web`` command line.
+
+Names are imported on first use (PEP 562): importing a submodule such as
+the pytest plugin, which pytest loads in every run of an environment where
+this package is installed, then costs nothing of the server's import time.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from .__about__ import __version__
-from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
-from ._cli import main
-from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
-from ._graceful import GracefulExit
-from ._protocol import RequestHandler
-from ._run_app import run_app
-from ._runners import (
-    AppRunner,
-    BaseRunner,
-    BaseSite,
-    NamedPipeSite,
-    ServerRunner,
-    SockSite,
-    TCPSite,
-    UnixSite,
-)
-from ._server import Server, server_logger
+
+if TYPE_CHECKING:
+    from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
+    from ._cli import main
+    from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
+    from ._graceful import GracefulExit
+    from ._protocol import RequestHandler
+    from ._run_app import run_app
+    from ._runners import (
+        AppRunner,
+        BaseRunner,
+        BaseSite,
+        NamedPipeSite,
+        ServerRunner,
+        SockSite,
+        TCPSite,
+        UnixSite,
+    )
+    from ._server import Server, server_logger
+
+# Public name -> the module that defines it (imported by __getattr__ on first use).
+_LAZY: dict[str, str] = {
+    "AbstractAccessLogger": "._access_log",
+    "AccessLogger": "._access_log",
+    "access_logger": "._access_log",
+    "main": "._cli",
+    "BodyReadTimeoutError": "._errors",
+    "PayloadAccessError": "._errors",
+    "RequestPayloadError": "._errors",
+    "GracefulExit": "._graceful",
+    "RequestHandler": "._protocol",
+    "run_app": "._run_app",
+    "AppRunner": "._runners",
+    "BaseRunner": "._runners",
+    "BaseSite": "._runners",
+    "NamedPipeSite": "._runners",
+    "ServerRunner": "._runners",
+    "SockSite": "._runners",
+    "TCPSite": "._runners",
+    "UnixSite": "._runners",
+    "Server": "._server",
+    "server_logger": "._server",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "__version__",
