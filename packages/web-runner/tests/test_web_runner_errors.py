@@ -19,7 +19,7 @@ from weft.web_exceptions import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Serve
+    from conftest import RawResponse, Serve, Served
 
 HOST = b"Host: x\r\n"
 
@@ -101,6 +101,20 @@ async def test_rejection_limits_follow_the_server_settings(serve: Serve) -> None
     assert (await ok.response()).status == 200
 
 
+async def _logged_500(
+    served: Served, caplog: pytest.LogCaptureFixture, path: str = "/"
+) -> tuple[RawResponse, list[str]]:
+    """GET ``path`` gets a 500 that closes the connection: it, and the errors logged."""
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR, logger="weft.server"):
+        connection.send(f"GET {path} HTTP/1.1\r\n".encode() + HOST + b"\r\n")
+        response = await connection.response()
+    assert response.status == 500
+    assert b"Server got itself in trouble" in response.body
+    assert await connection.read_to_eof() == b""
+    return response, [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
+
+
 @pytest.mark.asyncio
 async def test_handler_exception_gives_500_and_server_goes_on(
     serve: Serve, caplog: pytest.LogCaptureFixture
@@ -113,16 +127,10 @@ async def test_handler_exception_gives_500_and_server_goes_on(
         return Response(text="fine")
 
     served = await serve(handler)
-    connection = await served.connect()
-    with caplog.at_level(logging.ERROR, logger="weft.server"):
-        connection.send(b"GET /boom HTTP/1.1\r\n" + HOST + b"\r\n")
-        response = await connection.response()
-    assert response.status == 500
-    assert b"Server got itself in trouble" in response.body
+    response, errors = await _logged_500(served, caplog, "/boom")
     assert b"RuntimeError" not in response.body  # no traceback unless debug
     assert response.headers["Connection"] == "close"
-    assert await connection.read_to_eof() == b""
-    assert any(record.exc_info and "boom" in str(record.exc_info[1]) for record in caplog.records)
+    assert "boom" in errors
 
     again = await served.connect()
     again.send(b"GET /fine HTTP/1.1\r\n" + HOST + b"\r\n")
@@ -301,16 +309,7 @@ async def test_failing_prepare_gives_500_and_is_logged(
         return FailingResponse(text="never sent")
 
     served = await serve(handler)
-    connection = await served.connect()
-    with caplog.at_level(logging.ERROR, logger="weft.server"):
-        connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
-        response = await connection.response()
-    assert response.status == 500
-    assert b"Server got itself in trouble" in response.body
-    assert await connection.read_to_eof() == b""
-    assert any(
-        record.exc_info and "prepare failed" in str(record.exc_info[1]) for record in caplog.records
-    )
+    assert "prepare failed" in (await _logged_500(served, caplog))[1]
 
 
 @pytest.mark.asyncio
@@ -326,16 +325,7 @@ async def test_failing_request_factory_gives_500(
         return Response(text="never reached")
 
     served = await serve(handler, request_factory=request_factory)
-    connection = await served.connect()
-    with caplog.at_level(logging.ERROR, logger="weft.server"):
-        connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
-        response = await connection.response()
-    assert response.status == 500
-    assert await connection.read_to_eof() == b""
-    assert any(
-        record.exc_info and "no request today" in str(record.exc_info[1])
-        for record in caplog.records
-    )
+    assert "no request today" in (await _logged_500(served, caplog))[1]
 
 
 @pytest.mark.asyncio
