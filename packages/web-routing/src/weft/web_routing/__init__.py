@@ -19,8 +19,8 @@ Errors::
     HTTPNotFound / HTTPMethodNotAllowed (weft.web_exceptions)
                     carried by MatchInfoError.http_exception and raised by its handler
 
-``COMPILED`` is True when the lookup path (the index, ``_matcher``, and path
-decoding, ``_quoting``) was imported as the C extension modules that mypyc
+``COMPILED`` is True when the lookup path (the index, ``_matcher`` and
+``_groups``, and path decoding, ``_quoting``) was imported as the C extension modules that mypyc
 builds into the wheel where a compiler is available, False for the
 pure-Python build (same code, same behaviour).
 """

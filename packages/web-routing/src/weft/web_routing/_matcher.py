@@ -19,17 +19,19 @@ resources filed under the same prefix the first registered wins.
 Data structures (built at registration, compiled at ``freeze()``):
 
 - plain paths: ``dict[path_safe_path, [(seq, resource)]]``, one lookup;
-- other resources: ``dict[prefix, Bucket]``; inside a bucket, templates are
-  grouped by how many '/' a matching path has (templates whose regex may
-  span segments join every group), and a group is compiled into one
-  alternation regex, tried in C in registration order, whose matched group
-  tells which resource won (a group of one dynamic resource uses that
-  resource's own named pattern, its variables read by group number).
+- other resources: ``dict[prefix, Bucket]`` (``_groups``); inside a bucket,
+  templates are grouped by how many '/' a matching path has (templates whose
+  regex may span segments join every group), and a group is compiled into
+  one alternation regex, tried in C in registration order, whose matched
+  group tells which resource won.  A group of one dynamic resource is a
+  ``QuickMatch``: its path segments compared with the template's where every
+  variable is a whole segment, else the resource's own named pattern.
 
-A lookup (``RouteIndex.resolve``) starts at the deepest prefix of the path
-that can be a key (keys are indexed by first segment), costs one dict probe
-per prefix from there plus, per bucket reached, one regex call over the
-templates of the path's shape: the number of routes barely matters.
+A lookup (``RouteIndex.resolve``) splits the path once, starts at the deepest
+prefix of the path that can be a key (keys are indexed by first segment),
+costs one dict probe per prefix from there plus, per bucket reached, one
+segment comparison or one regex call over the templates of the path's shape:
+the number of routes barely matters.
 Variable-first templates (``/{tenant}/...``) all share the ``/`` bucket, split
 by shape like any other.  That quick path handles hits; a 405, a prefix
 resource that declines or a group that cannot be combined continue in
@@ -40,21 +42,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final, TypeVar, final
+from typing import TypeVar
 
 from weft.web_exceptions import HTTPMethodNotAllowed, HTTPNotFound
 
+from ._groups import Bucket, Entry, MatchInfo, dynamic_hit, new_dict, segments_fit
 from ._match_info import MatchInfoError, UrlMappingMatchInfo
-from ._quoting import decode_path_safe, unquote_value
+from ._quoting import decode_path_safe
 from ._resources import (
     AbstractResource,
     DynamicResource,
     PlainResource,
-    PrefixResource,
     Resource,
     key_of,
 )
-from ._routes import ResourceRoute
 from ._subapp import request_host
 from ._types import ExpectHandler, RequestLike
 
@@ -72,265 +73,13 @@ except ImportError:
 
 __all__ = ["RouteIndex", "RouterCore"]
 
-# Groups of this many templates or more are matched with one combined regex
-# (one regex call, in C, whatever the count; with one template it costs the same
-# as the template's own pattern and lets the lookup take its quick path).
-_COMBINE_MIN = 1
-# Below this many resources, a bucket is one group (no split by shape).
-_SHAPES_MIN = 3
-
-_Entry = tuple[int, AbstractResource]
-# (position in the group, the dynamic resource or None for a prefix resource,
-#  its routes by method, (variable name, group number) pairs)
-_Alt = tuple[int, DynamicResource | None, dict[str, ResourceRoute], tuple[tuple[str, int], ...]]
-# Final: mypyc reads these from C statics instead of the module's dict.
-_new_dict: Final = dict.__new__
-_MatchInfo: Final = UrlMappingMatchInfo
-
-
-def _hit(
-    route: ResourceRoute,
-    groups: re.Match[str] | list[str],
-    pairs: tuple[tuple[str, int], ...],
-    path: str,
-    default_expect_handler: ExpectHandler | None,
-) -> UrlMappingMatchInfo:
-    """The match info of a dynamic hit: the route and its decoded variables.
-
-    Built without the match info's Python ``__init__`` (much cheaper); the
-    variables are read by index, precomputed per route: a regex group number
-    in a match, or a segment index in the path's segments.
-    """
-    info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
-    decode = "%" in path
-    if isinstance(groups, list):  # compiled: a native list read, no boxed index
-        for name, index in pairs:
-            value = groups[index]
-            info[name] = unquote_value(value) if decode else value
-    else:
-        for name, index in pairs:
-            value = groups[index]
-            info[name] = unquote_value(value) if decode else value
-    info._route = route
-    if default_expect_handler is not None:
-        info._default_expect = default_expect_handler
-    return info
-
-
-def _segments_fit(
-    segs: list[str], literals: tuple[str | None, ...], start: int, braces: bool
-) -> bool:
-    """Whether a path's segments fit a template whose variables are whole segments.
-
-    ``literals`` holds the template's segments, None for a variable (the
-    default pattern, ``[^{}/]+``: a non-empty segment without braces; whether
-    the path has a brace at all is ``braces``, one check per path instead of
-    one per variable).  The segments before ``start`` are the prefix the
-    lookup found the template under, equal already, except the first: a path
-    may lack the leading '/'.
-    """
-    if len(segs) != len(literals) or segs[0]:
-        return False
-    for index in range(start, len(segs)):
-        literal = literals[index]
-        seg = segs[index]
-        if literal is None:
-            if not seg or (braces and ("{" in seg or "}" in seg)):
-                return False
-        elif seg != literal:
-            return False
-    return True
-
-
-@final
-class _Quick:
-    """A group of one dynamic resource (each under its own literal prefix: the
-    common case), matched on its own by the lookup's quick path.
-
-    Where every variable is a whole segment with the default pattern, the
-    path's segments are compared with the template's: cheaper than a regex,
-    and the values come without a match object.  Otherwise the resource's own
-    named pattern is used, its variables read by group number.
-    """
-
-    __slots__ = ("fullmatch", "literals", "pairs", "resource", "routes")
-
-    def __init__(self, resource: DynamicResource) -> None:
-        template = resource.template
-        pattern = template.pattern
-        self.resource = resource
-        # The resource's own dict, so that routes added later are seen.
-        self.routes: dict[str, ResourceRoute] = resource.routes_by_method
-        self.fullmatch: Callable[[str], re.Match[str] | None] = pattern.fullmatch
-        self.literals: tuple[str | None, ...] | None = None
-        indexes = template.var_segments
-        if indexes is not None and template.segments is not None:
-            self.literals = template.segments
-        else:
-            indexes = tuple(pattern.groupindex[name] for name in template.names)
-        # (variable name, segment index or group number) pairs, for ``_hit``.
-        self.pairs: tuple[tuple[str, int], ...] = tuple(zip(template.names, indexes, strict=True))
-
-
-class _Group:
-    """Candidates for one path shape, in registration order, maybe one combined regex."""
-
-    __slots__ = ("alts", "combined", "entries", "groups", "quick")
-
-    def __init__(self, entries: list[_Entry]) -> None:
-        self.entries = entries
-        self.combined: re.Pattern[str] | None = None
-        # wrapper group number -> (entry position, group numbers of its variables,
-        # variable names, or None for a prefix resource that checks the path itself)
-        self.groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
-        # For the lookup's quick path, indexed by the winning wrapper group number:
-        # (position, the resource's route dict or None, the resource,
-        # (name, group number) pairs).  None routes: a prefix resource.
-        self.alts: list[_Alt | None] = []
-        self.quick: _Quick | None = None
-        if len(entries) == 1 and isinstance(resource := entries[0][1], DynamicResource):
-            self.quick = _Quick(resource)
-        if len(entries) >= _COMBINE_MIN:
-            self._combine()
-
-    def _combine(self) -> None:
-        alternatives: list[str] = []
-        groups: dict[int, tuple[int, tuple[int, ...], tuple[str, ...] | None]] = {}
-        alts: list[_Alt | None] = [None]
-        group = 1
-        for pos, (_, resource) in enumerate(self.entries):
-            if isinstance(resource, PrefixResource):
-                # Filed under its prefix, so reached only for paths under it:
-                # a candidate for any path here (it checks the rest itself).
-                source: str | None = r"[\s\S]*"
-                count = 0
-                names: tuple[str, ...] | None = None
-                dynamic: DynamicResource | None = None
-            elif isinstance(resource, DynamicResource):
-                source = resource.template.alternative
-                names = resource.template.names
-                count = len(names)
-                dynamic = resource
-            else:
-                return
-            if source is None:
-                return
-            numbers = tuple(range(group + 1, group + 1 + count))
-            groups[group] = (pos, numbers, names)
-            pairs = tuple(zip(names or (), numbers, strict=True))
-            routes = dynamic.routes_by_method if dynamic is not None else {}
-            alts.append((pos, dynamic, routes, pairs))
-            alts.extend([None] * count)
-            alternatives.append(f"({source})")
-            group += 1 + count
-        # The wrapper group closes last, so ``lastindex`` names the alternative.
-        self.combined = re.compile("|".join(alternatives))
-        self.groups = groups
-        self.alts = alts
-
-
-def _segments(resource: AbstractResource) -> tuple[str | None, ...] | None:
-    if isinstance(resource, DynamicResource):
-        return resource.template.segments
-    return None
-
-
-class _Shape:
-    """The templates of one '/' count, split on the segment that is most often literal.
-
-    A template whose segment ``position`` is the literal ``L`` can only match
-    paths whose segment ``position`` is ``L``; the others (a variable there,
-    or a regex that may span segments) are candidates for every path.
-    """
-
-    __slots__ = ("by_literal", "other", "position")
-
-    def __init__(self, entries: list[_Entry], slashes: int) -> None:
-        self.position = -1
-        self.by_literal: dict[str, _Group] = {}
-        best = 0
-        for position in range(1, slashes + 1):
-            literals = {
-                segments[position]
-                for _, resource in entries
-                if (segments := _segments(resource)) is not None and segments[position] is not None
-            }
-            if len(literals) > best:
-                best, self.position = len(literals), position
-        if best < 2:
-            self.other = _Group(entries)
-            return
-        position = self.position
-        split: dict[str, list[_Entry]] = {}
-        other: list[_Entry] = []
-        for entry in entries:
-            segments = _segments(entry[1])
-            literal = segments[position] if segments is not None else None
-            if literal is None:
-                other.append(entry)
-                for members in split.values():
-                    members.append(entry)
-            else:
-                split.setdefault(literal, list(other)).append(entry)
-        self.by_literal = {literal: _Group(members) for literal, members in split.items()}
-        self.other = _Group(other)
-
-    def group_for(self, segs: list[str]) -> _Group:
-        if self.position < 0:
-            return self.other
-        return self.by_literal.get(segs[self.position], self.other)
-
-
-class _Bucket:
-    """The non-plain resources filed under one prefix, in registration order.
-
-    Compiled into shapes by the number of '/' in the paths they can match:
-    a path with three '/' only tries templates of three segments, plus those
-    whose regex may span segments (kept in every shape, in order).
-    """
-
-    __slots__ = ("by_slashes", "entries", "only", "quick", "spanning")
-
-    def __init__(self) -> None:
-        self.entries: list[_Entry] = []
-        self.by_slashes: dict[int, _Shape] = {}
-        self.spanning = _Group([])
-        self.only: _Group | None = None  # small buckets: one group, no shapes
-        self.quick: _Quick | None = None  # ``only.quick``, one attribute load away
-
-    def compile(self) -> None:
-        self.quick = None
-        if len(self.entries) < _SHAPES_MIN:
-            self.only = _Group(self.entries)
-            self.quick = self.only.quick
-            return
-        self.only = None
-
-        def slashes(resource: AbstractResource) -> int | None:
-            segments = _segments(resource)
-            return None if segments is None else len(segments) - 1
-
-        counts = {n for _, resource in self.entries if (n := slashes(resource)) is not None}
-        self.by_slashes = {
-            count: _Shape([e for e in self.entries if slashes(e[1]) in (count, None)], count)
-            for count in counts
-        }
-        self.spanning = _Group([e for e in self.entries if slashes(e[1]) is None])
-
-    def group_for(self, segs: list[str]) -> _Group:
-        """The group a path tries, from its '/'-separated segments."""
-        if self.only is not None:
-            return self.only
-        shape = self.by_slashes.get(len(segs) - 1)
-        return self.spanning if shape is None else shape.group_for(segs)
-
 
 class RouteIndex:
     """Resources filed by literal prefix; ``resolve`` walks the path's prefixes."""
 
     def __init__(self) -> None:
         self._plain: dict[str, list[tuple[int, Resource]]] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
         self._seq: dict[AbstractResource, int] = {}
         self._next_seq = 0
         self._dirty: set[str] = set()
@@ -362,7 +111,7 @@ class RouteIndex:
             raise ValueError(f"{resource!r} cannot be indexed by path")
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket()
+            bucket = self._buckets[key] = Bucket()
         bucket.entries.append((seq, resource))
         bucket.entries.sort(key=_by_seq)
         self._dirty.add(key)
@@ -438,7 +187,7 @@ class RouteIndex:
                     route = fast._any_route
                 if route is not None:
                     # A match info without its Python __init__ (about 3x cheaper).
-                    info: UrlMappingMatchInfo = _new_dict(_MatchInfo)
+                    info: UrlMappingMatchInfo = new_dict(MatchInfo)
                     info._route = route
                     if default_expect_handler is not None:
                         info._default_expect = default_expect_handler
@@ -475,7 +224,7 @@ class RouteIndex:
                     groups: re.Match[str] | list[str] | None = None
                     if literals is None:
                         groups = quick.fullmatch(path)
-                    elif _segments_fit(
+                    elif segments_fit(
                         segs, literals, 1 if part == "/" else depth + 1, "{" in path or "}" in path
                     ):
                         groups = segs
@@ -484,7 +233,9 @@ class RouteIndex:
                         if route is None:
                             route = quick.resource._any_route
                         if route is not None:
-                            return _hit(route, groups, quick.pairs, path, default_expect_handler)
+                            return dynamic_hit(
+                                route, groups, quick.pairs, path, default_expect_handler
+                            )
                         return self._resume(
                             method,
                             path,
@@ -518,7 +269,9 @@ class RouteIndex:
                             if route is None:
                                 route = resource._any_route
                             if route is not None:
-                                return _hit(route, match, pairs, path, default_expect_handler)
+                                return dynamic_hit(
+                                    route, match, pairs, path, default_expect_handler
+                                )
                             methods = resource.allowed_methods
                         return self._resume(
                             method,
@@ -542,7 +295,7 @@ class RouteIndex:
         default_expect_handler: ExpectHandler | None,
         host: str | None,
         part: str,
-        bucket: _Bucket,
+        bucket: Bucket,
         pos: int,
         allowed: set[str],
     ) -> UrlMappingMatchInfo | set[str]:
@@ -613,7 +366,7 @@ class RouteIndex:
 
     @staticmethod
     def _resolve_at(
-        filed: _Bucket | None,
+        filed: Bucket | None,
         plain: list[tuple[int, Resource]] | None,
         method: str,
         path: str,
@@ -624,7 +377,7 @@ class RouteIndex:
     ) -> UrlMappingMatchInfo | None:
         """Try the candidates at one prefix, merged by rank; from ``start`` if given."""
         bucket = filed.group_for(path.split("/")) if filed is not None else None
-        entries: list[_Entry] = bucket.entries if bucket is not None else []
+        entries: list[Entry] = bucket.entries if bucket is not None else []
         pos = 0 if start is None else start
         found: DynamicResource | None = None
         values: dict[str, str] = {}
