@@ -15,6 +15,7 @@ body and the headers that do not legitimately differ (``Date``, ``Server``).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -182,6 +183,37 @@ def build_app(web: Any, static_dir: Path) -> Any:
     async def text_in(request: Any) -> Any:
         return web.json_response({"text": await request.text(), "charset": request.charset})
 
+    @routes.get("/validators")
+    async def validators(request: Any) -> Any:
+        response = web.Response(text="v")
+        response.etag = "v1"
+        response.last_modified = 1_700_000_000
+        response.headers.add("Link", "</a>; rel=preload")
+        response.headers.add("Link", "</b>; rel=preload")
+        return response
+
+    @routes.route("*", "/any")
+    async def any_method(request: Any) -> Any:
+        return web.Response(text=request.method)
+
+    @routes.head("/head-only")
+    async def head_only(request: Any) -> Any:
+        return web.Response(headers={"X-Head": "1"})
+
+    @routes.get("/query")
+    async def query(request: Any) -> Any:
+        return web.json_response(
+            {key: request.query.getall(key) for key in sorted(set(request.query.keys()))}
+        )
+
+    @routes.get("/bad")
+    async def bad(request: Any) -> Any:
+        raise web.HTTPBadRequest(text="bad input", content_type="text/plain")
+
+    @routes.get("/teapot")
+    async def teapot(request: Any) -> Any:
+        return web.Response(status=418, text="short and stout")
+
     @routes.view("/view")
     class Things(web.View):  # type: ignore[misc]
         async def get(self) -> Any:
@@ -292,6 +324,15 @@ REQUESTS: list[Request] = [
         "caf\u00e9".encode("latin-1"),
     ),
     ("GET", "/users/a+b%20c?q=a+b&r=%2B", {}, None),
+    ("GET", "/validators", {}, None),
+    ("PATCH", "/any", {}, None),
+    ("GET", "/any", {}, None),
+    ("HEAD", "/head-only", {}, None),
+    ("GET", "/head-only", {}, None),
+    ("GET", "/query?a=&b&a=2&c=%26", {}, None),
+    ("GET", "/bad", {}, None),
+    ("GET", "/teapot", {}, None),
+    ("GET", "/static/hello.txt", {"Accept-Encoding": "gzip"}, None),
     ("HEAD", "/users/1", {}, None),
     ("OPTIONS", "/users/1", {}, None),
     ("POST", "/echo", {"Content-Type": "text/plain"}, [b"sent ", b"in ", b"chunks"]),
@@ -364,6 +405,7 @@ async def answers(tmp_path: Path) -> AsyncIterator[dict[str, list[Answer]]]:
     static_dir = tmp_path / "static"
     static_dir.mkdir()
     (static_dir / "hello.txt").write_text("hello, static\n")
+    (static_dir / "hello.txt.gz").write_bytes(gzip.compress(b"hello, static\n", mtime=0))
     (tmp_path / "secret.txt").write_text("secret\n")
     results: dict[str, list[Answer]] = {}
     for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
