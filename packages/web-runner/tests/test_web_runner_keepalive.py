@@ -217,6 +217,23 @@ async def test_idle_connection_closed_after_keepalive_timeout(serve: Serve) -> N
 
 
 @pytest.mark.asyncio
+async def test_keepalive_timeout_counts_from_the_last_response(serve: Serve) -> None:
+    """A connection busy past keepalive_timeout stays open: the timeout counts
+    from the end of the last answer, not from when the timer was first armed."""
+    served = await serve(echo, keepalive_timeout=0.3)
+    connection = await served.connect()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while loop.time() - started < 0.9:  # three timeouts' worth of requests
+        connection.send(GET % b"/")
+        assert (await connection.response()).status == 200
+        await asyncio.sleep(0.1)
+    last = loop.time()
+    assert await connection.read_to_eof() == b""  # closed once idle long enough
+    assert loop.time() - last >= 0.2
+
+
+@pytest.mark.asyncio
 async def test_connection_without_requests_closed_after_keepalive_timeout(serve: Serve) -> None:
     """A connection that never sends a request is closed after keepalive_timeout too."""
     served = await serve(echo, keepalive_timeout=0.1)

@@ -147,7 +147,11 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         self._payload: BodyStream | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        # One keep-alive timer, re-armed lazily: going idle only records the time
+        # (no timer per request); when the timer fires it closes the connection or,
+        # if a request came since, waits again until the newer deadline.
         self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None
         self._head_handle: asyncio.TimerHandle | None = None
         self._body_handle: asyncio.TimerHandle | None = None
         self._body_read_at = 0.0
@@ -391,10 +395,17 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
 
     def _on_keepalive_timeout(self) -> None:
         self._keepalive_handle = None
-        # A head on its way is the head timer's business.
-        if not self._handling and not self._queue and self._head_handle is None:
-            self._close()
-            self._wake()
+        idle_since = self._idle_since
+        # Not idle (a request is waiting or being answered) or a head on its way
+        # (the head timer's business): the next idle period arms the timer again.
+        if idle_since is None or self._handling or self._queue or self._head_handle is not None:
+            return
+        deadline = idle_since + self._keepalive_timeout
+        if self._loop.time() < deadline:  # idle again since the timer was armed
+            self._keepalive_handle = self._loop.call_at(deadline, self._on_keepalive_timeout)
+            return
+        self._close()
+        self._wake()
 
     # -- the connection's task
 
@@ -460,13 +471,14 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 if not self._queue:
                     self._waiter = loop.create_future()
                     if self._keepalive_timeout:
-                        self._keepalive_handle = loop.call_later(
-                            self._keepalive_timeout, self._on_keepalive_timeout
-                        )
+                        self._idle_since = loop.time()
+                        if self._keepalive_handle is None:
+                            self._keepalive_handle = loop.call_at(
+                                self._idle_since + self._keepalive_timeout,
+                                self._on_keepalive_timeout,
+                            )
                     await self._waiter
-                    if self._keepalive_handle is not None:
-                        self._keepalive_handle.cancel()
-                        self._keepalive_handle = None
+                    self._idle_since = None
                     continue
                 item = self._queue.popleft()
                 if self._reading_paused and len(self._queue) == _QUEUE_LOW:
