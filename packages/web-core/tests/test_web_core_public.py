@@ -21,6 +21,7 @@ _WEFT_ONLY = {
     "WriterProtocol",
     "Signal",
     "exception_response",
+    "is_response",
     "web_logger",
     # multipart: aiohttp has these at its top level (aiohttp.MultipartReader), not in aiohttp.web
     "BodyPartReader",

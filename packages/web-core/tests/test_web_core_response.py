@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from web_core_support import FakeTransport, get, make_request, parse_response, send
 
-from weft.web_core import Response, StreamResponse, json_response
+from weft.web_core import FileResponse, Response, StreamResponse, is_response, json_response
 
 # -- construction: text, body, content_type, charset
 
@@ -608,3 +608,19 @@ async def test_typed_header_setters_refuse_changes_after_the_head_is_sent() -> N
     for attempt in attempts:
         with pytest.raises(RuntimeError, match="after the headers are sent"):
             attempt()
+
+
+def test_is_response_is_isinstance() -> None:
+    """is_response(x) answers isinstance(x, StreamResponse), for every class, every time."""
+
+    class Custom(Response):
+        pass
+
+    class NotOne(dict[str, Any]):
+        pass
+
+    for _ in range(2):  # the second round is answered from the cache
+        for obj in (StreamResponse(), Response(), Custom(), json_response({}), FileResponse(".")):
+            assert is_response(obj)
+        for other in (NotOne(), None, "text", b"bytes", {"status": 200}):
+            assert not is_response(other)

@@ -29,7 +29,7 @@ from ._multipart import (
 from ._multipart_writer import MultipartWriter
 from ._normalize_path import normalize_path_middleware
 from ._request import BaseRequest, Request, RequestProtocol
-from ._response import Response, StreamResponse
+from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
 from ._upgrade import UpgradableProtocol, UpgradeReceiver
 from ._view import View
@@ -56,6 +56,7 @@ __all__ = [
     "json_response",
     "json_bytes_response",
     "exception_response",
+    "is_response",
     "FileResponse",
     "ContentCoding",
     "ETag",

@@ -40,7 +40,7 @@ from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol
-from ._response import Response, StreamResponse
+from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
@@ -392,7 +392,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             response: object = await handler(request)
         except HTTPException as exc:
             return exception_response(exc)
-        if isinstance(response, StreamResponse):
+        if is_response(response):
             return response
         if isinstance(response, HTTPException):
             # aiohttp 3 still answers a returned exception, and warns: raise it instead.

@@ -17,7 +17,7 @@ import datetime
 import warnings
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, overload
 
 from multidict import CIMultiDict, istr
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ._request import BaseRequest
     from ._writer import StreamWriter
 
-__all__ = ["Response", "StreamResponse"]
+__all__ = ["Response", "StreamResponse", "is_response"]
 
 _T = TypeVar("_T")
 
@@ -594,3 +594,21 @@ class Response(StreamResponse):
         self._compressed_body = await compressor.compress(self._body) + compressor.flush()
         self._headers[_CONTENT_ENCODING] = coding.value
         self._headers[_CONTENT_LENGTH] = str(len(self._compressed_body))
+
+
+# Response classes seen so far -> whether they are StreamResponses.
+_RESPONSE_CLASSES: dict[type, bool] = {}
+
+
+def is_response(obj: object) -> TypeGuard[StreamResponse]:
+    """``isinstance(obj, StreamResponse)``, answered from a per-class cache.
+
+    StreamResponse is a MutableMapping, so a plain ``isinstance`` of a subclass
+    instance (every ``Response``) runs ABCMeta's Python-level
+    ``__instancecheck__``: measurable when done for every request.
+    """
+    cls = type(obj)
+    known = _RESPONSE_CLASSES.get(cls)
+    if known is None:
+        known = _RESPONSE_CLASSES[cls] = issubclass(cls, StreamResponse)
+    return known

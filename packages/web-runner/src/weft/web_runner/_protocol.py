@@ -59,7 +59,14 @@ from weft.http_parser import (
     serialize_response_head,
 )
 from weft.http_parser.streams import BodyStream
-from weft.web_core import BaseRequest, Response, StreamResponse, StreamWriter, exception_response
+from weft.web_core import (
+    BaseRequest,
+    Response,
+    StreamResponse,
+    StreamWriter,
+    exception_response,
+    is_response,
+)
 from weft.web_exceptions import HTTPException
 
 from ._access_log import AbstractAccessLogger
@@ -514,7 +521,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 result: object = await self._server.request_handler(request)
                 if isinstance(result, HTTPException):
                     result = exception_response(result)
-                if not isinstance(result, StreamResponse):
+                if not is_response(result):
                     raise TypeError(
                         f"Web-handler should return a response instance, got {result!r}"
                     )
