@@ -38,6 +38,8 @@ __all__ = [
     "TRANSFER_ENCODING",
     "build_head",
     "check_transfer_encoding",
+    "content_coding",
+    "message_length",
     "parse_content_length",
     "tokens",
 ]
@@ -150,6 +152,39 @@ def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
     )
 
 
+def message_length(
+    headers: CIMultiDictProxy[str], http10: bool, noun: str, section: str
+) -> tuple[bool, int | None]:
+    """A message's framing fields (RFC 9112 §6): (chunked, Content-Length or None).
+
+    Refuses Transfer-Encoding in HTTP/1.0 and both fields together (``section``
+    is the RFC 9112 section the error cites), and any coding but ``chunked``.
+    """
+    te = headers.getall(TRANSFER_ENCODING, None)
+    cl = headers.getall(CONTENT_LENGTH, None)
+    if te is not None:
+        if http10:
+            raise BadRequest(
+                f"Transfer-Encoding in an HTTP/1.0 {noun}: the framing is faulty (RFC 9112 §6.1)"
+            )
+        if cl is not None:
+            raise BadRequest(
+                f"a {noun} must not have both Transfer-Encoding and Content-Length: its "
+                f"length is ambiguous (RFC 9112 {section})"
+            )
+        check_transfer_encoding(te, noun)
+        return True, None
+    if cl is not None:
+        return False, parse_content_length(cl)
+    return False, None
+
+
+def content_coding(headers: CIMultiDictProxy[str]) -> str | None:
+    """The Content-Encoding fields as one lower-cased list, or None."""
+    encodings = headers.getall(CONTENT_ENCODING, None)
+    return None if encodings is None else ", ".join(encodings).strip(" \t").lower()
+
+
 def build_head(
     line: RequestLine, headers: CIMultiDictProxy[str], max_body_size: int | None
 ) -> RequestHead:
@@ -184,28 +219,11 @@ def interpret(
             f"invalid Host header {hosts[0][:100]!r}: expected host[:port] (RFC 9112 §3.2)"
         )
 
-    chunked = False
-    content_length: int | None = None
-    te = getall(TRANSFER_ENCODING, None)
-    cl = getall(CONTENT_LENGTH, None)
-    if te is not None:
-        if http10:
-            raise BadRequest(
-                "Transfer-Encoding in an HTTP/1.0 request: the framing is faulty (RFC 9112 §6.1)"
-            )
-        if cl is not None:
-            raise BadRequest(
-                "a request must not have both Transfer-Encoding and Content-Length: its "
-                "length is ambiguous (RFC 9112 §6.1)"
-            )
-        check_transfer_encoding(te)
-        chunked = True
-    elif cl is not None:
-        content_length = parse_content_length(cl)
-        if max_body_size is not None and content_length > max_body_size:
-            raise PayloadTooLarge(
-                f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
-            )
+    chunked, content_length = message_length(headers, http10, "request", "§6.1")
+    if content_length is not None and max_body_size is not None and content_length > max_body_size:
+        raise PayloadTooLarge(
+            f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
+        )
 
     if method == "CONNECT" and (chunked or content_length):
         raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
@@ -220,8 +238,7 @@ def interpret(
         upgrade = "upgrade" in connection and UPGRADE in headers
         expect_continue = "100-continue" in tokens(getall(EXPECT, None))
 
-    encodings = getall(CONTENT_ENCODING, None)
-    content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()
+    content_encoding = content_coding(headers)
 
     return RequestHead(
         method,

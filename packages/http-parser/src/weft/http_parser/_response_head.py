@@ -33,15 +33,7 @@ from typing import Final, NoReturn
 from multidict import CIMultiDictProxy
 
 from ._errors import BadRequest, PayloadTooLarge, VersionNotSupported
-from ._head import (
-    CONNECTION,
-    CONTENT_ENCODING,
-    CONTENT_LENGTH,
-    TRANSFER_ENCODING,
-    check_transfer_encoding,
-    parse_content_length,
-    tokens,
-)
+from ._head import CONNECTION, content_coding, message_length, tokens
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, RawHeaders, ResponseHead
 
 __all__ = [
@@ -121,24 +113,7 @@ def interpret_response(
     getall = headers.getall
     http10 = version == HttpVersion10
 
-    chunked = False
-    content_length: int | None = None
-    te = getall(TRANSFER_ENCODING, None)
-    cl = getall(CONTENT_LENGTH, None)
-    if te is not None:
-        if http10:
-            raise BadRequest(
-                "Transfer-Encoding in an HTTP/1.0 response: the framing is faulty (RFC 9112 §6.1)"
-            )
-        if cl is not None:
-            raise BadRequest(
-                "a response must not have both Transfer-Encoding and Content-Length: its "
-                "length is ambiguous (RFC 9112 §6.3)"
-            )
-        check_transfer_encoding(te, "response")
-        chunked = True
-    elif cl is not None:
-        content_length = parse_content_length(cl)
+    chunked, content_length = message_length(headers, http10, "response", "§6.3")
 
     if status < 200:
         framing = SWITCH if status == 101 else INFORMATIONAL
@@ -165,8 +140,7 @@ def interpret_response(
     if framing == UNTIL_CLOSE:
         should_close = True
 
-    encodings = getall(CONTENT_ENCODING, None)
-    content_encoding = None if encodings is None else ", ".join(encodings).strip(" \t").lower()
+    content_encoding = content_coding(headers)
     head = ResponseHead(
         version,
         status,
