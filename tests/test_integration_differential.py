@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -27,6 +27,8 @@ import pytest_asyncio
 from aiohttp import web as aiohttp_web
 
 from weft import web as weft_web
+
+T = TypeVar("T")
 
 # Headers whose values are the server's own business.
 IGNORED = {"Date", "Server", "Keep-Alive", "Connection"}
@@ -430,18 +432,35 @@ def _range_failure(answer: Answer) -> tuple[int, str, str | None, bytes]:
     return status, reason, headers.get("Content-Range"), body
 
 
-async def _serve(app: Any, web: Any) -> tuple[Any, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
+async def _under_both(
+    build: Callable[[Any], Any], talk: Callable[[str], Awaitable[T]]
+) -> dict[str, T]:
+    """Serve ``build(web)`` with each framework on loopback; what ``talk(base_url)`` saw of each."""
+    seen: dict[str, T] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
+        runner = web.AppRunner(build(web))
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            seen[name] = await talk(f"http://{host}:{port}")
+        finally:
+            await runner.cleanup()
+    return seen
 
 
 async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
+
+
+async def _ask_all(base: str, requests: list[Request]) -> list[Answer]:
+    # A fresh client per server, no cookie jar: each request stands alone.
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+    ) as client:
+        return [await _ask(client, base, request) for request in requests]
 
 
 async def _ask(client: aiohttp.ClientSession, base: str, request: Request) -> Answer:
@@ -459,25 +478,22 @@ async def _ask(client: aiohttp.ClientSession, base: str, request: Request) -> An
         return response.status, response.reason or "", kept, data
 
 
-@pytest_asyncio.fixture
-async def answers(tmp_path: Path) -> AsyncIterator[dict[str, list[Answer]]]:
-    static_dir = tmp_path / "static"
-    static_dir.mkdir()
-    (static_dir / "hello.txt").write_text("hello, static\n")
-    (static_dir / "hello.txt.gz").write_bytes(gzip.compress(b"hello, static\n", mtime=0))
+@pytest.fixture
+def static_dir(tmp_path: Path) -> Path:
+    """The app's static folder (a file and its gzip sibling), beside a file outside it."""
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "hello.txt").write_text("hello, static\n")
+    (static / "hello.txt.gz").write_bytes(gzip.compress(b"hello, static\n", mtime=0))
     (tmp_path / "secret.txt").write_text("secret\n")
-    results: dict[str, list[Answer]] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner, base = await _serve(build_app(web, static_dir), web)
-        try:
-            # A fresh client per server, no cookie jar: each request stands alone.
-            async with aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
-            ) as client:
-                results[name] = [await _ask(client, base, request) for request in REQUESTS]
-        finally:
-            await runner.cleanup()
-    yield results
+    return static
+
+
+@pytest_asyncio.fixture
+async def answers(static_dir: Path) -> AsyncIterator[dict[str, list[Answer]]]:
+    yield await _under_both(
+        lambda web: build_app(web, static_dir), lambda base: _ask_all(base, REQUESTS)
+    )
 
 
 def _comparable(answer: Answer) -> Answer:
@@ -492,13 +508,12 @@ def _comparable(answer: Answer) -> Answer:
     return status, reason, headers, body
 
 
-@pytest.mark.asyncio
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-async def test_same_app_same_answers(answers: dict[str, list[Answer]]) -> None:
-    """Request by request, weft answers exactly what aiohttp answers."""
+def _differences(requests: list[Request], answers: dict[str, list[Answer]]) -> list[str]:
+    """The requests whose answers differ beyond what KNOWN_DIFFERENCES, the 416
+    rule and EXTRA_HEADERS allow, each with both answers."""
     differences = []
     for (method, path, _, _), theirs, ours in zip(
-        REQUESTS, answers["aiohttp"], answers["weft"], strict=True
+        requests, answers["aiohttp"], answers["weft"], strict=True
     ):
         if (method, path) in KNOWN_DIFFERENCES:
             same = theirs[0] == ours[0]
@@ -512,6 +527,14 @@ async def test_same_app_same_answers(answers: dict[str, list[Answer]]) -> None:
             differences.append(
                 f"{method} {path}:\n  aiohttp {_comparable(theirs)}\n  weft    {_comparable(ours)}"
             )
+    return differences
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_same_app_same_answers(answers: dict[str, list[Answer]]) -> None:
+    """Request by request, weft answers exactly what aiohttp answers."""
+    differences = _differences(REQUESTS, answers)
     assert not differences, "\n".join(differences)
 
 
@@ -552,18 +575,13 @@ def _without_server_headers(raw: bytes) -> bytes:
 
 
 @pytest.mark.asyncio
-async def test_same_app_same_raw_answers(tmp_path: Path) -> None:
+async def test_same_app_same_raw_answers(static_dir: Path) -> None:
     """Byte for byte (but Date and Server), weft answers raw requests as aiohttp does."""
-    static_dir = tmp_path / "static"
-    static_dir.mkdir()
-    (static_dir / "hello.txt").write_text("hello, static\n")
-    results: dict[str, list[bytes]] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner, base = await _serve(build_app(web, static_dir), web)
-        try:
-            results[name] = [_without_server_headers(await _raw(base, data)) for data in RAW]
-        finally:
-            await runner.cleanup()
+
+    async def talk(base: str) -> list[bytes]:
+        return [_without_server_headers(await _raw(base, data)) for data in RAW]
+
+    results = await _under_both(lambda web: build_app(web, static_dir), talk)
     differences = [
         f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
         for data, theirs, ours in zip(RAW, results["aiohttp"], results["weft"], strict=True)
@@ -599,21 +617,8 @@ NORMALIZING: list[Request] = [
 @pytest.mark.asyncio
 async def test_normalize_path_middleware_same_answers() -> None:
     """normalize_path_middleware redirects exactly where aiohttp's does."""
-    results: dict[str, list[Answer]] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner, base = await _serve(build_normalizing_app(web), web)
-        try:
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
-                results[name] = [await _ask(client, base, request) for request in NORMALIZING]
-        finally:
-            await runner.cleanup()
-    differences = [
-        f"{method} {path}:\n  aiohttp {theirs}\n  weft    {ours}"
-        for (method, path, _, _), theirs, ours in zip(
-            NORMALIZING, results["aiohttp"], results["weft"], strict=True
-        )
-        if _comparable(theirs) != _comparable(ours)
-    ]
+    answers = await _under_both(build_normalizing_app, lambda base: _ask_all(base, NORMALIZING))
+    differences = _differences(NORMALIZING, answers)
     assert not differences, "\n".join(differences)
 
 
@@ -676,11 +681,5 @@ async def _ws_session(base: str, compress: int) -> list[object]:
 @pytest.mark.parametrize("compress", [0, 15])
 async def test_websocket_same_conversation(compress: int) -> None:
     """The same WebSocket conversation, message for message, under both."""
-    results: dict[str, list[object]] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner, base = await _serve(build_ws_app(web), web)
-        try:
-            results[name] = await _ws_session(base, compress)
-        finally:
-            await runner.cleanup()
+    results = await _under_both(build_ws_app, lambda base: _ws_session(base, compress))
     assert results["weft"] == results["aiohttp"]
