@@ -21,6 +21,10 @@ from yarl import URL
 from weft import web as weft_web
 
 WORDS = ["a", "b", "users", "me", "1", "42", "x-y", "caf\u00e9"]
+# aiohttp's dynamic resources never match a literal that needs percent-encoding
+# (aio-libs/aiohttp#13433; weft's do, see the web-routing README), so dynamic
+# templates are drawn from the words both routers agree on.
+ASCII_WORDS = [word for word in WORDS if word.isascii()]
 REGEXES = [None, None, None, r"\d+", r"[a-z]+", r"[^/]+\.json"]
 # How a route is added: add_route(method, ...), or add_get (which also answers HEAD).
 ADDS = ["GET", "POST", "PUT", "*", "add_get"]
@@ -30,15 +34,16 @@ METHODS = ["GET", "POST", "PUT", "HEAD", "DELETE"]
 @st.composite
 def template(draw: st.DrawFn) -> str:
     names = iter(f"v{i}" for i in range(10))
+    kinds = draw(st.lists(st.sampled_from(["word", "word", "var", "glued"]), max_size=3))
+    words = WORDS if set(kinds) <= {"word"} else ASCII_WORDS
     parts: list[str] = []
-    for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.sampled_from(["word", "word", "var", "glued"]))
+    for kind in kinds:
         if kind == "word":
-            parts.append(draw(st.sampled_from(WORDS)))
+            parts.append(draw(st.sampled_from(words)))
             continue
         regex = draw(st.sampled_from(REGEXES))
         var = "{" + next(names) + (":" + regex if regex else "") + "}"
-        parts.append(var if kind == "var" else draw(st.sampled_from(WORDS)) + var)
+        parts.append(var if kind == "var" else draw(st.sampled_from(words)) + var)
     trailing_slash: bool = draw(st.booleans())
     return "/" + "/".join(parts) + ("/" if parts and trailing_slash else "")
 

@@ -101,8 +101,10 @@ def test_literals_match_their_encoded_form() -> None:
     router = UrlDispatcher()
     router.add_get("/caf\u00e9", make_handler("plain"))
     router.add_get("/a b/{x}", make_handler("dyn"))
+    router.add_get("/{x}/caf\u00e9", make_handler("dyn-last"))
     assert label_of(router.match("GET", "/caf%C3%A9")) == "plain"
     assert dict(router.match("GET", "/a%20b/1")) == {"x": "1"}
+    assert label_of(router.match("GET", "/a/caf%C3%A9")) == "dyn-last"
 
 
 def test_encoded_unreserved_chars_are_decoded_before_matching() -> None:
