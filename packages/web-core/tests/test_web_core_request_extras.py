@@ -95,9 +95,7 @@ def test_config_dict_chains_apps_innermost_first() -> None:
     sub = Application()
     sub[DB] = "sub-db"
     request = make_mocked_request("GET", "/", app=sub)
-    request.match_info._apps = None  # rebuild the app stack: root outside sub
-    request.match_info.add_app(sub)
-    request.match_info.add_app(root)
+    request.match_info.add_app(root)  # the stack: root outside sub
     config = request.config_dict
     assert config[DB] == "sub-db"
     assert config["only-root"] == 1

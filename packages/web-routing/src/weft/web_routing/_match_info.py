@@ -37,7 +37,7 @@ class UrlMappingMatchInfo(dict[str, str]):
     __slots__ = ("__dict__", "_route")
 
     _default_expect: ExpectHandler | None = None  # the router's, set only if it has one
-    _apps: list[object] | None = None  # created by the first add_app
+    _apps: tuple[object, ...] = ()
     _current_app: object | None = None
     _frozen: bool = False
 
@@ -76,7 +76,7 @@ class UrlMappingMatchInfo(dict[str, str]):
     @property
     def apps(self) -> tuple[object, ...]:
         """The applications the match went through, outermost first."""
-        return tuple(self._apps) if self._apps is not None else ()
+        return self._apps
 
     def add_app(self, app: object) -> None:
         """Record an application the match went through (called outermost last)."""
@@ -84,10 +84,9 @@ class UrlMappingMatchInfo(dict[str, str]):
             raise RuntimeError("Cannot change apps stack after .freeze() call")
         if self._current_app is None:
             self._current_app = app
-        if self._apps is None:
-            self._apps = [app]
-        else:
-            self._apps.insert(0, app)
+        # A tuple, not a list: ``apps`` is read on every request (a key of the
+        # framework's middleware-chain cache) and the stack is one to three deep.
+        self._apps = (app, *self._apps)
 
     @property
     def current_app(self) -> object:
