@@ -11,6 +11,7 @@ from aiohttp.test_utils import make_mocked_request
 from web_core_support import get, make_request
 
 from weft.web_core import Response, json_response
+from weft.web_core.test_utils import make_mocked_request as make_mocked_weft_request
 
 _TEXTS: list[dict[str, Any]] = [
     {},
@@ -74,3 +75,45 @@ async def test_request_url_parts_match_aiohttp(target: str) -> None:
         assert getattr(ours, name) == getattr(theirs, name), name
     assert list(ours.query.items()) == list(theirs.query.items())
     assert ours.rel_url == theirs.rel_url
+
+
+_CLONES: list[dict[str, Any]] = [
+    {},
+    {"scheme": "https"},
+    {"host": "proxy.example:8443"},
+    {"remote": "203.0.113.9"},
+    {"scheme": "https", "host": "a.example", "remote": "10.0.0.1", "rel_url": "/x?y=1"},
+    {"client_max_size": 10, "client_max_fields": 2, "method": "POST"},
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kwargs", _CLONES, ids=[repr(c) for c in _CLONES])
+async def test_clone_overrides_match_aiohttp(kwargs: dict[str, Any]) -> None:
+    """clone(scheme=, host=, remote=, client_max_*=) reports what aiohttp's clone reports."""
+    ours = make_mocked_weft_request("GET", "/p", headers={"Host": "example.com"}).clone(**kwargs)
+    theirs = make_mocked_request("GET", "/p", headers={"Host": "example.com"}).clone(**kwargs)
+    names = ["method", "scheme", "host", "secure", "url", "client_max_size", "client_max_fields"]
+    if "remote" in kwargs:  # aiohttp's mocked transport invents a peer otherwise
+        names.append("remote")
+    for name in names:
+        assert getattr(ours, name) == getattr(theirs, name), name
+
+
+def test_request_constructor_overrides() -> None:
+    """Request(..., scheme=, host=, remote=) fixes what the request reports (as aiohttp's)."""
+    plain = make_mocked_weft_request("GET", "/p", headers={"Host": "example.com"})
+    request = type(plain)(
+        plain._head,
+        plain._payload,
+        plain.protocol,
+        plain.writer,
+        None,
+        plain.loop,
+        scheme="https",
+        host="b.example",
+        remote="198.51.100.1",
+    )
+    assert (request.scheme, request.host, request.remote) == ("https", "b.example", "198.51.100.1")
+    assert str(request.url) == "https://b.example/p"
+    assert (plain.scheme, plain.host) == ("http", "example.com")

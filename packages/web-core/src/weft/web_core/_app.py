@@ -128,6 +128,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         middlewares: Iterable[Middleware] = (),
         handler_args: dict[str, Any] | None = None,
         client_max_size: int = 1024**2,
+        client_max_fields: int = 1000,
         debug: bool = False,
     ) -> None:
         self._router = UrlDispatcher() if router is None else router
@@ -142,9 +143,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._middlewares: Signal[Middleware] = Signal(self, middlewares)
         self._handler_args = handler_args or {}
         self._client_max_size = client_max_size
+        self._client_max_fields = client_max_fields
         self._debug = debug
         self.logger = logger
         self._state: dict[str | AppKey[Any], Any] = {}
+        self._pre_frozen = False
         self._frozen = False
         self._on_startup: _AppSignal = Signal(self)
         self._on_shutdown: _AppSignal = Signal(self)
@@ -264,6 +267,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._check_subapp(subapp)
         resource = self._router.add_prefixed_subapp(prefix, subapp)
         self._register_subapp(subapp)
+        subapp.pre_freeze()
         return resource
 
     def add_domain(self, domain: str, subapp: Application) -> AbstractResource:
@@ -271,6 +275,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._check_subapp(subapp)
         resource = self._router.add_domain(domain, subapp)
         self._register_subapp(subapp)
+        subapp.pre_freeze()
         return resource
 
     def _check_subapp(self, subapp: Application) -> None:
@@ -313,21 +318,38 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
                 stacklevel=3,
             )
 
-    def freeze(self) -> None:
-        """Fix routes, signals and the middleware chain; called before serving."""
-        if self._frozen:
+    @property
+    def pre_frozen(self) -> bool:
+        return self._pre_frozen
+
+    def pre_freeze(self) -> None:
+        """Fix routes, signals and the middleware chain; the state stays writable.
+
+        Done when the app is added as a sub-application (as aiohttp does), and
+        by ``freeze()``.
+        """
+        if self._pre_frozen:
             return
         warn_old_style(self._middlewares)
-        self._frozen = True
+        self._pre_frozen = True
         self._middlewares.freeze()
         for subapp in self._subapps:
-            subapp.freeze()
+            subapp.pre_freeze()
         self._router.freeze()
         self._router_needs_resolve = self._router.needs_resolve
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
         self._run_middlewares = self._uses_middlewares()
+
+    def freeze(self) -> None:
+        """``pre_freeze()``, then setting state warns; called before serving."""
+        if self._frozen:
+            return
+        self.pre_freeze()
+        self._frozen = True
+        for subapp in self._subapps:
+            subapp.freeze()
 
     async def startup(self) -> None:
         """Run on_startup callbacks (cleanup contexts enter here).
@@ -358,7 +380,14 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         loop: asyncio.AbstractEventLoop,
     ) -> Request:
         return Request(
-            head, payload, protocol, writer, task, loop, client_max_size=self._client_max_size
+            head,
+            payload,
+            protocol,
+            writer,
+            task,
+            loop,
+            client_max_size=self._client_max_size,
+            client_max_fields=self._client_max_fields,
         )
 
     async def _chain_for(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:

@@ -61,7 +61,7 @@ def _too_many_fields(max_fields: int) -> HTTPRequestEntityTooLarge:
 async def read_post(request: BaseRequest, max_fields: int) -> MultiDictProxy[PostValue]:
     """The form of ``request`` (see the module docstring); empty for other bodies."""
     out: MultiDict[PostValue] = MultiDict()
-    if request.method not in POST_METHODS:
+    if request.method not in request.POST_METHODS:
         return MultiDictProxy(out)
     content_type = request.content_type
     if content_type == "multipart/form-data":

@@ -13,6 +13,7 @@ import datetime
 import json
 import socket
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import cache, cached_property
 from http.cookies import CookieError, SimpleCookie
@@ -27,7 +28,7 @@ from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
-from ._form import FileField, PostValue, read_post
+from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
 from ._helpers import ChainMapProxy, parse_content_type
 from ._keys import RequestKey
@@ -67,6 +68,9 @@ class RequestProtocol(Protocol):
 class BaseRequest(MutableMapping[str, Any]):
     """An HTTP request as a handler sees it."""
 
+    #: The methods whose body ``post()`` reads (a subclass may change them).
+    POST_METHODS: frozenset[str] = POST_METHODS
+
     def __init__(
         self,
         head: RequestHead,
@@ -77,7 +81,11 @@ class BaseRequest(MutableMapping[str, Any]):
         loop: asyncio.AbstractEventLoop,
         *,
         client_max_size: int = 1024**2,
+        client_max_fields: int = 1000,
         state: dict[str, Any] | None = None,
+        scheme: str | None = None,
+        host: str | None = None,
+        remote: str | None = None,
     ) -> None:
         self._head = head
         self._payload = payload
@@ -86,8 +94,16 @@ class BaseRequest(MutableMapping[str, Any]):
         self._task = task
         self._loop = loop
         self._client_max_size = client_max_size
+        self._client_max_fields = client_max_fields
         self._state: dict[str, Any] = {} if state is None else state
         self._read_bytes: bytes | None = None
+        if scheme is not None or host is not None or remote is not None:
+            self._override(scheme, host, remote)
+
+    def _override(self, scheme: str | None, host: str | None, remote: str | None) -> None:
+        """Fix what a proxy-aware middleware learnt: it replaces the cached values."""
+        given = {"scheme": scheme, "host": host, "remote": remote}
+        self.__dict__.update({name: value for name, value in given.items() if value is not None})
 
     # -- the request line and headers
 
@@ -194,6 +210,11 @@ class BaseRequest(MutableMapping[str, Any]):
     def task(self) -> asyncio.Task[None] | None:
         return self._task
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The connection's transport extra info (``peername``, ``sslcontext``...)."""
+        transport = self._protocol.transport
+        return default if transport is None else transport.get_extra_info(name, default)
+
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
@@ -201,6 +222,11 @@ class BaseRequest(MutableMapping[str, Any]):
     @property
     def client_max_size(self) -> int:
         return self._client_max_size
+
+    @property
+    def client_max_fields(self) -> int:
+        """Most fields ``post()`` accepts; 0: no limit."""
+        return self._client_max_fields
 
     @cached_property
     def cookies(self) -> Mapping[str, str]:
@@ -291,6 +317,12 @@ class BaseRequest(MutableMapping[str, Any]):
     def can_read_body(self) -> bool:
         return not self._payload.at_eof()
 
+    @property
+    def has_body(self) -> bool:
+        """Deprecated alias of ``can_read_body`` (as in aiohttp)."""
+        warnings.warn("Deprecated, use .can_read_body", DeprecationWarning, stacklevel=2)
+        return self.can_read_body
+
     async def read(self) -> bytes:
         """The whole body; 413 once it would exceed client_max_size."""
         if self._read_bytes is None:
@@ -329,8 +361,6 @@ class BaseRequest(MutableMapping[str, Any]):
     # -- forms and multipart (the work is in _form.py and _multipart.py)
 
     _post: MultiDictProxy[PostValue] | None = None
-    #: Most fields post() accepts (aiohttp's client_max_fields); 0: no limit.
-    _client_max_fields: int = 1000
 
     async def multipart(self) -> MultipartReader:
         """A streaming reader of a multipart body (``async for part in reader``)."""
@@ -367,10 +397,17 @@ class BaseRequest(MutableMapping[str, Any]):
         method: str | None = None,
         rel_url: str | URL | None = None,
         headers: LooseHeaders | None = None,
+        scheme: str | None = None,
+        host: str | None = None,
+        remote: str | None = None,
+        client_max_size: int | None = None,
+        client_max_fields: int | None = None,
     ) -> BaseRequest:
-        """A copy with another method, URL or headers; body, connection and state shared.
+        """A copy with another method, URL, headers, scheme, host or remote address.
 
-        As aiohttp's: the clone reads the same body stream, so read it once.
+        Body, connection and state are shared. As aiohttp's: the clone reads
+        the same body stream, so read it once; ``scheme``, ``host`` and
+        ``remote`` given here are what the clone reports (and its ``url``).
         """
         if self._read_bytes:
             raise RuntimeError("Cannot clone request after reading its content")
@@ -404,6 +441,11 @@ class BaseRequest(MutableMapping[str, Any]):
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in cached})
         clone._head = new_head
         clone._state = self._state.copy()
+        if client_max_size is not None:
+            clone._client_max_size = client_max_size
+        if client_max_fields is not None:
+            clone._client_max_fields = client_max_fields
+        clone._override(scheme, host, remote)
         return clone
 
     # -- per-request storage (RequestKey-typed, as aiohttp's)

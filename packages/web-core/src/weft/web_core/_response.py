@@ -13,6 +13,7 @@ and keep-alive state (RFC 9112 §6 and §9.3).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import warnings
 from collections.abc import Iterator, MutableMapping
@@ -313,11 +314,17 @@ class StreamResponse(MutableMapping[str, Any]):
     def chunked(self) -> bool:
         return self._chunked
 
-    def enable_chunked_encoding(self) -> None:
-        """Send the body with chunked transfer coding (HTTP/1.1 only)."""
+    def enable_chunked_encoding(self, chunk_size: int | None = None) -> None:
+        """Send the body with chunked transfer coding (HTTP/1.1 only).
+
+        ``chunk_size`` is accepted for aiohttp's sake and ignored, with its
+        deprecation warning: each ``write()`` is one chunk.
+        """
         self._check_headers_open("the transfer coding")
         if _CONTENT_LENGTH in self._headers:
             raise RuntimeError("You can't enable chunked encoding when a content length is set")
+        if chunk_size is not None:
+            warnings.warn("Chunk size is deprecated", DeprecationWarning, stacklevel=2)
         self._chunked = True
 
     @property
@@ -327,6 +334,19 @@ class StreamResponse(MutableMapping[str, Any]):
     @property
     def body_length(self) -> int:
         return self._body_length
+
+    @property
+    def output_length(self) -> int:
+        """Deprecated (as in aiohttp): the bytes written so far, head included."""
+        warnings.warn("output_length is deprecated", DeprecationWarning, stacklevel=2)
+        if self._payload_writer is None:
+            raise RuntimeError("The response is not prepared: nothing was written yet")
+        return self._payload_writer.output_size
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task of the request this response answers, once prepared."""
+        return None if self._req is None else self._req.task
 
     # -- sending
 

@@ -42,7 +42,6 @@ class StreamWriter:
         "_eof",
         "_head",
         "_protocol",
-        "buffer_size",
         "output_size",
     )
 
@@ -52,7 +51,6 @@ class StreamWriter:
         self._chunked = False
         self._eof = False
         self._compress: ZLibCompressor | None = None
-        self.buffer_size = 0
         self.output_size = 0
 
     @property

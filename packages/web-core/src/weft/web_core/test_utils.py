@@ -105,6 +105,7 @@ def make_mocked_request(
     payload: BodyStream | bytes | None = None,
     sslcontext: ssl.SSLContext | None = None,
     client_max_size: int = 1024**2,
+    client_max_fields: int = 1000,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> Request:
     """A Request for ``method path`` that needs no server; see the module docstring.
@@ -160,7 +161,16 @@ def make_mocked_request(
             # closed one stands in rather than leaving an unclosed loop behind.
             loop = asyncio.new_event_loop()
             loop.close()
-    request = Request(head, payload, protocol, writer, None, loop, client_max_size=client_max_size)
+    request = Request(
+        head,
+        payload,
+        protocol,
+        writer,
+        None,
+        loop,
+        client_max_size=client_max_size,
+        client_max_fields=client_max_fields,
+    )
     if not isinstance(match_info, UrlMappingMatchInfo):
         route = ResourceRoute(method.upper(), _no_handler, PlainResource(raw_path or "/"))
         match_info = UrlMappingMatchInfo(match_info or {}, route)

@@ -381,5 +381,5 @@ class PrefixResource(AbstractResource):
         _check_prefix(prefix)
         self._set_prefix(requote(prefix) + self._prefix)
 
-    def raw_match(self, path: str) -> bool:
+    def raw_match(self, prefix: str) -> bool:  # the parameter's name is aiohttp's
         return False
