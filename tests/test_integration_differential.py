@@ -173,6 +173,31 @@ def build_app(web: Any, static_dir: Path) -> Any:
     async def temporary(request: Any) -> Any:
         raise web.HTTPTemporaryRedirect("/elsewhere?x=1")
 
+    @routes.get("/behind-proxy")
+    async def behind_proxy(request: Any) -> Any:
+        # What a proxy-aware middleware does with what X-Forwarded-* told it.
+        public = request.clone(scheme="https", host="public.example", remote="203.0.113.5")
+        return web.json_response(
+            {
+                "url": str(public.url),
+                "secure": public.secure,
+                "host": public.host,
+                "remote": public.remote,
+                "fields": [request.client_max_fields, public.client_max_fields],
+                "post_methods": sorted(request.POST_METHODS),
+            }
+        )
+
+    @routes.get("/chunked")
+    async def chunked(request: Any) -> Any:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for piece in (b"one ", b"two ", b"three"):
+            await response.write(piece)
+        await response.write_eof()
+        return response
+
     @routes.get("/file")
     async def file(request: Any) -> Any:
         return web.FileResponse(static_dir / "hello.txt")
@@ -296,7 +321,7 @@ def build_app(web: Any, static_dir: Path) -> Any:
     sub = web.Application()
     sub.router.add_get("/x/{y}", sub_handler, name="subx")
 
-    app = web.Application(middlewares=[tag, errors_as_json])
+    app = web.Application(middlewares=[tag, errors_as_json], client_max_fields=4)
     app[hits] = []
     app.add_routes(routes)
     app.router.add_static("/static", static_dir)
@@ -361,6 +386,10 @@ REQUESTS: list[Request] = [
     ),
     ("GET", "/not-allowed", {}, None),
     ("GET", "/temporary", {}, None),
+    ("GET", "/behind-proxy", {}, None),
+    ("GET", "/chunked", {}, None),
+    ("POST", "/form", {"Content-Type": "application/x-www-form-urlencoded"}, b"a=1&b=2&c=3&d=4"),
+    ("POST", "/form", {"Content-Type": "application/x-www-form-urlencoded"}, b"a=1&b=2&c=3&d=4&e"),
     ("GET", "/file", {}, None),
     ("GET", "/file", {"If-None-Match": "*"}, None),
     ("GET", "/file", {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}, None),
