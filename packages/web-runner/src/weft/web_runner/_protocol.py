@@ -44,9 +44,12 @@ before the client reads it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import socket
 import traceback
 from collections import deque
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
 from weft.http_parser import (
     BodyChunk,
@@ -69,14 +72,16 @@ from weft.web_core import (
 )
 from weft.web_exceptions import HTTPException
 
-from ._access_log import AbstractAccessLogger
+from ._access_log import AbstractAccessLogger, AccessLogger
+from ._access_log import access_logger as default_access_log
 from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
+from ._handler_api import HandlerApiMixin
 from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["RequestHandler"]
+__all__ = ["RequestHandler", "check_handler_options"]
 
 # One instance, as aiohttp's: set on every body once its response is sent.
 _PAYLOAD_ACCESS_ERROR = PayloadAccessError("the request body was read after the response")
@@ -114,9 +119,111 @@ _Item = tuple[RequestHead, BodyStream] | _Rejection
 _QUEUE_HIGH = 32
 _QUEUE_LOW = 8
 
+_TCP_FAMILIES: Final = (socket.AF_INET, socket.AF_INET6)
 
-class RequestHandler(UpgradeMixin, asyncio.Protocol):
-    """The asyncio protocol of one server connection."""
+
+class _FromArguments:
+    """The default of ``access_logger``: build it from the access_log* arguments."""
+
+    def __repr__(self) -> str:
+        return "<from access_log, access_log_class and access_log_format>"
+
+
+_FROM_ARGUMENTS: Final = _FromArguments()
+
+_NO_DECOMPRESS = (
+    "auto_decompress=True is not supported: weft does not decode request bodies yet, it "
+    "hands them over as sent (what aiohttp does with auto_decompress=False). Decode a "
+    "Content-Encoding yourself with weft.http_parser.ContentDecoder(request.headers"
+    '["Content-Encoding"], max_size=...)'
+)
+
+
+def check_handler_options(
+    *, read_bufsize: int = 2**16, auto_decompress: bool = False, **_: object
+) -> None:
+    """Refuse RequestHandler options that cannot work, before any connection is made."""
+    if auto_decompress:
+        raise NotImplementedError(_NO_DECOMPRESS)
+    if read_bufsize < 1:
+        raise ValueError(f"read_bufsize must be a positive number of bytes, not {read_bufsize!r}")
+
+
+class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
+    """The asyncio protocol of one server connection.
+
+    Made by a ``Server`` for each connection; the keyword arguments a Server,
+    an AppRunner or ``run_app`` does not use itself come here. aiohttp's:
+
+    * ``keepalive_timeout``, ``lingering_time``, ``max_line_size``,
+      ``max_field_size``, ``max_headers``, ``debug``: see the module doc and
+      the README.
+    * ``tcp_keepalive`` (default True): set ``SO_KEEPALIVE`` on TCP
+      connections, so the kernel finds peers that vanished.
+    * ``logger``: where errors go (default: the Server's, ``weft.server``).
+    * ``access_log_class``, ``access_log``, ``access_log_format``: the access
+      log, when the handler is made directly (a Server builds the access
+      logger once and passes it as ``access_logger``).
+    * ``read_bufsize``: request body bytes buffered before reading from the
+      socket pauses (default 64 KiB).
+    * ``auto_decompress``: False, weft's only behaviour: a request body is
+      handed over as sent, ``Content-Encoding`` and all. True raises
+      NotImplementedError (aiohttp decodes bodies by default; weft does not).
+    * ``timeout_ceil_threshold``: accepted and stored, no effect. aiohttp
+      rounds its WebSocket heartbeat deadlines over this many seconds up to
+      whole seconds; weft's timers fire when they are due.
+
+    weft's own: ``read_head_timeout``, ``read_body_timeout``,
+    ``lingering_body_size`` (unread request body drained to keep the
+    connection), ``handler_cancellation``, ``access_logger``.
+    """
+
+    __slots__ = (
+        "_body_handle",
+        "_body_read_at",
+        "_body_timeout",
+        "_client_eof",
+        "_close_requested",
+        "_closing",
+        "_drain_waiter",
+        "_handler_cancellation",
+        "_handling",
+        "_head_handle",
+        "_head_timeout",
+        "_idle_since",
+        "_keep_alive",
+        "_keepalive_handle",
+        "_keepalive_timeout",
+        "_last_request",
+        "_linger",
+        "_linger_handle",
+        "_lingering",
+        "_lingering_body_size",
+        "_lingering_time",
+        "_logging_enabled",
+        "_loop",
+        "_parse_failed",
+        "_parser",
+        "_payload",
+        "_queue",
+        "_read_bufsize",
+        "_reading_paused",
+        "_server",
+        "_task",
+        "_tcp_keepalive",
+        "_timeout_ceil_threshold",
+        "_transport",
+        "_upgraded",
+        "_waiter",
+        "_writing_paused",
+        "access_log",
+        "access_logger",
+        "debug",
+        "logger",
+        "max_field_size",
+        "max_headers",
+        "max_line_size",
+    )
 
     def __init__(
         self,
@@ -124,27 +231,49 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         *,
         loop: asyncio.AbstractEventLoop,
         keepalive_timeout: float = 75.0,
+        tcp_keepalive: bool = True,
+        logger: logging.Logger | None = None,
+        access_log_class: type[AbstractAccessLogger] = AccessLogger,
+        access_log: logging.Logger | None = default_access_log,
+        access_log_format: str = AccessLogger.LOG_FORMAT,
+        debug: bool = False,
+        max_line_size: int = 8190,
+        max_headers: int = 128,
+        max_field_size: int = 8190,
+        lingering_time: float = 10.0,
+        read_bufsize: int = 2**16,
+        auto_decompress: bool = False,
+        timeout_ceil_threshold: float = 5,
         read_head_timeout: float | None = 20.0,
         read_body_timeout: float | None = 60.0,
-        lingering_time: float = 10.0,
-        max_line_size: int = 8190,
-        max_field_size: int = 8190,
-        max_headers: int = 128,
         lingering_body_size: int = 2**16,
         handler_cancellation: bool = False,
-        debug: bool = False,
-        access_logger: AbstractAccessLogger | None = None,
+        access_logger: AbstractAccessLogger | _FromArguments | None = _FROM_ARGUMENTS,
     ) -> None:
+        check_handler_options(read_bufsize=read_bufsize, auto_decompress=auto_decompress)
+        if isinstance(access_logger, _FromArguments):
+            access_logger = (
+                None if access_log is None else access_log_class(access_log, access_log_format)
+            )
         self._server = server
         self._loop = loop
         self._keepalive_timeout = keepalive_timeout
+        self._tcp_keepalive = tcp_keepalive
         self._head_timeout = read_head_timeout or 0.0
         self._body_timeout = read_body_timeout or 0.0
         self._lingering_time = lingering_time
         self._lingering_body_size = lingering_body_size
+        self._read_bufsize = read_bufsize
         self._handler_cancellation = handler_cancellation
-        self._debug = debug
-        self._access_logger = access_logger
+        self.logger: logging.Logger = server.logger if logger is None else logger
+        self.debug = debug
+        self.access_logger = access_logger
+        self.access_log = None if access_logger is None else access_logger.logger
+        self.max_line_size = max_line_size
+        self.max_field_size = max_field_size
+        self.max_headers = max_headers
+        self._timeout_ceil_threshold = timeout_ceil_threshold
+        self._upgraded = None
         self._logging_enabled = False
         self._parser = RequestParser(
             max_line_size=max_line_size, max_field_size=max_field_size, max_headers=max_headers
@@ -169,6 +298,11 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         self._linger = False  # close politely: the client may still be sending
         self._parse_failed = False
         self._client_eof = False
+        # The response in progress (or the next, when idle) is the connection's last:
+        # the client sent its FIN, or close() / keep_alive(False) asked for it.
+        self._last_request = False
+        self._keep_alive = True
+        self._close_requested = False
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -200,9 +334,14 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its API.
         self._transport = cast(asyncio.Transport, transport)
+        if self._tcp_keepalive:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in _TCP_FAMILIES:
+                with contextlib.suppress(OSError):  # the socket closed already
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         # Asked once per connection, as aiohttp does: a disabled logger costs nothing.
-        self._logging_enabled = self._access_logger is not None and self._access_logger.enabled
-        self._server.connection_made(self)
+        self._logging_enabled = self.access_logger is not None and self.access_logger.enabled
+        self._server.connection_made(self, self._transport)
         self._task = self._loop.create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -225,7 +364,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 self._payload = None
                 self._parse_failed = True
                 self._cancel_read_timers()
-                self._server.logger.debug("Bad request body: %s", exc)
+                self.logger.debug("Bad request body: %s", exc)
                 self._wake()
                 return
             self._reject(
@@ -266,7 +405,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                     self._head_handle.cancel()
                     self._head_handle = None
                 if head.chunked or head.content_length:
-                    self._payload = BodyStream(self)
+                    self._payload = BodyStream(self, high_water=self._read_bufsize)
                 else:
                     self._payload = BodyStream.empty()
                 self._queue.append((head, self._payload))
@@ -293,7 +432,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
     def eof_received(self) -> bool:
         if self._upgraded is not None:
             return self._upgraded_eof(self._upgraded)
-        self._client_eof = True
+        self._client_eof = self._last_request = True
         if self._lingering:
             self._close()
             return False
@@ -312,7 +451,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         self._closing = True
         if self._upgraded is not None:
             self._upgraded.connection_lost(exc)
-        self._server.connection_lost(self)
+        self._server.connection_lost(self, exc)
         for handle in (self._keepalive_handle, self._linger_handle):
             if handle is not None:
                 handle.cancel()
@@ -342,7 +481,8 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
             self._reading_paused = True
             self._transport.pause_reading()
 
-    def resume_reading(self) -> None:
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        # resume_parser is aiohttp's; weft's parser keeps nothing unparsed while paused.
         if len(self._queue) > _QUEUE_LOW:
             return  # the pipeline is still full: _serve resumes once it has drained
         if self._reading_paused and self._transport is not None:
@@ -398,7 +538,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 f"No request body data for {self._body_timeout:g} s (read_body_timeout)"
             )
         )
-        self._server.logger.debug("Request body timed out")
+        self.logger.debug("Request body timed out")
 
     def _on_keepalive_timeout(self) -> None:
         self._keepalive_handle = None
@@ -492,7 +632,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                     self.resume_reading()
                 if isinstance(item, _Rejection):
                     self._write_raw(item.status, item.reason, item.text)
-                    self._server.logger.debug(item.log)
+                    self.logger.debug(item.log)
                     break
                 if not await self._answer(*item):
                     break
@@ -500,7 +640,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a bug: log it rather than leave a silent close
-            self._server.logger.exception("Unhandled error on the connection", exc_info=exc)
+            self.logger.exception("Unhandled error on the connection", exc_info=exc)
         finally:
             self._end()
 
@@ -561,8 +701,9 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 keep_alive = await self._discard_body(payload)
             if not payload.is_eof():
                 self._linger = True
-            # A client that sent its FIN sends no further request: close once answered.
-            return keep_alive and not self._closing and not self._client_eof
+            # A client that sent its FIN sends no further request, and close() or
+            # keep_alive(False) ask for the same: close once answered.
+            return keep_alive and not self._closing and not self._last_request
         finally:
             self._handling = False
             # A task the handler left behind must not read what belongs to the next request.
@@ -571,11 +712,11 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
                 request._finish()
 
     def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        assert self._access_logger is not None
+        assert self.access_logger is not None
         try:
-            self._access_logger.log(request, response, time)
+            self.access_logger.log(request, response, time)
         except Exception:
-            self._server.logger.exception("Error in the access logger")
+            self.logger.exception("Error in the access logger")
 
     async def _discard_body(self, payload: BodyStream) -> bool:
         """Read an unread body up to a limit so the next request can be parsed."""
@@ -591,9 +732,9 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         return payload.at_eof()
 
     def _internal_error_text(self, exc: BaseException) -> str:
-        self._server.logger.exception("Error handling request", exc_info=exc)
+        self.logger.exception("Error handling request", exc_info=exc)
         text = "500 Internal Server Error\n\nServer got itself in trouble"
-        if self._debug:
+        if self.debug:
             text += "\n\n" + "".join(traceback.format_exception(exc))
         return text
 
@@ -605,7 +746,7 @@ class RequestHandler(UpgradeMixin, asyncio.Protocol):
         response already out: the only honest end is the close.
         """
         if writer.output_size:
-            self._server.logger.exception("Error after the response started", exc_info=exc)
+            self.logger.exception("Error after the response started", exc_info=exc)
         else:
             self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
         self._linger = not payload.is_eof()

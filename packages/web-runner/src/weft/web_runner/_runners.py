@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from weft.web_core import Application, StreamResponse
 
 from ._graceful import install_signal_handlers, remove_signal_handlers
-from ._server import Server
+from ._server import Server, check_server_options
 
 __all__ = [
     "AppRunner",
@@ -135,6 +136,7 @@ class AppRunner(BaseRunner):
         if not isinstance(app, Application):
             raise TypeError(f"The first argument should be web.Application instance, got {app!r}")
         super().__init__(**kwargs)
+        check_server_options({**app.handler_args, **self._kwargs})
         self._app = app
 
     @property
@@ -159,15 +161,28 @@ class AppRunner(BaseRunner):
 
 
 class BaseSite(ABC):
-    """A listening socket for a runner's server."""
+    """A listening socket for a runner's server.
+
+    ``shutdown_timeout`` is deprecated, as in aiohttp: give it to the runner.
+    When given, it warns (DeprecationWarning) and sets the runner's.
+    """
 
     def __init__(
         self,
         runner: BaseRunner,
         *,
+        shutdown_timeout: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
     ) -> None:
+        if shutdown_timeout is not None:
+            warnings.warn(
+                "shutdown_timeout should be set on BaseRunner: "
+                "AppRunner(app, shutdown_timeout=...) or run_app(app, shutdown_timeout=...)",
+                DeprecationWarning,
+                stacklevel=3,  # the caller of the site's class
+            )
+            runner._shutdown_timeout = shutdown_timeout
         self._runner = runner
         self._ssl_context = ssl_context
         self._backlog = backlog
@@ -203,27 +218,36 @@ class TCPSite(BaseSite):
         host: str | None = None,
         port: int | None = None,
         *,
+        shutdown_timeout: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
         reuse_address: bool | None = None,
         reuse_port: bool | None = None,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(
+            runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog
+        )
         self._host = host
         self._port = (8443 if ssl_context else 8080) if port is None else port
+        self._bound_port: int | None = None
         self._reuse_address = reuse_address
         self._reuse_port = reuse_port
+
+    @property
+    def port(self) -> int:
+        """The port listened on once started (the one the OS chose for ``port=0``).
+
+        Before ``start()``, the port asked for.
+        """
+        return self._port if self._bound_port is None else self._bound_port
 
     @property
     def name(self) -> str:
         scheme = "https" if self._ssl_context else "http"
         host = "0.0.0.0" if not self._host else self._host
-        port = self._port
-        if self._server is not None and self._server.sockets and port == 0:
-            port = self._server.sockets[0].getsockname()[1]
         if ":" in host:
             host = f"[{host}]"
-        return f"{scheme}://{host}:{port}"
+        return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
         await super().start()
@@ -236,6 +260,8 @@ class TCPSite(BaseSite):
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,
         )
+        if self._server.sockets:
+            self._bound_port = self._server.sockets[0].getsockname()[1]
 
 
 class UnixSite(BaseSite):
@@ -246,10 +272,13 @@ class UnixSite(BaseSite):
         runner: BaseRunner,
         path: str | Path,
         *,
+        shutdown_timeout: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(
+            runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog
+        )
         self._path = path
 
     @property
@@ -267,7 +296,9 @@ class UnixSite(BaseSite):
 class NamedPipeSite(BaseSite):
     """Serves on a Windows named pipe (``r"\\\\.\\pipe\\name"``); Windows' proactor loop only."""
 
-    def __init__(self, runner: BaseRunner, path: str) -> None:
+    def __init__(
+        self, runner: BaseRunner, path: str, *, shutdown_timeout: float | None = None
+    ) -> None:
         loop = asyncio.get_event_loop()
         proactor = getattr(asyncio, "ProactorEventLoop", None)
         if proactor is None or not isinstance(loop, proactor):
@@ -275,7 +306,7 @@ class NamedPipeSite(BaseSite):
                 "Named Pipes only available in proactor loop under windows: "
                 "serve on a TCPSite or a UnixSite instead"
             )
-        super().__init__(runner)
+        super().__init__(runner, shutdown_timeout=shutdown_timeout)
         self._path = path
 
     @property
@@ -299,10 +330,13 @@ class SockSite(BaseSite):
         runner: BaseRunner,
         sock: socket.socket,
         *,
+        shutdown_timeout: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(
+            runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog
+        )
         self._sock = sock
         scheme = "https" if ssl_context else "http"
         if hasattr(socket, "AF_UNIX") and sock.family == socket.AF_UNIX:

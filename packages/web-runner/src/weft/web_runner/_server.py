@@ -7,8 +7,9 @@ Application, AppRunner passes the app's own handler and request factory.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from weft.http_parser import RequestHead
@@ -16,9 +17,9 @@ from weft.http_parser.streams import BodyStream
 from weft.web_core import BaseRequest, StreamResponse, StreamWriter
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
-from ._protocol import RequestHandler
+from ._protocol import RequestHandler, check_handler_options
 
-__all__ = ["Server", "server_logger"]
+__all__ = ["Server", "check_server_options", "server_logger"]
 
 server_logger = logging.getLogger("weft.server")
 
@@ -34,14 +35,56 @@ _RequestFactory = Callable[
     BaseRequest,
 ]
 
+# The keyword arguments a Server hands to each RequestHandler (those it sets
+# itself are not the caller's to give).
+_HANDLER_KEYWORDS = frozenset(inspect.signature(RequestHandler).parameters) - {
+    "server",
+    "loop",
+    "handler_cancellation",
+    "access_logger",
+    "access_log_class",
+    "access_log",
+    "access_log_format",
+    "logger",
+}
+_SERVER_KEYWORDS = frozenset(
+    {
+        "request_factory",
+        "handler_cancellation",
+        "loop",
+        "logger",
+        "access_log_class",
+        "access_log",
+        "access_log_format",
+    }
+)
+
+
+def check_server_options(options: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments a Server (or its connections) would not take or cannot use.
+
+    Called when a Server or an AppRunner is made, so a mistake shows there
+    rather than at the first connection (or after the app's start-up).
+    """
+    unknown = options.keys() - _HANDLER_KEYWORDS - _SERVER_KEYWORDS
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword arguments for the Server and its connections: "
+            f"{sorted(unknown)}; accepted: {sorted(_HANDLER_KEYWORDS | _SERVER_KEYWORDS)}"
+        )
+    check_handler_options(**options)
+
 
 class Server:
     """Creates one RequestHandler per connection and tracks them for shutdown.
 
-    Keyword arguments not named here go to each connection's RequestHandler:
-    ``keepalive_timeout``, ``read_head_timeout``, ``read_body_timeout``,
-    ``lingering_time``, ``max_line_size``, ``max_field_size``, ``max_headers``,
-    ``lingering_body_size``, ``debug``.
+    Keyword arguments not named here go to each connection's RequestHandler
+    (see it): aiohttp's ``keepalive_timeout``, ``tcp_keepalive``,
+    ``lingering_time``, ``max_line_size``, ``max_field_size``,
+    ``max_headers``, ``read_bufsize``, ``auto_decompress`` (False only),
+    ``timeout_ceil_threshold``, ``debug``, and weft's ``read_head_timeout``,
+    ``read_body_timeout``, ``lingering_body_size``. Any other keyword is a
+    TypeError here, not at the first connection.
 
     Access log: ``access_log`` (a ``logging.Logger``, default ``weft.access``;
     None turns it off), ``access_log_class`` (an AbstractAccessLogger
@@ -66,6 +109,7 @@ class Server:
                 "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
                 f"got {access_log_class!r}"
             )
+        check_server_options(kwargs)
         self._loop = loop
         self.access_logger: AbstractAccessLogger | None = (
             access_log_class(access_log, access_log_format) if access_log is not None else None
@@ -75,17 +119,19 @@ class Server:
         self.handler_cancellation = handler_cancellation
         self.logger = logger
         self._kwargs = kwargs
-        self._connections: dict[RequestHandler, None] = {}
+        self._connections: dict[RequestHandler, asyncio.Transport] = {}
         self.requests_count = 0
 
     @property
     def connections(self) -> list[RequestHandler]:
         return list(self._connections)
 
-    def connection_made(self, handler: RequestHandler) -> None:
-        self._connections[handler] = None
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        """``handler``'s connection opened (its protocol calls this)."""
+        self._connections[handler] = transport
 
-    def connection_lost(self, handler: RequestHandler) -> None:
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        """``handler``'s connection closed, with ``exc`` when it broke."""
         self._connections.pop(handler, None)
 
     def _make_request(

@@ -32,10 +32,14 @@ __all__ = ["UpgradeMixin"]
 class UpgradeMixin:
     """``switch_protocol`` for RequestHandler (the attributes below are RequestHandler's)."""
 
-    #: The protocol the connection switched to, or None while it speaks HTTP.
-    _upgraded: UpgradeReceiver | None = None
+    # Empty, so that RequestHandler's __slots__ take effect. Hidden from mypy, which
+    # would check the assignments below against it (they are RequestHandler's slots).
+    if not TYPE_CHECKING:
+        __slots__ = ()
 
     if TYPE_CHECKING:
+        #: The protocol the connection switched to, or None while it speaks HTTP.
+        _upgraded: UpgradeReceiver | None
         _parser: RequestParser
         _transport: asyncio.Transport | None
         _reading_paused: bool
