@@ -79,7 +79,16 @@ def test_test_utils_at_aiohttps_path() -> None:
     """weft.test_utils offers aiohttp.test_utils' main names."""
     from weft import test_utils
 
-    for name in ("TestClient", "TestServer", "RawTestServer", "make_mocked_request", "unused_port"):
+    names = (
+        "TestClient",
+        "TestServer",
+        "RawTestServer",
+        "make_mocked_request",
+        "unused_port",
+        "get_port_socket",
+        "get_unused_port_socket",
+    )
+    for name in names:
         assert hasattr(test_utils, name), name
 
 
