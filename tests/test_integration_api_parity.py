@@ -90,6 +90,12 @@ def _public(cls: type) -> set[str]:
 
 
 def _signature(obj: object) -> inspect.Signature | None:
+    code = getattr(obj, "__code__", None)
+    if code is not None and not code.co_filename:
+        # A mypyc-compiled coroutine function (the compiled router's resolve):
+        # its stand-in code object lists no parameters. The pure build is
+        # checked wherever it is the one installed.
+        return None
     try:
         return inspect.signature(obj)  # type: ignore[arg-type]
     except (TypeError, ValueError):  # a builtin without text signature
