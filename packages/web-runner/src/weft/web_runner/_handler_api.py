@@ -40,7 +40,6 @@ class HandlerApiMixin:
         _writing_paused: bool
         _logging_enabled: bool
         _client_eof: bool
-        _keep_alive: bool
         _close_requested: bool
         _last_request: bool
 
@@ -107,7 +106,6 @@ class HandlerApiMixin:
         is then kept alive is up to each response (``response.keep_alive``)
         and the client, as always.
         """
-        self._keep_alive = val
         self._last_request = self._client_eof or self._close_requested or not val
 
     def close(self) -> None:

@@ -191,7 +191,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_head_handle",
         "_head_timeout",
         "_idle_since",
-        "_keep_alive",
         "_keepalive_handle",
         "_keepalive_timeout",
         "_last_request",
@@ -301,7 +300,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         # The response in progress (or the next, when idle) is the connection's last:
         # the client sent its FIN, or close() / keep_alive(False) asked for it.
         self._last_request = False
-        self._keep_alive = True
         self._close_requested = False
         self._reading_paused = False
         self._writing_paused = False
