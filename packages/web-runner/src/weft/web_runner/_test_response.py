@@ -6,7 +6,7 @@ import json as _json
 from collections.abc import Callable, Coroutine, Generator
 from http.cookies import CookieError, SimpleCookie
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._test_client import _Connection
 
 __all__ = [
+    "AwaitOrEnter",
     "ClientConnectionError",
     "ClientError",
     "ClientPayloadError",
@@ -28,6 +29,8 @@ __all__ = [
     "ServerDisconnectedError",
     "TooManyRedirects",
 ]
+
+_T = TypeVar("_T")
 
 
 # ---------------------------------------------------------------- errors (aiohttp's names)
@@ -283,21 +286,21 @@ def _expected_type(actual: str, expected: str) -> bool:
     return expected in actual
 
 
-class _RequestContextManager:
-    """``await session.get(...)`` or ``async with session.get(...) as resp`` (released on exit)."""
+class AwaitOrEnter(Generic[_T]):
+    """``await client.call(...)``, or ``async with client.call(...) as value`` (ended on exit)."""
 
-    __slots__ = ("_coro", "_response")
+    __slots__ = ("_coro", "_value")
 
-    def __init__(self, coro: Coroutine[Any, Any, ClientResponse]) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, _T]) -> None:
         self._coro = coro
-        self._response: ClientResponse | None = None
+        self._value: _T | None = None
 
-    def __await__(self) -> Generator[Any, None, ClientResponse]:
+    def __await__(self) -> Generator[Any, None, _T]:
         return self._coro.__await__()
 
-    async def __aenter__(self) -> ClientResponse:
-        self._response = await self._coro
-        return self._response
+    async def __aenter__(self) -> _T:
+        self._value = await self._coro
+        return self._value
 
     async def __aexit__(
         self,
@@ -305,8 +308,20 @@ class _RequestContextManager:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._response is not None:
-            self._response.release()
+        if self._value is not None:
+            await self._end(self._value)
+
+    async def _end(self, value: _T) -> None:
+        raise NotImplementedError
+
+
+class _RequestContextManager(AwaitOrEnter[ClientResponse]):
+    """``await session.get(...)`` or ``async with session.get(...) as resp`` (released on exit)."""
+
+    __slots__ = ()
+
+    async def _end(self, value: ClientResponse) -> None:
+        value.release()
 
 
 class _HTTPMethods:

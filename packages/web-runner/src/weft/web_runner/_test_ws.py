@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Generator, Iterable, Mapping
-from types import TracebackType
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -40,7 +39,12 @@ from weft.http_parser import (
     ws_verify_response,
 )
 
-from ._test_response import ClientConnectionError, ClientResponseError, RequestInfo
+from ._test_response import (
+    AwaitOrEnter,
+    ClientConnectionError,
+    ClientResponseError,
+    RequestInfo,
+)
 
 __all__ = ["ClientWebSocketResponse", "WSServerHandshakeError", "ws_connect"]
 
@@ -349,25 +353,10 @@ async def ws_connect(
     )
 
 
-class WSConnectContext:
-    """What ``TestClient.ws_connect()`` returns: ``await`` it, or ``async with`` it."""
+class WSConnectContext(AwaitOrEnter[ClientWebSocketResponse]):
+    """What ``TestClient.ws_connect()`` returns: await it, or ``async with`` it (closed at exit)."""
 
-    def __init__(self, coro: Any) -> None:
-        self._coro = coro
-        self._ws: ClientWebSocketResponse | None = None
+    __slots__ = ()
 
-    def __await__(self) -> Generator[Any, None, ClientWebSocketResponse]:
-        return self._coro.__await__()  # type: ignore[no-any-return]
-
-    async def __aenter__(self) -> ClientWebSocketResponse:
-        self._ws = await self._coro
-        return self._ws
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+    async def _end(self, value: ClientWebSocketResponse) -> None:
+        await value.close()
