@@ -26,10 +26,9 @@ from stat import S_ISDIR, S_ISREG
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from multidict import istr
-
 from ._compression import accepted_codings, add_vary, coding_acceptable
 from ._conditional import ETAG_ANY, ETag
+from ._hdrs import ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE
 from ._response import StreamResponse, _must_be_empty_body
 from ._types import LooseHeaders
 
@@ -62,11 +61,6 @@ for _ctype, _ext in {
 }.items():
     CONTENT_TYPES.add_type(_ctype, _ext)
 
-_CONTENT_RANGE: Final = istr("Content-Range")
-_ACCEPT_RANGES: Final = istr("Accept-Ranges")
-_CONTENT_ENCODING: Final = istr("Content-Encoding")
-_CONTENT_TYPE: Final = istr("Content-Type")
-_CONTENT_LENGTH: Final = istr("Content-Length")
 
 # Closing a file can block (network file systems); it runs in the executor,
 # unawaited, and the futures are kept alive here until they finish.
@@ -230,7 +224,7 @@ class FileResponse(StreamResponse):
     async def _not_modified(self, request: BaseRequest, st: os.stat_result) -> StreamWriter | None:
         self.set_status(304)
         self._length_check = False
-        self._headers.popall(_CONTENT_LENGTH, None)
+        self._headers.popall(CONTENT_LENGTH, None)
         self.etag = _etag_value(st)
         self.last_modified = st.st_mtime
         return await super().prepare(request)
@@ -244,7 +238,7 @@ class FileResponse(StreamResponse):
         """404 / 403 with the short text body an HTTPException would have."""
         self.set_status(status)
         body = f"{self._status}: {self._reason}".encode()
-        self._headers[_CONTENT_TYPE] = "text/plain; charset=utf-8"
+        self._headers[CONTENT_TYPE] = "text/plain; charset=utf-8"
         self.content_length = len(body)
         writer = await super().prepare(request)
         await self.write_eof(body)
@@ -293,25 +287,25 @@ class FileResponse(StreamResponse):
             selected = self._range(request, st)
         except ValueError:
             # RFC 9110 §15.5.17: say how long the representation is.
-            self._headers[_CONTENT_RANGE] = f"bytes */{size}"
+            self._headers[CONTENT_RANGE] = f"bytes */{size}"
             self._compression = False
             return await self._empty(request, 416)
         offset, count = (0, size) if selected is None else selected
         if selected is not None:
             self.set_status(206)
-            self._headers[_CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
-        if _CONTENT_TYPE not in self._headers:
+            self._headers[CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
+        if CONTENT_TYPE not in self._headers:
             self.content_type = (
                 CONTENT_TYPES.guess_type(self._path.name)[0] or FALLBACK_CONTENT_TYPE
             )
         if encoding is not None:
-            self._headers[_CONTENT_ENCODING] = encoding
+            self._headers[CONTENT_ENCODING] = encoding
             add_vary(self._headers)
             self._compression = False  # never compress twice
         self.etag = _etag_value(st)
         self.last_modified = st.st_mtime
         self.content_length = count
-        self._headers[_ACCEPT_RANGES] = "bytes"
+        self._headers[ACCEPT_RANGES] = "bytes"
 
         writer = await super().prepare(request)
         if count == 0 or _must_be_empty_body(request.method, self._status):

@@ -20,7 +20,7 @@ from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, overload
 
-from multidict import CIMultiDict, istr
+from multidict import CIMultiDict
 
 from weft.http_parser import HttpVersion10, HttpVersion11, serialize_response_head
 from weft.web_exceptions import ResponseCookies, reason_phrase  # http.HTTPStatus's, as aiohttp
@@ -33,6 +33,18 @@ from ._compression import (
     negotiate_coding,
 )
 from ._conditional import ETag, format_etag, format_http_date, parse_etag, parse_http_date
+from ._hdrs import (
+    CONNECTION,
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    DATE,
+    ETAG,
+    LAST_MODIFIED,
+    SERVER,
+    SET_COOKIE,
+    TRANSFER_ENCODING,
+)
 from ._helpers import http_date, parse_content_type
 from ._keys import ResponseKey
 from ._types import LooseHeaders
@@ -47,17 +59,6 @@ __all__ = ["Response", "StreamResponse", "is_response"]
 _T = TypeVar("_T")
 
 SERVER_SOFTWARE: Final = "weft/0.1"
-
-_CONTENT_TYPE: Final = istr("Content-Type")
-_CONTENT_LENGTH: Final = istr("Content-Length")
-_TRANSFER_ENCODING: Final = istr("Transfer-Encoding")
-_CONNECTION: Final = istr("Connection")
-_DATE: Final = istr("Date")
-_SERVER: Final = istr("Server")
-_SET_COOKIE: Final = istr("Set-Cookie")
-_CONTENT_ENCODING: Final = istr("Content-Encoding")
-_LAST_MODIFIED: Final = istr("Last-Modified")
-_ETAG: Final = istr("ETag")
 
 
 def _must_be_empty_body(method: str, status: int) -> bool:
@@ -127,7 +128,7 @@ class StreamResponse(MutableMapping[str, Any]):
     @property
     def content_type(self) -> str:
         """The media type without parameters; application/octet-stream when unset."""
-        raw = self._headers.get(_CONTENT_TYPE)
+        raw = self._headers.get(CONTENT_TYPE)
         if raw is None:
             return "application/octet-stream"
         return parse_content_type(raw)[0]
@@ -136,13 +137,13 @@ class StreamResponse(MutableMapping[str, Any]):
     def content_type(self, value: str) -> None:
         self._check_headers_open("the content type")
         charset = self.charset
-        self._headers[_CONTENT_TYPE] = (
+        self._headers[CONTENT_TYPE] = (
             str(value) if charset is None else f"{value}; charset={charset}"
         )
 
     @property
     def charset(self) -> str | None:
-        raw = self._headers.get(_CONTENT_TYPE)
+        raw = self._headers.get(CONTENT_TYPE)
         if raw is None:
             return None
         return parse_content_type(raw)[1].get("charset")
@@ -156,54 +157,54 @@ class StreamResponse(MutableMapping[str, Any]):
                 "Setting charset for application/octet-stream doesn't make sense, "
                 "set content_type first"
             )
-        self._headers[_CONTENT_TYPE] = ctype if value is None else f"{ctype}; charset={value}"
+        self._headers[CONTENT_TYPE] = ctype if value is None else f"{ctype}; charset={value}"
 
     @property
     def content_length(self) -> int | None:
-        raw = self._headers.get(_CONTENT_LENGTH)
+        raw = self._headers.get(CONTENT_LENGTH)
         return None if raw is None else int(raw)
 
     @content_length.setter
     def content_length(self, value: int | None) -> None:
         self._check_headers_open("the content length")
         if value is None:
-            self._headers.pop(_CONTENT_LENGTH, None)
+            self._headers.pop(CONTENT_LENGTH, None)
         else:
             if self._chunked:
                 raise RuntimeError("You can't set content length when chunked encoding is enabled")
-            self._headers[_CONTENT_LENGTH] = str(int(value))
+            self._headers[CONTENT_LENGTH] = str(int(value))
 
     # -- validators (RFC 9110 §8.8)
 
     @property
     def last_modified(self) -> datetime.datetime | None:
         """Last-Modified as an aware UTC datetime, or None."""
-        return parse_http_date(self._headers.get(_LAST_MODIFIED))
+        return parse_http_date(self._headers.get(LAST_MODIFIED))
 
     @last_modified.setter
     def last_modified(self, value: float | datetime.datetime | str | None) -> None:
         self._check_headers_open("Last-Modified")
         if value is None:
-            self._headers.pop(_LAST_MODIFIED, None)
+            self._headers.pop(LAST_MODIFIED, None)
         elif isinstance(value, (int, float, datetime.datetime)):
-            self._headers[_LAST_MODIFIED] = format_http_date(value)
+            self._headers[LAST_MODIFIED] = format_http_date(value)
         elif isinstance(value, str):
-            self._headers[_LAST_MODIFIED] = value
+            self._headers[LAST_MODIFIED] = value
         else:
             raise TypeError(f"Unsupported type for last_modified: {type(value).__name__}")
 
     @property
     def etag(self) -> ETag | None:
         """The ETag header as an ETag, or None (also when malformed)."""
-        return parse_etag(self._headers.get(_ETAG))
+        return parse_etag(self._headers.get(ETAG))
 
     @etag.setter
     def etag(self, value: ETag | str | None) -> None:
         self._check_headers_open("the ETag")
         if value is None:
-            self._headers.pop(_ETAG, None)
+            self._headers.pop(ETAG, None)
         else:
-            self._headers[_ETAG] = format_etag(value)
+            self._headers[ETAG] = format_etag(value)
 
     # -- compression (negotiated when prepared; see _compression)
 
@@ -226,7 +227,7 @@ class StreamResponse(MutableMapping[str, Any]):
         self._compression_strategy = strategy
 
     async def _start_compression(self, request: BaseRequest) -> None:
-        if _CONTENT_ENCODING in self._headers:
+        if CONTENT_ENCODING in self._headers:
             return  # the body is already encoded (a pre-compressed file, a proxy)
         coding = self._compression_force
         if coding is None:
@@ -238,8 +239,8 @@ class StreamResponse(MutableMapping[str, Any]):
     async def _do_start_compression(self, request: BaseRequest, coding: ContentCoding) -> None:
         """A streamed body: the writer compresses each write; the length is unknown."""
         assert self._payload_writer is not None
-        self._headers[_CONTENT_ENCODING] = coding.value
-        self._headers.popall(_CONTENT_LENGTH, None)
+        self._headers[CONTENT_ENCODING] = coding.value
+        self._headers.popall(CONTENT_LENGTH, None)
         if not _must_be_empty_body(request.method, self._status):
             self._payload_writer.enable_compression(
                 ZLibCompressor(coding, strategy=self._compression_strategy)
@@ -321,7 +322,7 @@ class StreamResponse(MutableMapping[str, Any]):
         deprecation warning: each ``write()`` is one chunk.
         """
         self._check_headers_open("the transfer coding")
-        if _CONTENT_LENGTH in self._headers:
+        if CONTENT_LENGTH in self._headers:
             raise RuntimeError("You can't enable chunked encoding when a content length is set")
         if chunk_size is not None:
             warnings.warn("Chunk size is deprecated", DeprecationWarning, stacklevel=2)
@@ -382,7 +383,7 @@ class StreamResponse(MutableMapping[str, Any]):
         empty = _must_be_empty_body(request.method, self._status)
         if self._cookies:
             for value in self._cookies.header_values():
-                headers.add(_SET_COOKIE, value)
+                headers.add(SET_COOKIE, value)
         if self._chunked:
             if version != HttpVersion11:
                 raise RuntimeError(
@@ -390,32 +391,32 @@ class StreamResponse(MutableMapping[str, Any]):
                 )
             if not empty:
                 writer.enable_chunking()
-                headers[_TRANSFER_ENCODING] = "chunked"
-        elif self._length_check and _CONTENT_LENGTH not in headers and not empty:
+                headers[TRANSFER_ENCODING] = "chunked"
+        elif self._length_check and CONTENT_LENGTH not in headers and not empty:
             if version >= HttpVersion11:
                 writer.enable_chunking()
-                headers[_TRANSFER_ENCODING] = "chunked"
+                headers[TRANSFER_ENCODING] = "chunked"
             else:
                 # HTTP/1.0 without a length: the end of the body is the end of the connection.
                 keep_alive = False
         if empty:
             # RFC 9112 §6.1: no Transfer-Encoding on a response without content;
             # RFC 9110 §8.6: Content-Length is kept for HEAD (it describes the GET).
-            headers.pop(_TRANSFER_ENCODING, None)
+            headers.pop(TRANSFER_ENCODING, None)
             if self._status < 200 or self._status == 204:
-                headers.pop(_CONTENT_LENGTH, None)
-        elif headers.get(_CONTENT_LENGTH) != "0":
+                headers.pop(CONTENT_LENGTH, None)
+        elif headers.get(CONTENT_LENGTH) != "0":
             # RFC 9110 §8.3: a body of unknown (chunked, close-delimited) or non-zero length.
-            headers.setdefault(_CONTENT_TYPE, "application/octet-stream")
-        if _DATE not in headers:
-            headers[_DATE] = http_date()
-        headers.setdefault(_SERVER, SERVER_SOFTWARE)
-        if _CONNECTION not in headers:
+            headers.setdefault(CONTENT_TYPE, "application/octet-stream")
+        if DATE not in headers:
+            headers[DATE] = http_date()
+        headers.setdefault(SERVER, SERVER_SOFTWARE)
+        if CONNECTION not in headers:
             if keep_alive:
                 if version == HttpVersion10:
-                    headers[_CONNECTION] = "keep-alive"
+                    headers[CONNECTION] = "keep-alive"
             elif version == HttpVersion11:
-                headers[_CONNECTION] = "close"
+                headers[CONNECTION] = "close"
         self._keep_alive = keep_alive
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -511,7 +512,7 @@ class Response(StreamResponse):
         super().__init__(status=status, reason=reason, headers=headers)
         if content_type is not None and "charset" in content_type:
             raise ValueError("charset must not be in content_type argument")
-        has_ctype = _CONTENT_TYPE in self._headers
+        has_ctype = CONTENT_TYPE in self._headers
         if has_ctype and (content_type is not None or charset is not None):
             raise ValueError(
                 "passing both Content-Type header and content_type or charset params is forbidden"
@@ -521,13 +522,13 @@ class Response(StreamResponse):
                 raise TypeError(f"text argument must be str ({type(text)!r})")
             if not has_ctype:
                 charset = charset or "utf-8"
-                self._headers[_CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
+                self._headers[CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
                 body = text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and content_type is not None:
             # As aiohttp: a charset alone (no content_type) is ignored for a body.
-            self._headers[_CONTENT_TYPE] = (
+            self._headers[CONTENT_TYPE] = (
                 content_type if charset is None else f"{content_type}; charset={charset}"
             )
         self._body: bytes | None = None
@@ -550,7 +551,7 @@ class Response(StreamResponse):
             self._body = body.encode(self.charset or "utf-8")
         elif hasattr(body, "_weft_response_body"):  # a MultipartWriter, serialized now
             self._body, content_type = body._weft_response_body()
-            self._headers.setdefault(_CONTENT_TYPE, content_type)
+            self._headers.setdefault(CONTENT_TYPE, content_type)
         else:
             raise TypeError(f"body must be bytes, str or None, not {type(body).__name__}")
 
@@ -575,7 +576,7 @@ class Response(StreamResponse):
     def content_length(self) -> int | None:
         if self._chunked:
             return None
-        raw = self._headers.get(_CONTENT_LENGTH)
+        raw = self._headers.get(CONTENT_LENGTH)
         if raw is not None:
             return int(raw)
         return 0 if self._body is None else len(self._body)
@@ -585,11 +586,11 @@ class Response(StreamResponse):
         raise RuntimeError("Content length is set automatically")
 
     async def _start(self, request: BaseRequest) -> StreamWriter:
-        if not self._chunked and _CONTENT_LENGTH not in self._headers:
+        if not self._chunked and CONTENT_LENGTH not in self._headers:
             length = 0 if self._body is None else len(self._body)
             # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
             if length or (self._status != 304 and request.method != "HEAD"):
-                self._headers[_CONTENT_LENGTH] = str(length)
+                self._headers[CONTENT_LENGTH] = str(length)
         return await super()._start(request)
 
     async def write_eof(self, data: bytes = b"") -> None:
@@ -612,8 +613,8 @@ class Response(StreamResponse):
             executor=self._zlib_executor,
         )
         self._compressed_body = await compressor.compress(self._body) + compressor.flush()
-        self._headers[_CONTENT_ENCODING] = coding.value
-        self._headers[_CONTENT_LENGTH] = str(len(self._compressed_body))
+        self._headers[CONTENT_ENCODING] = coding.value
+        self._headers[CONTENT_LENGTH] = str(len(self._compressed_body))
 
 
 # Response classes seen so far -> whether they are StreamResponses.
