@@ -19,6 +19,7 @@ Sessions:
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import sys
 import sysconfig
 import tomllib
 import zipfile
+from xml.etree import ElementTree
 from pathlib import Path
 
 import nox
@@ -133,30 +135,107 @@ def _compiled_envs(
     return {f"{prefix}_PURE": "0"}, {f"{prefix}_EXPECT_COMPILED": "0"}
 
 
-def _pytest(session: nox.Session, tests: str, env: dict[str, str] | None = None) -> None:
-    """pytest with hypothesis seeded: CI draws the examples a local nox run drew.
+#: Skips a test session may show, as (fnmatch pattern over the JUnit test id
+#: "<module path with dots>.<test name>", reason). Any other skip fails the
+#: session: a test skipped on every run is a test nobody has. Keep this short.
+ALLOWED_SKIPS: tuple[tuple[str, str], ...] = (
+    *(
+        ()
+        if os.geteuid() == 0
+        else (
+            (
+                "tests.test_integration_chat_browser.*",
+                "chromium comes from Debian's packages, which only root installs",
+            ),
+        )
+    ),
+)
 
-    With a random seed, one CI run could find a case the run before it missed
-    and refuse a change that did not cause it. Plain ``pytest`` runs explore at
-    random; ``nox -- --hypothesis-seed=N`` draws another fixed set here.
+
+def _unexpected_skips(junit: Path) -> list[str]:
+    """The skipped tests in a JUnit report that ALLOWED_SKIPS does not name."""
+    found: list[str] = []
+    for case in ElementTree.parse(junit).iter("testcase"):
+        skipped = case.find("skipped")
+        if skipped is None or skipped.get("type") == "pytest.xfail":
+            continue
+        test_id = f"{case.get('classname', '')}.{case.get('name', '')}".strip(".")
+        if not any(fnmatch.fnmatchcase(test_id, pattern) for pattern, _ in ALLOWED_SKIPS):
+            found.append(f"{test_id}: {skipped.get('message', '')}")
+    return found
+
+
+def _pytest(
+    session: nox.Session,
+    tests: str,
+    env: dict[str, str] | None = None,
+    *,
+    coverage_of: Path | None = None,
+) -> None:
+    """pytest with hypothesis seeded, the skip gate and, if asked, the coverage gate.
+
+    Seeded: with a random seed, one CI run could find a case the run before it
+    missed and refuse a change that did not cause it. Plain ``pytest`` runs
+    explore at random; ``nox -- --hypothesis-seed=N`` draws another fixed set.
+
+    ``coverage_of`` is a package folder: its tests run under coverage (lines
+    and branches, subprocesses too), configured by the package's own
+    ``[tool.coverage]`` tables, and the session fails below its ``fail_under``.
     """
     seeded = any(arg.startswith("--hypothesis-seed") for arg in session.posargs)
     seed = () if seeded else ("--hypothesis-seed=0",)
-    session.run("pytest", tests, *seed, *session.posargs, env=env)
+    tmp = Path(session.create_tmp())
+    junit = tmp / "junit.xml"
+    args = [tests, *seed, f"--junitxml={junit}", *session.posargs]
+    if coverage_of is None:
+        session.run("pytest", *args, env=env)
+    else:
+        rcfile = f"--rcfile={coverage_of / 'pyproject.toml'}"
+        cov_env = {**(env or {}), "COVERAGE_FILE": str(tmp / ".coverage")}
+        session.run("coverage", "erase", rcfile, env=cov_env)
+        session.run("coverage", "run", rcfile, "-m", "pytest", *args, env=cov_env)
+        session.run("coverage", "combine", "--quiet", rcfile, env=cov_env)
+        session.run("coverage", "report", rcfile, env=cov_env)
+    unexpected = _unexpected_skips(junit)
+    if unexpected:
+        session.error(
+            f"{len(unexpected)} skipped test(s) not in noxfile.ALLOWED_SKIPS:\n  "
+            + "\n  ".join(unexpected)
+        )
+
+
+#: coverage.py 7.10 brought ``[run] patch = ["subprocess"]``, which measures
+#: the run_app, command-line and gunicorn processes the tests start.
+COVERAGE = "coverage>=7.10"
+
+
+def _package_tests(session: nox.Session, folder: Path, *, pure: bool) -> None:
+    """Install one package with only its declared dependencies, then run its tests.
+
+    Coverage is measured wherever the package runs as Python: a mypyc-compiled
+    build has no Python lines to trace, so http-parser and web-routing are
+    measured by their ``-pure`` sessions.
+    """
+    install_env: dict[str, str] = {}
+    run_env: dict[str, str] = {}
+    compiled = folder.name in _COMPILED_PACKAGES
+    if compiled:
+        install_env, run_env = _compiled_envs(session, folder.name, pure=pure)
+    session.install(
+        *(str(p) for p in _local_closure(folder)),
+        *_group(folder, "test"),
+        COVERAGE,
+        env=install_env,
+    )
+    measured = pure or not compiled
+    _pytest(session, str(folder / "tests"), run_env, coverage_of=folder if measured else None)
 
 
 def _make_package_session(folder: Path) -> None:
     @nox.session(name=f"tests-{folder.name}")
     def package_tests(session: nox.Session) -> None:
         """Run one package's tests against only its declared dependencies."""
-        install_env: dict[str, str] = {}
-        run_env: dict[str, str] = {}
-        if folder.name in _COMPILED_PACKAGES:
-            install_env, run_env = _compiled_envs(session, folder.name, pure=False)
-        session.install(
-            *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
-        )
-        _pytest(session, str(folder / "tests"), run_env)
+        _package_tests(session, folder, pure=False)
 
 
 for _folder in sorted(PACKAGES.iterdir()):
@@ -164,25 +243,16 @@ for _folder in sorted(PACKAGES.iterdir()):
         _make_package_session(_folder)
 
 
-def _pure_tests(session: nox.Session, package: str) -> None:
-    folder = PACKAGES / package
-    install_env, run_env = _compiled_envs(session, package, pure=True)
-    session.install(
-        *(str(p) for p in _local_closure(folder)), *_group(folder, "test"), env=install_env
-    )
-    _pytest(session, str(folder / "tests"), run_env)
-
-
 @nox.session(name="tests-http-parser-pure")
 def tests_http_parser_pure(session: nox.Session) -> None:
     """http-parser's tests against its pure-Python build (WEFT_HTTP_PARSER_PURE=1)."""
-    _pure_tests(session, "http-parser")
+    _package_tests(session, PACKAGES / "http-parser", pure=True)
 
 
 @nox.session(name="tests-web-routing-pure")
 def tests_web_routing_pure(session: nox.Session) -> None:
     """web-routing's tests against its pure-Python build (WEFT_WEB_ROUTING_PURE=1)."""
-    _pure_tests(session, "web-routing")
+    _package_tests(session, PACKAGES / "web-routing", pure=True)
 
 
 def _install_chromium(session: nox.Session) -> None:
