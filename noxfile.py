@@ -28,8 +28,8 @@ import sys
 import sysconfig
 import tomllib
 import zipfile
-from xml.etree import ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nox
 

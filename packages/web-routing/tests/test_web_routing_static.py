@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
+import pwd
+import tempfile
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,17 +187,65 @@ async def test_directory_without_index_is_403(tree: Path) -> None:
     assert await fetch(router, "/static/") == 403
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
-@pytest.mark.asyncio
-async def test_unreadable_file_is_403(tree: Path) -> None:
-    """A file the process cannot read is 403."""
+def as_unprivileged(check: Callable[[], None]) -> None:
+    """Run ``check`` in a forked child that has given up root, or here if not root.
+
+    Root reads every file whatever its mode, so a permission test run as root
+    (as CI runs) would check nothing. A new interpreter as ``nobody`` cannot
+    start where Python lives under /root, hence a fork: the child drops to
+    ``nobody`` and reports by its exit status.
+    """
+    if os.geteuid() != 0:
+        check()
+        return
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() beside threads; the child only drops
+        # its rights and runs the check in a loop of its own.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            nobody = pwd.getpwnam("nobody")
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            check()
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0, "the check failed in the child"
+
+
+@pytest.fixture
+def world_readable_tree() -> Iterator[Path]:
+    """``tree``'s files in a folder ``nobody`` may enter (pytest's tmp_path is root's only)."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        root.chmod(0o755)
+        (root / "hello.txt").write_bytes(b"hello")
+        (root / "secret.txt").write_bytes(b"no")
+        (root / "locked").mkdir()
+        yield root
+
+
+def test_unreadable_file_and_directory_are_403(world_readable_tree: Path) -> None:
+    """A file, or a listed directory, the process cannot read is 403; a readable one is served."""
     router = make_router()
-    router.add_static("/static", tree)
-    (tree / "hello.txt").chmod(0)
-    try:
-        assert await fetch(router, "/static/hello.txt") == 403
-    finally:
-        (tree / "hello.txt").chmod(0o644)
+    router.add_static("/static", world_readable_tree, show_index=True)
+    (world_readable_tree / "secret.txt").chmod(0)
+    (world_readable_tree / "locked").chmod(0)
+
+    def check() -> None:
+        served = asyncio.run(fetch(router, "/static/hello.txt"))
+        assert served == ("file", world_readable_tree / "hello.txt", 256 * 1024), served
+        assert asyncio.run(fetch(router, "/static/secret.txt")) == 403
+        assert asyncio.run(fetch(router, "/static/locked")) == 403
+
+    as_unprivileged(check)
 
 
 @pytest.mark.asyncio

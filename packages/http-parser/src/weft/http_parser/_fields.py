@@ -25,6 +25,7 @@ from typing import Final
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._errors import BadRequest, HeaderFieldsTooLarge, HttpParserError, RequestTargetTooLong
+from ._token import TCHAR_BYTES
 from ._types import RawHeaders
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "fast_head_fields",
 ]
 
-TCHAR: Final = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+TCHAR: Final = TCHAR_BYTES
 _VCHAR_OBS: Final = rb"\x21-\x7e\x80-\xff"
 TOKEN: Final = re.compile(rb"[%s]++" % TCHAR)
 

@@ -29,6 +29,7 @@ from multidict import CIMultiDictProxy, istr
 
 from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
 from ._request_line import RequestLine
+from ._token import TOKEN_STR
 from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
 
 __all__ = [
@@ -56,7 +57,6 @@ CONTENT_ENCODING: Final = istr("Content-Encoding")
 _HOST_VALUE: Final = re.compile(
     r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*+)(?::[0-9]*+)?"
 )
-_TOKEN_STR: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")
 _MAX_LENGTH: Final = 2**63 - 1
 _NO_TOKENS: Final[frozenset[str]] = frozenset()
 
@@ -132,7 +132,7 @@ def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
     if not codings:
         raise BadRequest("empty Transfer-Encoding: it must name the codings, ending in chunked")
     for coding in codings:
-        if _TOKEN_STR.fullmatch(coding) is None:
+        if TOKEN_STR.fullmatch(coding) is None:
             raise BadRequest(f"invalid transfer coding {coding[:40]!r} in Transfer-Encoding")
     if codings[-1] != "chunked" and noun == "response":
         raise NotImplementedCoding(

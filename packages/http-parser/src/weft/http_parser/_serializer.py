@@ -20,6 +20,7 @@ from typing import Final
 
 from ._errors import HeaderInjectionError
 from ._status import reason_phrase, status_line
+from ._token import TOKEN_STR
 from ._types import HttpVersion, HttpVersion11
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "serialize_response_head",
 ]
 
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET: Final = re.compile(r"[^\x00-\x20\x7f]+")
 _FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 
@@ -41,7 +41,7 @@ _GOOD_NAMES_MAX: Final = 4096
 def _check_name(name: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"header name must be a str, not {type(name).__name__}")
-    if _TOKEN.fullmatch(name) is None:
+    if TOKEN_STR.fullmatch(name) is None:
         raise HeaderInjectionError(
             f"invalid header name {name!r}: a name must be a non-empty token "
             "(letters, digits and !#$%&'*+-.^_`|~, RFC 9110 §5.1)"
@@ -120,7 +120,7 @@ def serialize_request_head(
     >>> serialize_request_head("GET", "/", [("Host", "example.com")])
     b'GET / HTTP/1.1\\r\\nHost: example.com\\r\\n\\r\\n'
     """
-    if _TOKEN.fullmatch(method) is None:
+    if TOKEN_STR.fullmatch(method) is None:
         raise HeaderInjectionError(f"invalid method {method!r}: a method must be a token")
     if _TARGET.fullmatch(target) is None:
         raise HeaderInjectionError(

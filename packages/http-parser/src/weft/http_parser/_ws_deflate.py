@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ._errors import WebSocketError, WebSocketHandshakeError
+from ._token import TCHAR
 
 __all__ = [
     "WSDeflateParams",
@@ -52,7 +53,7 @@ __all__ = [
 
 _TAIL: Final = b"\x00\x00\xff\xff"
 _EXTENSION: Final = "permessage-deflate"
-_TOKEN: Final = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN: Final = rf"[{TCHAR}]+"
 _QUOTED: Final = r'"(?:[^"\\]|\\.)*"'
 _ELEMENT_RE: Final = re.compile(
     rf"\s*({_TOKEN})((?:\s*;\s*{_TOKEN}(?:\s*=\s*(?:{_TOKEN}|{_QUOTED}))?)*)\s*"
