@@ -25,6 +25,7 @@ from weft.web_core import (
 from weft.web_core import _chain as chain_module
 from weft.web_core._types import Handler
 from weft.web_exceptions import (
+    HTTPBadRequest,
     HTTPException,
     HTTPForbidden,
     HTTPFound,
@@ -111,6 +112,31 @@ def test_app_identity() -> None:
     assert repr(app).startswith("<Application 0x")
 
 
+def test_app_options_are_readable() -> None:
+    """handler_args (read-only, for the server's connections) and debug read back."""
+    app = Application(handler_args={"keepalive_timeout": 30}, debug=True)
+    assert dict(app.handler_args) == {"keepalive_timeout": 30}
+    with pytest.raises(TypeError):
+        app.handler_args["keepalive_timeout"] = 5  # type: ignore[index]
+    assert app.debug is True
+    assert dict(Application().handler_args) == {}
+    assert Application().debug is False
+
+
+def test_app_is_its_own_factory() -> None:
+    """Calling the app returns it: gunicorn's aiohttp worker loads ``module:app`` and calls it."""
+    app = Application()
+    assert app() is app
+
+
+def test_app_keys_sort_by_name_and_before_other_keys() -> None:
+    """AppKeys order by their qualified names and before any other key type (as aiohttp's)."""
+    second, first = AppKey("b_second", int), AppKey("a_first", int)
+    assert sorted([second, first]) == [first, second]
+    assert first < "a plain string key"
+    assert not second < first
+
+
 # -- signals and cleanup contexts
 
 
@@ -158,6 +184,31 @@ async def test_signal_must_be_frozen_to_send() -> None:
         signal.append(callback)
     with pytest.raises(RuntimeError, match="frozen signal"):
         del signal[0]
+
+
+def test_signal_is_a_mutable_list_until_frozen() -> None:
+    """Callbacks can be replaced and removed by index or slice before the app starts."""
+
+    async def first(app: Application) -> None: ...
+    async def second(app: Application) -> None: ...
+    async def third(app: Application) -> None: ...
+
+    app = Application()
+    signal = app.on_shutdown
+    signal.extend([first, second])
+    signal[0] = third
+    assert list(signal) == [third, second]
+    signal[:] = [first, second, third]
+    del signal[1]
+    assert list(signal) == [first, third]
+    del signal[:]
+    assert len(signal) == 0
+    assert repr(signal) == f"<Signal owner={app!r}, frozen=False, []>"
+    signal.append(first)
+    signal.freeze()
+    assert repr(signal) == f"<Signal owner={app!r}, frozen=True, [{first!r}]>"
+    with pytest.raises(RuntimeError, match="frozen signal"):
+        signal[0] = second
 
 
 @pytest.mark.asyncio
@@ -356,6 +407,21 @@ async def test_returned_http_exception_becomes_response() -> None:
         ex = await exchange(app, get())
     assert (ex.parsed.status, ex.parsed.reason) == (403, "Go Away")
     assert ex.parsed.body == b"no entry"
+
+
+@pytest.mark.asyncio
+async def test_raised_exception_with_a_bytes_body_is_octet_stream() -> None:
+    """An exception given bytes (aiohttp's deprecated body=) answers them as octet-stream."""
+
+    async def reject(request: Request) -> Response:
+        raise HTTPBadRequest(body=b"\x00\x01bad frame")
+
+    app = Application()
+    app.router.add_get("/", reject)
+    with pytest.warns(DeprecationWarning, match="body argument is deprecated"):
+        ex = await exchange(app, get())
+    assert (ex.parsed.status, ex.parsed.body) == (400, b"\x00\x01bad frame")
+    assert ex.parsed.headers["Content-Type"] == "application/octet-stream"
 
 
 @pytest.mark.asyncio

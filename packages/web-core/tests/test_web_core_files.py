@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from web_core_support import Exchange, get, make_request, parse_response, send
+from web_core_support import Exchange, exchange, get, make_request, parse_response, send
 
-from weft.web_core import ContentCoding, FileResponse
+from weft.web_core import Application, ContentCoding, FileResponse
 from weft.web_core import _file_response as file_module
-from weft.web_routing import FileResponseFactory
+from weft.web_routing import FileResponseFactory, UrlDispatcher
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 
@@ -516,3 +516,49 @@ async def test_fallback_when_file_shrinks(text_file: Path, monkeypatch: pytest.M
     await resp.write_eof()
     assert resp.keep_alive is False
     assert transport.data.endswith(DATA[:1024])
+
+
+# -- static routes
+
+
+@pytest.mark.asyncio
+async def test_static_route_answers_with_file_responses(tmp_path: Path) -> None:
+    """app.router.add_static serves files as FileResponse, and 404 for a missing one."""
+    (tmp_path / "hello.txt").write_bytes(b"hello static")
+    app = Application()
+    app.router.add_static("/static", tmp_path)
+    ex = await exchange(app, get("/static/hello.txt"))
+    assert isinstance(ex.response, FileResponse)
+    assert (ex.parsed.status, ex.parsed.body) == (200, b"hello static")
+    assert ex.parsed.headers["Content-Type"] == "text/plain"
+    missing = await exchange(app, get("/static/nope.txt"))
+    assert missing.parsed.status == 404
+
+
+@pytest.mark.asyncio
+async def test_static_index_is_html(tmp_path: Path) -> None:
+    """show_index=True lists a directory as a text/html page linking its entries."""
+    (tmp_path / "hello.txt").write_bytes(b"hello")
+    app = Application()
+    app.router.add_static("/static", tmp_path, show_index=True)
+    ex = await exchange(app, get("/static/"))
+    assert ex.parsed.status == 200
+    assert ex.parsed.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b'<a href="/static/hello.txt">hello.txt</a>' in ex.parsed.body
+
+
+@pytest.mark.asyncio
+async def test_a_routers_own_file_response_factory_is_kept(tmp_path: Path) -> None:
+    """Application(router=...) keeps the file response factory the router was given."""
+    (tmp_path / "app.js").write_bytes(b"run()")
+
+    def cached_file(path: Path, chunk_size: int) -> FileResponse:
+        response = FileResponse(path, chunk_size=chunk_size)
+        response.headers["Cache-Control"] = "max-age=31536000, immutable"
+        return response
+
+    app = Application(router=UrlDispatcher(file_response_factory=cached_file))
+    app.router.add_static("/assets", tmp_path)
+    ex = await exchange(app, get("/assets/app.js"))
+    assert (ex.parsed.status, ex.parsed.body) == (200, b"run()")
+    assert ex.parsed.headers["Cache-Control"] == "max-age=31536000, immutable"

@@ -115,15 +115,23 @@ def make_request(
     app: Application | None = None,
     *,
     transport: FakeTransport | None = None,
+    protocol: FakeProtocol | None = None,
     client_max_size: int | None = None,
 ) -> tuple[Request, FakeTransport]:
-    """Parse ``raw`` and build the Request a server would (call inside a running loop)."""
+    """Parse ``raw`` and build the Request a server would (call inside a running loop).
+
+    ``protocol``, when given, is the connection (its transport is used).
+    """
     events = RequestParser().feed(raw)
     head = events[0]
     assert isinstance(head, RequestHead)
+    if protocol is not None:
+        assert isinstance(protocol.transport, FakeTransport)
+        transport = protocol.transport
     if transport is None:
         transport = FakeTransport()
-    protocol = FakeProtocol(transport)
+    if protocol is None:
+        protocol = FakeProtocol(transport)
     has_body = head.chunked or bool(head.content_length)
     payload = BodyStream() if has_body else BodyStream.empty()
     for event in events[1:]:

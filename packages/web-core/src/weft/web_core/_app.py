@@ -411,7 +411,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         match_info.freeze()
         request._match_info = match_info
         try:
-            if "Expect" in head.headers:
+            # As aiohttp: an empty Expect field asks for nothing.
+            if head.headers.get("Expect"):
                 expected = await match_info.expect_handler(request)
                 if expected is not None:
                     return cast(StreamResponse, expected)

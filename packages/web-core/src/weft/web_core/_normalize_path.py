@@ -2,7 +2,8 @@
 
 Only a request that routing could not answer (404/405) is considered; the
 candidate paths are tried in aiohttp's order and the first that resolves to a
-route is the redirect target, with the query string kept.
+route (for the request's method and Host) is the redirect target, with the
+query string kept.
 """
 
 from __future__ import annotations
@@ -59,13 +60,20 @@ def normalize_path_middleware(
         if request.match_info.http_exception is not None:
             raw_path, sep, query = request.raw_path.partition("?")
             router = request.app.router
+            # A candidate is looked up as the request itself was: with its Host
+            # (domain sub-apps), or through resolve() when only that can answer.
+            host = request.headers.get("Host")
             for path in _candidates(
                 raw_path,
                 append_slash=append_slash,
                 remove_slash=remove_slash,
                 merge_slashes=merge_slashes,
             ):
-                if router.match(request.method, path).http_exception is None:
+                if router.needs_resolve:
+                    found = await router.resolve(request.clone(rel_url=path))
+                else:
+                    found = router.match(request.method, path, host=host)
+                if found.http_exception is None:
                     raise redirect_class(path + sep + query)
         return await handler(request)
 

@@ -99,9 +99,9 @@ class StreamWriter:
         elif size <= _JOIN_LIMIT:
             transport.write(b"".join(parts))
         else:
+            # Every part is non-empty here: a held head, chunk framing, a large chunk.
             for part in parts:
-                if part:
-                    transport.write(part)
+                transport.write(part)
 
     def _framed(self, chunk: bytes) -> tuple[bytes, ...]:
         """``chunk`` as it goes on the wire: as is, or as one chunk of a chunked body."""

@@ -30,13 +30,19 @@ __all__ = ["MockProtocol", "MockTransport", "make_mocked_request"]
 
 
 class MockTransport(asyncio.Transport):
-    """A transport that records what is written to it."""
+    """A transport that records what is written to it.
+
+    It keeps the state a real one reports: closing after ``close``, ``abort``
+    or ``write_eof`` (writes then raise ConnectionResetError), not reading
+    while paused (a BodyStream's flow control).
+    """
 
     def __init__(self, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(dict(extra or {}))
         self.written = bytearray()
         self.writes: list[bytes] = []
         self._closing = False
+        self._paused = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closing:
@@ -63,13 +69,13 @@ class MockTransport(asyncio.Transport):
         self._closing = True
 
     def pause_reading(self) -> None:
-        pass
+        self._paused = True
 
     def resume_reading(self) -> None:
-        pass
+        self._paused = False
 
     def is_reading(self) -> bool:
-        return not self._closing
+        return not (self._closing or self._paused)
 
 
 class MockProtocol:
