@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import warnings
 import zlib
 
 import pytest
+from aiohttp import multipart as aiohttp_multipart
 
 from weft.http_parser.streams import BodyStream
 from weft.web_core import (
@@ -343,6 +345,25 @@ async def test_read_size_limit_uses_the_given_error_class() -> None:
         await part.read()
 
 
+_AIOHTTP_AGREES: list[tuple[str, str | None]] = [
+    # An undecodable filename* is ignored; a plain filename beside it still serves.
+    ("attachment; filename*=utf-8''%FF.txt", None),
+    ("attachment; filename*=utf-8''%FF.txt; filename=\"plain.txt\"", "plain.txt"),
+    ("attachment;; filename=x.txt", "x.txt"),
+    ("; filename=x", None),
+    ('attachment; "x"=1', None),
+    ("attachment; filename", None),
+    ("attachment; filename=", None),
+    ('attachment; filename="a" x', None),
+    ("attachment; name=x", None),
+    # RFC 2231 continuations: joined up to the first gap, decoded with segment 0's charset.
+    ("attachment; filename*0=a; filename*2=c", "a"),
+    ("attachment; filename*0*=''%E2%82%AC; filename*1=b", "€b"),
+    ("attachment; filename*0*=latin-1''%A3; filename*1*=%A3", "££"),
+    ("attachment; filename*0*=us-ascii''%FF; filename*1=b", None),
+]
+
+
 def _filename(header: str, name: str = "filename") -> str | None:
     return content_disposition_filename(parse_content_disposition(header)[1], name)
 
@@ -366,11 +387,28 @@ def _filename(header: str, name: str = "filename") -> str | None:
         ('attachment; filename="unterminated', None),
         ("attachment filename=x", None),
         ("", None),
+        *_AIOHTTP_AGREES,
+        # Deliberately more lenient than aiohttp: an empty parameter, spaces around "=".
+        ("attachment; ; filename=x.txt", "x.txt"),
+        ("  inline  ;  filename = a.txt  ", "a.txt"),
+        # Deliberately stricter: a continuation's ext-value needs a charset that is text.
+        ("attachment; filename*0*=nocharset; filename*1=b", None),
+        ("attachment; filename*0*=rot13''abc; filename*1=b", None),
     ],
 )
 def test_content_disposition_filenames(header: str, expected: str | None) -> None:
     """filename and filename* follow RFC 6266 / RFC 8187 (filename* wins)."""
     assert _filename(header) == expected
+
+
+@pytest.mark.parametrize(("header", "expected"), _AIOHTTP_AGREES)
+def test_content_disposition_filenames_match_aiohttp(header: str, expected: str | None) -> None:
+    """On these, aiohttp.multipart's parser gives the same filename."""
+    with warnings.catch_warnings():
+        # aiohttp reports each malformed header with a warning as well.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, params = aiohttp_multipart.parse_content_disposition(header)
+    assert aiohttp_multipart.content_disposition_filename(params, "filename") == expected
 
 
 def test_content_disposition_type_and_params() -> None:
@@ -401,6 +439,13 @@ def test_content_disposition_header_refuses_injection(bad: dict[str, str]) -> No
         content_disposition_header("form-data", True, "utf-8", **bad)
 
 
+@pytest.mark.parametrize("disptype", ["", "form data", "a;b"])
+def test_content_disposition_header_refuses_a_bad_type(disptype: str) -> None:
+    """The disposition type must be a token."""
+    with pytest.raises(ValueError, match="bad content disposition type"):
+        content_disposition_header(disptype, name="x")
+
+
 @pytest.mark.asyncio
 async def test_part_name_and_filename_from_headers() -> None:
     """BodyPartReader.name and .filename read Content-Disposition."""
@@ -408,3 +453,68 @@ async def test_part_name_and_filename_from_headers() -> None:
     part = await MultipartReader(CT, stream(raw)).next()
     assert isinstance(part, BodyPartReader)
     assert (part.name, part.filename) == ("up", "é.bin")
+
+
+async def _first_part(raw: bytes) -> BodyPartReader:
+    part = await MultipartReader(CT, stream(raw)).next()
+    assert isinstance(part, BodyPartReader)
+    return part
+
+
+@pytest.mark.asyncio
+async def test_part_iterates_as_chunks_then_stops() -> None:
+    """``async for chunk in part`` gives the part's bytes, then ends (aiohttp's API)."""
+    part = await _first_part(body(('Content-Disposition: form-data; name="f"', b"data")))
+    assert repr(part) == "<BodyPartReader name='f' filename=None>"
+    chunks = [chunk async for chunk in part]
+    assert chunks == [b"data"]
+    assert await part.next() is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("headers", "content", "expected"),
+    [
+        (
+            "Content-Type: application/x-www-form-urlencoded",
+            b"a=1&b=&a=%C3%A9\r\n",
+            [("a", "1"), ("b", ""), ("a", "é")],
+        ),
+        ("Content-Type: application/x-www-form-urlencoded", b"", []),
+        (
+            "Content-Type: application/x-www-form-urlencoded; charset=latin-1",
+            b"n=%E9",
+            [("n", "é")],
+        ),
+    ],
+)
+async def test_part_form(headers: str, content: bytes, expected: list[tuple[str, str]]) -> None:
+    """A urlencoded part parses into pairs, in its own charset, blank values kept."""
+    part = await _first_part(body((headers, content)))
+    assert await part.form() == expected
+
+
+@pytest.mark.asyncio
+async def test_part_form_undecodable_is_value_error() -> None:
+    """Bytes the part's charset cannot decode are a ValueError naming the charset."""
+    part = await _first_part(body(("Content-Type: application/x-www-form-urlencoded", b"\xff=1")))
+    with pytest.raises(ValueError, match="cannot be decoded with utf-8"):
+        await part.form()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("headers", "content", "message"),
+    [
+        ("Content-Transfer-Encoding: base64", b"not base64!", "Invalid base64"),
+        ("Content-Transfer-Encoding: x-uuencode", b"data", "Unknown Content-Transfer-Encoding"),
+        ("Content-Encoding: br", b"data", "Unknown Content-Encoding of a part: br"),
+    ],
+)
+async def test_undecodable_part_is_a_multipart_error(
+    headers: str, content: bytes, message: str
+) -> None:
+    """A part whose encodings cannot be undone raises MultipartError on decode."""
+    part = await _first_part(body((headers, content)))
+    with pytest.raises(MultipartError, match=message):
+        await part.read(decode=True)
