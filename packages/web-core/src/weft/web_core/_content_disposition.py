@@ -21,14 +21,14 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, unquote_to_bytes
 
+from ._token import TOKEN
+
 __all__ = [
     "content_disposition_filename",
     "content_disposition_header",
     "parse_content_disposition",
 ]
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _CONTINUATION = re.compile(r"([^*]+)\*(\d+)(\*?)")
 # RFC 8187 §3.2.1 attr-char, the characters an ext-value keeps unescaped.
 _ATTR_SAFE = "!#$&+-.^_`|~"
@@ -87,7 +87,7 @@ def parse_content_disposition(header: str | None) -> tuple[str | None, dict[str,
         return None, {}
     n = len(header)
     pos = _skip_ows(header, 0)
-    match = _TOKEN.match(header, pos)
+    match = TOKEN.match(header, pos)
     if match is None:
         return None, {}
     disptype = match.group().lower()
@@ -104,7 +104,7 @@ def parse_content_disposition(header: str | None) -> tuple[str | None, dict[str,
             break  # a trailing ";" is tolerated
         if header[pos] == ";":
             continue  # so is an empty parameter
-        match = _TOKEN.match(header, pos)
+        match = TOKEN.match(header, pos)
         if match is None:
             return None, {}
         key = match.group().lower()
@@ -192,11 +192,11 @@ def content_disposition_header(
     without it, values are sent as quoted-strings of raw characters (the
     RFC 7578 form browsers use for multipart/form-data).
     """
-    if not disptype or _TOKEN.fullmatch(disptype) is None:
+    if not disptype or TOKEN.fullmatch(disptype) is None:
         raise ValueError(f"bad content disposition type {disptype!r}")
     items = [disptype]
     for key, val in params.items():
-        if not key or _TOKEN.fullmatch(key) is None:
+        if not key or TOKEN.fullmatch(key) is None:
             raise ValueError(f"bad content disposition parameter {key!r}={val!r}")
         _check_header_safe(val)
         escaped = val.replace("\\", "\\\\").replace('"', '\\"')

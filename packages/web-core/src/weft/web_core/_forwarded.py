@@ -6,10 +6,12 @@ import re
 from collections.abc import Iterable
 from types import MappingProxyType
 
+from ._token import TCHAR
+
 __all__ = ["parse_forwarded"]
 
 # RFC 7230 token and quoted-string (with quoted-pair), as RFC 7239 §4 uses them.
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN = rf"[{TCHAR}]+"
 _QUOTED = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
 _PAIR = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})[ \t]*")
 _UNQUOTE = re.compile(r"\\([\t !-~\x80-\xff])")

@@ -33,6 +33,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._content_disposition import content_disposition_filename, parse_content_disposition
 from ._helpers import parse_content_type
+from ._token import TCHAR
 
 __all__ = [
     "BodyPartReader",
@@ -44,7 +45,7 @@ __all__ = [
 
 # RFC 2046 §5.1.1: bchars, 1 to 70 of them, not ending in a space.
 BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
-_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_NAME = re.compile(rb"[%s]+" % TCHAR.encode("ascii"))
 _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BASE64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _NON_BASE64 = bytes(b for b in range(256) if b not in _BASE64_BYTES)

@@ -39,13 +39,11 @@ from multidict import CIMultiDict
 from ._content_disposition import content_disposition_header
 from ._helpers import parse_content_type
 from ._multipart import BOUNDARY_RE
+from ._token import TCHARS
 
 __all__ = ["MultipartWriter", "Payload"]
 
 _CHUNK = 2**16
-_BOUNDARY_TOKEN = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
 
 
 class _AsyncWriter(Protocol):
@@ -259,7 +257,7 @@ class MultipartWriter:
     def _boundary_value(self) -> str:
         """The boundary as a Content-Type parameter: a token, else a quoted-string."""
         text = self._boundary.decode("ascii")
-        return text if set(text) <= _BOUNDARY_TOKEN else f'"{text}"'
+        return text if set(text) <= TCHARS else f'"{text}"'
 
     @property
     def boundary(self) -> str:

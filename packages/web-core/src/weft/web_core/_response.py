@@ -1,4 +1,4 @@
-"""StreamResponse, Response and json_response.
+"""StreamResponse and Response.
 
 A response is a small state machine (the seeds' "StreamResponse state
 machine"): *created* → ``prepare()`` sends the head → ``write()`` sends body
@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 from weft.http_parser import HttpVersion10, HttpVersion11, serialize_response_head
 from weft.web_exceptions import ResponseCookies, reason_phrase  # http.HTTPStatus's, as aiohttp
 
+from .__about__ import __version__
 from ._compression import (
     MAX_SYNC_CHUNK_SIZE,
     ContentCoding,
@@ -58,7 +59,7 @@ __all__ = ["Response", "StreamResponse", "is_response"]
 
 _T = TypeVar("_T")
 
-SERVER_SOFTWARE: Final = "weft/0.1"
+SERVER_SOFTWARE: Final = f"weft/{__version__}"
 
 
 def _must_be_empty_body(method: str, status: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from multidict import CIMultiDict, CIMultiDictProxy, istr
 
@@ -28,7 +28,3 @@ class Middleware(Protocol):
     """``async def middleware(request, handler)``, decorated with ``@web.middleware``."""
 
     def __call__(self, request: Request, handler: Handler) -> Awaitable[StreamResponse]: ...
-
-
-# The handler as registered: a coroutine function, or (the seeds) a plain callable.
-AnyHandler: TypeAlias = Callable[["Request"], Any]
