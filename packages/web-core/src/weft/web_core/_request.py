@@ -8,7 +8,6 @@ costs nothing beyond the parser's head (DESIGN.md, "the request path").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import json
 import socket
@@ -16,7 +15,6 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import cache, cached_property
-from http.cookies import CookieError, SimpleCookie
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
 
@@ -33,6 +31,7 @@ from ._forwarded import parse_forwarded
 from ._helpers import ChainMapProxy, parse_content_type
 from ._keys import RequestKey
 from ._multipart import MultipartReader
+from ._request_cookies import parse_cookie_header
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
@@ -230,12 +229,8 @@ class BaseRequest(MutableMapping[str, Any]):
 
     @cached_property
     def cookies(self) -> Mapping[str, str]:
-        """Cookies of the Cookie header; a malformed header yields what parsed."""
-        raw = self._head.headers.get("Cookie", "")
-        parsed: SimpleCookie = SimpleCookie()
-        with contextlib.suppress(CookieError):
-            parsed.load(raw)
-        return MappingProxyType({name: morsel.value for name, morsel in parsed.items()})
+        """Cookies of the Cookie header; a malformed pair is skipped, the others kept."""
+        return MappingProxyType(parse_cookie_header(self._head.headers.get("Cookie", "")))
 
     # -- content headers
 
