@@ -406,7 +406,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if self._router_needs_resolve:
             match_info = await self._router.resolve(request)
         else:
-            match_info = self._router.match(head.method, head.path, host=head.headers.get("Host"))
+            match_info = self._router.match(head.method, head.path, host=request._routing_host())
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info

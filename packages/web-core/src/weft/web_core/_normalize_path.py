@@ -62,7 +62,7 @@ def normalize_path_middleware(
             router = request.app.router
             # A candidate is looked up as the request itself was: with its Host
             # (domain sub-apps), or through resolve() when only that can answer.
-            host = request.headers.get("Host")
+            host = request._routing_host()
             for path in _candidates(
                 raw_path,
                 append_slash=append_slash,

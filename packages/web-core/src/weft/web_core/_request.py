@@ -134,7 +134,7 @@ class BaseRequest(MutableMapping[str, Any]):
 
     @cached_property
     def url(self) -> URL:
-        """The absolute URL: scheme and host from the connection and Host header."""
+        """The absolute URL: the scheme from the connection, the host as ``host``."""
         return URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
 
     @property
@@ -157,9 +157,22 @@ class BaseRequest(MutableMapping[str, Any]):
 
     @cached_property
     def host(self) -> str:
-        """The Host header, or this machine's name when absent (HTTP/1.0)."""
-        host = self._head.headers.get("Host")
+        """``host[:port]`` the request is for, as the client wrote it.
+
+        From an absolute-form target when there is one (RFC 9112 §3.2.2: the
+        server must then ignore Host, so that a proxy routing by the target and
+        this app agree on the host), else the Host header, else this machine's
+        name (HTTP/1.0 without Host). The scheme never comes from the target.
+        """
+        host = self._routing_host()
         return host if host is not None else socket.getfqdn()
+
+    def _routing_host(self) -> str | None:
+        """The authority routing uses (domain sub-apps): the target's or Host."""
+        head = self._head
+        if head.target_form == "absolute":
+            return head.url.raw_authority
+        return head.headers.get("Host")
 
     @cached_property
     def scheme(self) -> str:
