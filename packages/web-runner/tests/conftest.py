@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from multidict import CIMultiDict
 
 from weft.web_core import Application, BaseRequest, StreamResponse
-from weft.web_runner import AppRunner, BaseRunner, Server, ServerRunner, TCPSite
+from weft.web_runner import AppRunner, BaseRunner, RequestHandler, Server, ServerRunner, TCPSite
 
 TIMEOUT = 10.0  # a safety bound only: no test asserts how long anything takes
 
@@ -153,6 +154,97 @@ class Served:
 
 
 Serve = Callable[..., Awaitable[Served]]
+Until = Callable[[Callable[[], bool]], Awaitable[None]]
+
+
+class VirtualClock:
+    """The running loop's clock, which the test moves forward instead of waiting.
+
+    The server's timeouts (keep-alive, read_head / read_body, lingering,
+    shutdown) are loop timers, so a test reaches a deadline with
+    ``await clock.advance(seconds)`` and then awaits what the deadline causes
+    (EOF on its socket, a 408), with no real waiting.
+
+    The loop's time becomes its own clock plus an offset that only
+    ``advance`` grows: real time still flows, so the ``TIMEOUT`` safety bounds
+    and the server's own short polls keep working, while the timeouts under
+    test are set far longer than a test runs (tens of seconds), so only
+    ``advance`` reaches them. The loop's ``time`` is replaced on the instance
+    rather than by a loop subclass: that works with every pytest-asyncio the
+    package allows (a loop factory hook needs 1.4) and only for the tests
+    that ask for it.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._real_time = loop.time
+        self._offset = 0.0
+
+    def time(self) -> float:
+        return self._real_time() + self._offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward; return once every timer due by then has run."""
+        self._offset += seconds
+        # Timers leave the loop's heap in deadline order, so those now overdue
+        # run in the same turn as this one, just before it: their callbacks
+        # (and what they schedule at once) have run when the test resumes.
+        reached: asyncio.Future[None] = self._loop.create_future()
+        self._loop.call_at(self.time(), reached.set_result, None)
+        await reached
+
+
+@pytest_asyncio.fixture
+async def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """The test's loop on a clock the test advances (see VirtualClock)."""
+    loop = asyncio.get_running_loop()
+    virtual = VirtualClock(loop)
+    monkeypatch.setattr(loop, "time", virtual.time)
+    return virtual
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    # Each turn runs the I/O and callbacks that are ready, so a state change the
+    # server makes on a later turn (a close it noticed) shows up within a few turns.
+    # Bounded by the safety TIMEOUT rather than a number of turns: a busy machine
+    # may take more turns to deliver a loopback FIN, never more seconds.
+    async with asyncio.timeout(TIMEOUT):
+        while not condition():  # noqa: ASYNC110 (a state with no event, see above)
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+def until() -> Until:
+    """``await until(condition)``: for a state change there is no event to await."""
+    return _until
+
+
+class ServerReads:
+    """How many bytes the server's connections have read so far.
+
+    A read starts clocks (a head's, a body's), so before moving the clock a
+    test waits until what it sent has been read: ``await reads.reach(n)``.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    async def reach(self, total: int) -> None:
+        await _until(lambda: self.total >= total)
+
+
+@pytest.fixture
+def server_reads(monkeypatch: pytest.MonkeyPatch) -> ServerReads:
+    """Count the bytes every RequestHandler receives (see ServerReads)."""
+    reads = ServerReads()
+    data_received = RequestHandler.data_received
+
+    def counting(self: RequestHandler, data: bytes) -> None:
+        reads.total += len(data)
+        data_received(self, data)
+
+    monkeypatch.setattr(RequestHandler, "data_received", counting)
+    return reads
 
 
 @pytest_asyncio.fixture

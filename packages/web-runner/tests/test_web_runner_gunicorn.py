@@ -29,7 +29,9 @@ APP = textwrap.dedent(
     import asyncio
     import os
 
-    from weft.web_core import Application, Response
+    from weft.web_core import Application, Response, StreamResponse
+
+    shutting_down = asyncio.Event()
 
 
     async def pid(request):
@@ -37,9 +39,20 @@ APP = textwrap.dedent(
         return Response(text=f"{os.getpid()} {loop}")
 
 
-    async def slow(request):
-        await asyncio.sleep(float(request.query.get("s", "1")))
-        return Response(text="slow done")
+    # In flight until the worker's graceful shutdown has begun; "held" tells the
+    # client that the request has reached its handler.
+    async def held(request):
+        response = StreamResponse()
+        await response.prepare(request)
+        await response.write(b"held\\n")
+        await shutting_down.wait()
+        await response.write(b"done after shutdown began\\n")
+        await response.write_eof()
+        return response
+
+
+    async def on_shutdown(app):
+        shutting_down.set()
 
 
     async def on_cleanup(app):
@@ -48,7 +61,8 @@ APP = textwrap.dedent(
 
     app = Application()
     app.router.add_get("/", pid)
-    app.router.add_get("/slow", slow)
+    app.router.add_get("/held", held)
+    app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
 
 
@@ -66,29 +80,40 @@ class Gunicorn:
         self.port = port
         self.stdout = ""
         self.stderr = ""
+        self._stderr_read: list[str] = []  # lines read by wait_for_log, before finish()
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    async def wait_ready(self, session: ClientSession) -> None:
+    async def wait_for_log(self, pattern: str, count: int = 1) -> None:
+        """Read gunicorn's log (stderr) until ``count`` lines have matched ``pattern``."""
+        assert self.process.stderr is not None
+        matched = sum(bool(re.search(pattern, line)) for line in self._stderr_read)
         async with asyncio.timeout(TIMEOUT):
-            while True:
-                if self.process.returncode is not None:
+            while matched < count:
+                line = (await self.process.stderr.readline()).decode()
+                if not line:  # the master exited
                     await self.finish()
-                    pytest.fail(f"gunicorn exited early:\n{self.stderr}")
-                try:
-                    response = await session.get(self.url(), headers={"Connection": "close"})
-                except ClientConnectionError:
-                    await asyncio.sleep(0.1)
-                    continue
-                await response.read()
-                return
+                    pytest.fail(f"gunicorn exited before logging {pattern!r}:\n{self.stderr}")
+                self._stderr_read.append(line)
+                matched += bool(re.search(pattern, line))
+
+    async def wait_ready(self, session: ClientSession) -> None:
+        """The master listens (its socket queues connections until a worker accepts them),
+        and a first request is answered."""
+        await self.wait_for_log(r"Listening at: ")
+        try:
+            response = await session.get(self.url(), headers={"Connection": "close"})
+        except ClientConnectionError:
+            await self.finish()
+            pytest.fail(f"gunicorn did not answer:\n{self.stderr}")
+        await response.read()
 
     async def finish(self) -> int:
         """Wait for the master to exit; keep what it printed."""
         async with asyncio.timeout(TIMEOUT):
             out, err = await self.process.communicate()
-        self.stdout, self.stderr = out.decode(), err.decode()
+        self.stdout, self.stderr = out.decode(), "".join(self._stderr_read) + err.decode()
         assert self.process.returncode is not None
         return self.process.returncode
 
@@ -157,12 +182,11 @@ async def _serve_and_stop(gunicorn: Gunicorn, expect_loop: str) -> None:
         for _ in range(10):
             response = await session.get(gunicorn.url(), headers={"Connection": "close"})
             answers.append(await response.text())
-        slow = asyncio.ensure_future(session.get(gunicorn.url("/slow?s=1")))
-        await asyncio.sleep(0.3)  # let the slow request reach a worker
-        gunicorn.process.send_signal(signal.SIGTERM)
-        response = await slow
+        response = await session.get(gunicorn.url("/held"))
         assert response.status == 200
-        assert await response.text() == "slow done"
+        assert await response.content.readline() == b"held\n"  # in its handler
+        gunicorn.process.send_signal(signal.SIGTERM)
+        assert await response.text() == "done after shutdown began\n"
     assert await gunicorn.finish() == 0, gunicorn.stderr
     booted = gunicorn.booted_pids()
     assert len(booted) == 2, gunicorn.stderr
@@ -212,20 +236,16 @@ async def test_max_requests_restarts_the_worker(start_gunicorn: StartGunicorn) -
     """After max_requests requests the worker exits and gunicorn boots a new one."""
     gunicorn = await start_gunicorn("GunicornWebWorker", "--max-requests", "2", workers=1)
     async with ClientSession() as session:
-        await gunicorn.wait_ready(session)
-        first = None
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                try:
-                    response = await session.get(gunicorn.url(), headers={"Connection": "close"})
-                except ClientConnectionError:
-                    await asyncio.sleep(0.05)
-                    continue
-                pid = (await response.text()).split()[0]
-                first = first or pid
-                if pid != first:
-                    break
-                await asyncio.sleep(0.05)
+        await gunicorn.wait_ready(session)  # the first request
+        pids = set()
+        for _ in range(2):  # the worker exits after its third
+            response = await session.get(gunicorn.url(), headers={"Connection": "close"})
+            pids.add((await response.text()).split()[0])
+        await gunicorn.wait_for_log(r"Max requests, shutting down")
+        await gunicorn.wait_for_log(r"Booting worker with pid: ", count=2)  # its successor
+        response = await session.get(gunicorn.url(), headers={"Connection": "close"})
+        pids.add((await response.text()).split()[0])
+    assert len(pids) == 2
     gunicorn.process.send_signal(signal.SIGTERM)
     assert await gunicorn.finish() == 0, gunicorn.stderr
     assert "Max requests, shutting down" in gunicorn.stderr

@@ -8,7 +8,6 @@ import gzip
 import logging
 import socket
 import ssl
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 import aiohttp
@@ -19,19 +18,10 @@ from weft.web_core import Application, BaseRequest, Request, Response
 from weft.web_runner import AppRunner, RequestHandler, Server, ServerRunner, TCPSite
 
 if TYPE_CHECKING:
-    from conftest import Serve
+    from conftest import Serve, Until, VirtualClock
 
 TIMEOUT = 10.0  # a safety bound only
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a state change that has no event to await (bounded by TIMEOUT)."""
-    async with asyncio.timeout(TIMEOUT):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.01)
 
 
 def protocol_of(request: BaseRequest) -> RequestHandler:
@@ -68,7 +58,7 @@ async def test_tcp_keepalive_sets_so_keepalive(
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("options", "paused"), [({}, False), ({"read_bufsize": 1024}, True)])
 async def test_read_bufsize_bounds_the_unread_body(
-    serve: Serve, options: dict[str, int], paused: bool
+    serve: Serve, until: Until, options: dict[str, int], paused: bool
 ) -> None:
     """read_bufsize: past that many unread body bytes the connection stops reading (the
     default, 64 KiB, holds a 4 KiB body); reading the body resumes it."""
@@ -146,7 +136,7 @@ async def test_timeout_ceil_threshold_is_accepted(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
-async def test_connection_attributes(serve: Serve) -> None:
+async def test_connection_attributes(serve: Serve, until: Until) -> None:
     """peername, sockname, ssl_context, connected, writing_paused, debug and the limits."""
     seen: list[RequestHandler] = []
 
@@ -361,7 +351,7 @@ async def test_close_in_a_handler_drops_the_pipelined_requests(serve: Serve) -> 
 
 
 @pytest.mark.asyncio
-async def test_close_and_shutdown_of_an_idle_connection(serve: Serve) -> None:
+async def test_close_and_shutdown_of_an_idle_connection(serve: Serve, until: Until) -> None:
     """close() and shutdown() close an idle keep-alive connection at once."""
 
     async def hello(request: Request) -> Response:
@@ -397,8 +387,14 @@ async def test_shutdown_lets_the_request_in_progress_finish(serve: Serve) -> Non
     connection.send(GET)
     await asyncio.wait_for(started.wait(), TIMEOUT)
     (protocol,) = served.server.connections
-    shutdown = asyncio.ensure_future(protocol.shutdown(timeout=TIMEOUT))
-    await asyncio.sleep(0)
+    shutting_down = asyncio.Event()
+
+    async def shut() -> None:
+        shutting_down.set()  # shutdown() runs on in this step, up to its wait
+        await protocol.shutdown(timeout=TIMEOUT)
+
+    shutdown = asyncio.ensure_future(shut())
+    await asyncio.wait_for(shutting_down.wait(), TIMEOUT)
     release.set()
     assert (await connection.response()).body == b"finished"
     assert await connection.read_to_eof() == b""
@@ -406,7 +402,9 @@ async def test_shutdown_lets_the_request_in_progress_finish(serve: Serve) -> Non
 
 
 @pytest.mark.asyncio
-async def test_shutdown_cancels_a_handler_past_its_timeout(serve: Serve) -> None:
+async def test_shutdown_cancels_a_handler_past_its_timeout(
+    serve: Serve, clock: VirtualClock
+) -> None:
     """shutdown(timeout): a handler still running after it is cancelled, the connection closed."""
     started, cancelled = asyncio.Event(), asyncio.Event()
 
@@ -424,7 +422,19 @@ async def test_shutdown_cancels_a_handler_past_its_timeout(serve: Serve) -> None
     connection.send(GET)
     await asyncio.wait_for(started.wait(), TIMEOUT)
     (protocol,) = served.server.connections
-    await asyncio.wait_for(protocol.shutdown(timeout=0.05), TIMEOUT)
+    shutting_down = asyncio.Event()
+
+    async def shut() -> None:
+        shutting_down.set()  # shutdown() runs on in this step, up to its wait
+        await protocol.shutdown(timeout=60.0)
+
+    shutdown = asyncio.ensure_future(shut())
+    await asyncio.wait_for(shutting_down.wait(), TIMEOUT)
+    await clock.advance(55.0)
+    assert not shutdown.done()  # still waiting within its timeout
+    assert not cancelled.is_set()
+    await clock.advance(10.0)
+    await asyncio.wait_for(shutdown, TIMEOUT)
     assert await connection.read_to_eof() == b""
     await asyncio.wait_for(cancelled.wait(), TIMEOUT)
 

@@ -16,15 +16,13 @@ from hypothesis import strategies as st
 from weft.web_core import Application, BaseRequest, Request, Response
 
 if TYPE_CHECKING:
-    from conftest import Serve
+    from conftest import Serve, ServerReads, Until, VirtualClock
 
 GET = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 async def echo(request: BaseRequest) -> Response:
-    """Answer with the path; /slow answers later than the requests after it."""
-    if request.path == "/slow":
-        await asyncio.sleep(0.05)
+    """Answer with the method, the path and the length of the body."""
     body = await request.read()
     return Response(text=f"{request.method} {request.path} {len(body)}")
 
@@ -125,9 +123,17 @@ async def test_response_force_close_closes(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
-async def test_pipelined_requests_answered_in_order(serve: Serve) -> None:
+async def test_pipelined_requests_answered_in_order(serve: Serve, until: Until) -> None:
     """Requests written at once are answered in order, even when the first is slow."""
-    served = await serve(echo)
+
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/slow":
+            # Slow until the three requests behind it have arrived: a server that
+            # answered them as they came would send theirs first.
+            await until(lambda: repr(request.protocol).endswith(" queued=3>"))
+        return await echo(request)
+
+    served = await serve(handler)
     connection = await served.connect()
     connection.send(
         GET % b"/slow"
@@ -199,45 +205,62 @@ async def test_parse_error_in_a_later_write(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
-async def test_idle_connection_closed_after_keepalive_timeout(serve: Serve) -> None:
-    """With keepalive_timeout=0.1 an idle kept-alive connection is closed by the server."""
+async def test_idle_connection_closed_after_keepalive_timeout(
+    serve: Serve, clock: VirtualClock
+) -> None:
+    """An idle kept-alive connection is closed by the server after keepalive_timeout."""
     app = Application()
 
     async def hello(request: Request) -> Response:
         return Response(text="hi")
 
     app.router.add_get("/", hello)
-    served = await serve(app, keepalive_timeout=0.1)
+    served = await serve(app, keepalive_timeout=60.0)
     connection = await served.connect()
     connection.send(GET % b"/")
     response = await connection.response()
     assert response.body == b"hi"
     assert "Connection" not in response.headers  # kept alive ...
+    await clock.advance(55.0)
+    assert len(served.server.connections) == 1  # ... through 55 idle seconds ...
+    await clock.advance(10.0)
     assert await connection.read_to_eof() == b""  # ... until the timeout closes it
 
 
 @pytest.mark.asyncio
-async def test_keepalive_timeout_counts_from_the_last_response(serve: Serve) -> None:
+async def test_keepalive_timeout_counts_from_the_last_response(
+    serve: Serve, clock: VirtualClock
+) -> None:
     """A connection busy past keepalive_timeout stays open: the timeout counts
     from the end of the last answer, not from when the timer was first armed."""
-    served = await serve(echo, keepalive_timeout=0.3)
+    served = await serve(echo, keepalive_timeout=60.0)
     connection = await served.connect()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while loop.time() - started < 0.9:  # three timeouts' worth of requests
+    for _ in range(4):  # 160 s in all, the first timer long overdue by the end
         connection.send(GET % b"/")
         assert (await connection.response()).status == 200
-        await asyncio.sleep(0.1)
-    last = loop.time()
+        await clock.advance(40.0)
+    connection.send(GET % b"/")
+    assert (await connection.response()).status == 200
+    await clock.advance(55.0)
+    assert len(served.server.connections) == 1  # not closed early after the last answer
+    await clock.advance(10.0)
     assert await connection.read_to_eof() == b""  # closed once idle long enough
-    assert loop.time() - last >= 0.2
 
 
 @pytest.mark.asyncio
-async def test_connection_without_requests_closed_after_keepalive_timeout(serve: Serve) -> None:
+async def test_connection_without_requests_closed_after_keepalive_timeout(
+    serve: Serve, clock: VirtualClock, until: Until
+) -> None:
     """A connection that never sends a request is closed after keepalive_timeout too."""
-    served = await serve(echo, keepalive_timeout=0.1)
+    served = await serve(echo, keepalive_timeout=60.0)
     connection = await served.connect()
+    await until(lambda: len(served.server.connections) == 1)
+    # The connection's task, created with it, starts its idle wait (and the timer)
+    # on the next loop turn: let that turn pass before the clock moves.
+    await clock.advance(0.0)
+    await clock.advance(55.0)
+    assert len(served.server.connections) == 1
+    await clock.advance(10.0)
     assert await connection.read_to_eof() == b""
 
 
@@ -252,20 +275,22 @@ async def test_connection_without_requests_closed_after_keepalive_timeout(serve:
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
 )
 async def test_pipelining_survives_any_split(
-    serve: Serve, paths: list[str], cuts: list[int]
+    serve: Serve, server_reads: ServerReads, paths: list[str], cuts: list[int]
 ) -> None:
-    """However pipelined bytes are split into writes, every request is answered in order."""
-    served = await serve(echo)
+    """However pipelined bytes are split into reads, every request is answered in order."""
     data = b"".join(
         b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" % p.encode() for p in paths
     )
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    read_before = server_reads.total  # the count goes on across hypothesis's examples
+    served = await serve(echo)
     connection = await served.connect()
     try:
         for start, end in itertools.pairwise(points):
             connection.send(data[start:end])
             await connection.writer.drain()
-            await asyncio.sleep(0)
+            # Each piece is read before the next is sent: one read per piece.
+            await server_reads.reach(read_before + end)
         bodies = [(await connection.response()).body for _ in paths]
         assert bodies == [f"POST {p} 3".encode() for p in paths]
     finally:

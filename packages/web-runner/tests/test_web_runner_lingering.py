@@ -10,7 +10,7 @@ import pytest
 from weft.web_core import Application, BaseRequest, Request, Response
 
 if TYPE_CHECKING:
-    from conftest import RawConnection, Serve
+    from conftest import RawConnection, Serve, Until, VirtualClock
 
 TIMEOUT = 10.0  # a safety bound only
 BIG = 4 * 1024 * 1024
@@ -81,16 +81,20 @@ async def test_parse_error_with_more_bytes_coming(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
-async def test_lingering_is_bounded_by_lingering_time(serve: Serve) -> None:
+async def test_lingering_is_bounded_by_lingering_time(
+    serve: Serve, clock: VirtualClock, until: Until
+) -> None:
     """A client that never closes is closed by the server after lingering_time."""
-    served = await serve(hello, lingering_time=0.2)
+    served = await serve(hello, lingering_time=60.0)
     connection = await served.connect()
     connection.send(b"GARBAGE\r\n\r\n")
     response = await connection.response()
     assert response.status == 400
-    assert await connection.read_to_eof() == b""
-    await asyncio.sleep(0.4)
-    assert served.server.connections == []
+    assert await connection.read_to_eof() == b""  # the server's FIN: lingering starts
+    await clock.advance(55.0)
+    assert len(served.server.connections) == 1  # still reading what the client may send
+    await clock.advance(10.0)
+    await until(lambda: not served.server.connections)
 
 
 @pytest.mark.asyncio
@@ -157,11 +161,12 @@ async def test_body_read_after_response_raises_payload_access_error() -> None:
     from weft.web_runner import AppRunner, PayloadAccessError, TCPSite
 
     late: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+    answered = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
 
     async def handler(request: Request) -> Response:
         async def read_later() -> None:
-            await asyncio.sleep(0.05)
+            await answered.wait()
             try:
                 await request.content.read()
             except BaseException as exc:
@@ -181,6 +186,7 @@ async def test_body_read_after_response_raises_payload_access_error() -> None:
         reader, writer = await asyncio.open_connection(host, port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
         await asyncio.wait_for(reader.readuntil(b"early"), 10)
+        answered.set()
         assert isinstance(await asyncio.wait_for(late, 10), PayloadAccessError)
         writer.close()
     finally:

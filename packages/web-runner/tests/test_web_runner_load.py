@@ -109,9 +109,10 @@ async def test_shutdown_with_50_requests_in_flight_loses_none(serve: Serve) -> N
         connection.send(b"GET /r%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
     await asyncio.wait_for(all_started.wait(), TIMEOUT)
 
+    idle = await served.connect()
     cleanup = asyncio.create_task(served.cleanup())
-    await asyncio.sleep(0.05)
-    assert not cleanup.done()  # waiting for the 50
+    assert await idle.read_to_eof() == b""  # the shutdown has begun ...
+    assert not cleanup.done()  # ... and waits for the 50
     release.set()
     responses = [await connection.response() for connection in connections]
     await asyncio.wait_for(cleanup, TIMEOUT)

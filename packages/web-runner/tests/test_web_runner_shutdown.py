@@ -13,7 +13,7 @@ from weft.web_core import Application, BaseRequest, Request, Response, StreamRes
 from weft.web_runner import RequestHandler
 
 if TYPE_CHECKING:
-    from conftest import Serve
+    from conftest import Serve, Until, VirtualClock
 
 TIMEOUT = 10.0
 GET = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -26,7 +26,8 @@ class Gate:
         self.started = asyncio.Event()
         self.release = asyncio.Event()
         self.cancelled = asyncio.Event()
-        self.finished = False
+        self.finished = asyncio.Event()
+        self.shutting_down = asyncio.Event()  # on_shutdown ran (gated_app)
 
     async def handler(self, request: BaseRequest) -> Response:
         if request.path != "/wait":
@@ -37,7 +38,7 @@ class Gate:
         except asyncio.CancelledError:
             self.cancelled.set()
             raise
-        self.finished = True
+        self.finished.set()
         return Response(text="done")
 
 
@@ -51,6 +52,7 @@ def gated_app(gate: Gate, events: list[str]) -> Application:
 
     async def on_shutdown(app: Application) -> None:
         events.append("shutdown")
+        gate.shutting_down.set()
 
     async def on_cleanup(app: Application) -> None:
         events.append("cleanup")
@@ -59,14 +61,6 @@ def gated_app(gate: Gate, events: list[str]) -> Application:
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
-
-
-async def wait_for_event(events: list[str], name: str) -> None:
-    for _ in range(1000):  # bounded polling, no timing assumption
-        if name in events:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{name!r} never happened: {events}")
 
 
 @pytest.mark.asyncio
@@ -79,7 +73,7 @@ async def test_in_flight_request_completes_during_cleanup(
     request = asyncio.create_task(client.get(served.url("/wait")))
     await asyncio.wait_for(gate.started.wait(), TIMEOUT)
     cleanup = asyncio.create_task(served.cleanup())
-    await wait_for_event(events, "shutdown")
+    await asyncio.wait_for(gate.shutting_down.wait(), TIMEOUT)
     assert not cleanup.done()
     gate.release.set()
     response = await asyncio.wait_for(request, TIMEOUT)
@@ -87,7 +81,7 @@ async def test_in_flight_request_completes_during_cleanup(
         assert response.status == 200
         assert await response.text() == "done"
     await asyncio.wait_for(cleanup, TIMEOUT)
-    assert gate.finished
+    assert gate.finished.is_set()
     assert events == ["startup", "shutdown", "cleanup"]
 
 
@@ -100,7 +94,7 @@ async def test_cleanup_stops_accepting_new_connections(serve: Serve) -> None:
     busy.send(GET % b"/wait")
     await asyncio.wait_for(gate.started.wait(), TIMEOUT)
     cleanup = asyncio.create_task(served.cleanup())
-    await wait_for_event(events, "shutdown")
+    await asyncio.wait_for(gate.shutting_down.wait(), TIMEOUT)
     with pytest.raises(ConnectionRefusedError):
         await asyncio.wait_for(asyncio.open_connection(served.host, served.port), TIMEOUT)
     gate.release.set()
@@ -133,16 +127,23 @@ async def test_idle_keepalive_connections_close_at_once(serve: Serve) -> None:
 
 @pytest.mark.asyncio
 async def test_handler_that_never_finishes_is_cancelled(
-    serve: Serve, client: aiohttp.ClientSession
+    serve: Serve, client: aiohttp.ClientSession, clock: VirtualClock
 ) -> None:
     """A handler still running after shutdown_timeout is cancelled; on_cleanup still runs."""
     gate, events = Gate(), list[str]()
-    served = await serve(gated_app(gate, events), shutdown_timeout=0.2)
+    served = await serve(gated_app(gate, events), shutdown_timeout=60.0)
     request = asyncio.create_task(client.get(served.url("/wait")))
     await asyncio.wait_for(gate.started.wait(), TIMEOUT)
-    await asyncio.wait_for(served.cleanup(), TIMEOUT)
+    cleanup = asyncio.create_task(served.cleanup())
+    # on_shutdown runs in the same step as the start of the wait for in-flight requests.
+    await asyncio.wait_for(gate.shutting_down.wait(), TIMEOUT)
+    await clock.advance(55.0)
+    assert not gate.cancelled.is_set()  # within shutdown_timeout: still waited for
+    assert not cleanup.done()
+    await clock.advance(10.0)
+    await asyncio.wait_for(cleanup, TIMEOUT)
     assert gate.cancelled.is_set()
-    assert not gate.finished
+    assert not gate.finished.is_set()
     assert events == ["startup", "shutdown", "cleanup"]
     with pytest.raises(aiohttp.ClientConnectionError):
         await asyncio.wait_for(request, TIMEOUT)
@@ -167,10 +168,10 @@ async def test_low_level_server_shutdown(serve: Serve) -> None:
     busy = await served.connect()
     busy.send(GET % b"/wait")
     await asyncio.wait_for(gate.started.wait(), TIMEOUT)
+    idle = await served.connect()
     cleanup = asyncio.create_task(served.cleanup())
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert not cleanup.done()
+    assert await idle.read_to_eof() == b""  # the shutdown has begun ...
+    assert not cleanup.done()  # ... and waits for the busy one
     gate.release.set()
     assert (await busy.response()).body == b"done"
     await asyncio.wait_for(cleanup, TIMEOUT)
@@ -179,7 +180,7 @@ async def test_low_level_server_shutdown(serve: Serve) -> None:
 @pytest.mark.asyncio
 async def test_client_disconnect_makes_writes_fail(serve: Serve) -> None:
     """When the client vanishes mid-stream, writes raise ConnectionResetError; serving goes on."""
-    started = asyncio.Event()
+    started, vanished = asyncio.Event(), asyncio.Event()
     outcome: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
 
     async def handler(request: BaseRequest) -> StreamResponse:
@@ -188,10 +189,11 @@ async def test_client_disconnect_makes_writes_fail(serve: Serve) -> None:
         response = StreamResponse()
         await response.prepare(request)
         try:
+            await response.write(b"tick\n")
+            started.set()
+            await vanished.wait()
             for _ in range(1000):  # bounded: fails long before on a dead connection
                 await response.write(b"tick\n")
-                started.set()
-                await asyncio.sleep(0.01)
         except ConnectionResetError as exc:
             outcome.set_result(exc)
             raise
@@ -203,6 +205,8 @@ async def test_client_disconnect_makes_writes_fail(serve: Serve) -> None:
     connection.send(GET % b"/stream")
     await asyncio.wait_for(started.wait(), TIMEOUT)
     connection.abort()
+    await asyncio.wait_for(connection.writer.wait_closed(), TIMEOUT)  # the reset is sent
+    vanished.set()
     assert isinstance(await asyncio.wait_for(outcome, TIMEOUT), ConnectionResetError)
 
     again = await served.connect()
@@ -224,7 +228,7 @@ async def test_handler_cancellation_on_disconnect(serve: Serve, how: str) -> Non
     else:
         connection.abort()
     await asyncio.wait_for(gate.cancelled.wait(), TIMEOUT)
-    assert not gate.finished
+    assert not gate.finished.is_set()
 
     again = await served.connect()
     again.send(GET % b"/")
@@ -232,7 +236,9 @@ async def test_handler_cancellation_on_disconnect(serve: Serve, how: str) -> Non
 
 
 @pytest.mark.asyncio
-async def test_without_handler_cancellation_the_handler_finishes(serve: Serve) -> None:
+async def test_without_handler_cancellation_the_handler_finishes(
+    serve: Serve, until: Until
+) -> None:
     """By default a client that disconnects does not cancel its handler."""
     gate = Gate()
     served = await serve(gate.handler)
@@ -240,18 +246,10 @@ async def test_without_handler_cancellation_the_handler_finishes(serve: Serve) -
     connection.send(GET % b"/wait")
     await asyncio.wait_for(gate.started.wait(), TIMEOUT)
     connection.abort()
-    for _ in range(1000):  # bounded: wait until the server has seen the reset
-        if not served.server.connections:
-            break
-        await asyncio.sleep(0.01)
-    assert served.server.connections == []
+    await until(lambda: not served.server.connections)  # the server has seen the reset
     assert not gate.cancelled.is_set()
     gate.release.set()
-    for _ in range(1000):
-        if gate.finished:
-            break
-        await asyncio.sleep(0.01)
-    assert gate.finished
+    await asyncio.wait_for(gate.finished.wait(), TIMEOUT)
     assert not gate.cancelled.is_set()
 
 

@@ -14,7 +14,7 @@ from weft.web_core import Application, BaseRequest, Request, Response
 from weft.web_runner import AppRunner, Server, ServerRunner, SockSite, TCPSite, UnixSite
 
 if TYPE_CHECKING:
-    from conftest import Serve
+    from conftest import Serve, Until
 
 TIMEOUT = 10.0
 
@@ -227,7 +227,7 @@ async def test_stopped_site_stops_accepting() -> None:
 
 
 @pytest.mark.asyncio
-async def test_server_tracks_its_connections(serve: Serve) -> None:
+async def test_server_tracks_its_connections(serve: Serve, until: Until) -> None:
     """Server.connections holds each open connection and drops it once closed."""
     served = await serve(echo)
     assert served.server.connections == []
@@ -237,11 +237,7 @@ async def test_server_tracks_its_connections(serve: Serve) -> None:
     assert response.status == 200
     assert len(served.server.connections) == 1
     await connection.close()
-    for _ in range(1000):  # bounded: the server sees the close on a later loop turn
-        if not served.server.connections:
-            break
-        await asyncio.sleep(0.01)
-    assert served.server.connections == []
+    await until(lambda: not served.server.connections)  # seen on a later loop turn
 
 
 @pytest.mark.asyncio

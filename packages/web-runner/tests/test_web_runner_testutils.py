@@ -6,12 +6,14 @@ import asyncio
 import gzip
 import unittest
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
 from yarl import URL
 
 from weft.web_core import (
+    AppKey,
     Application,
     BaseRequest,
     FileField,
@@ -37,6 +39,13 @@ from weft.web_runner.test_utils import (
     make_mocked_request,
     unused_port,
 )
+
+if TYPE_CHECKING:
+    from conftest import VirtualClock
+
+TIMEOUT = 10.0  # a safety bound only
+#: Set by /slow once it is in its handler (which then never answers).
+SLOW_STARTED = AppKey("slow_started", asyncio.Event)
 
 
 def make_app() -> Application:
@@ -127,14 +136,15 @@ def make_app() -> Application:
         return Response(status=418, text="short and stout")
 
     async def slow(request: Request) -> Response:
-        await asyncio.sleep(5)
-        return Response(text="late")
+        request.app[SLOW_STARTED].set()
+        await asyncio.Event().wait()  # never set: the client gives up first
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def hang_up(request: Request) -> Response:
         assert request.transport is not None
         request.transport.close()
-        await asyncio.sleep(5)
-        return Response(text="never")
+        await asyncio.Event().wait()  # never set: the connection is gone
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def auth(request: Request) -> Response:
         return Response(text=request.headers.get("Authorization", ""))
@@ -158,6 +168,7 @@ def make_app() -> Application:
     app.router.add_get("/big", big)
     app.router.add_get("/teapot", teapot)
     app.router.add_get("/slow", slow)
+    app[SLOW_STARTED] = asyncio.Event()
     app.router.add_get("/hang-up", hang_up)
     app.router.add_get("/auth", auth)
     return app
@@ -378,10 +389,18 @@ async def test_context_manager_reads_and_releases(app_client: TestClient) -> Non
 
 
 @pytest.mark.asyncio
-async def test_timeout(app_client: TestClient) -> None:
+async def test_timeout(app_client: TestClient, clock: VirtualClock) -> None:
     """A response head that does not arrive within timeout= raises TimeoutError."""
+    assert app_client.app is not None
+    request = asyncio.ensure_future(app_client.get("/slow", timeout=60.0))
+    await asyncio.wait_for(app_client.app[SLOW_STARTED].wait(), TIMEOUT)
+    await clock.advance(55.0)
+    assert not request.done()
+    await clock.advance(10.0)
+    done, _ = await asyncio.wait([request], timeout=TIMEOUT)  # the safety bound, not timeout=
+    assert done
     with pytest.raises(TimeoutError):
-        await app_client.get("/slow", timeout=0.05)
+        request.result()
 
 
 @pytest.mark.asyncio

@@ -29,7 +29,7 @@ from weft.web_core import (
 from weft.web_runner.test_utils import TestClient, TestServer, WSServerHandshakeError
 
 if TYPE_CHECKING:
-    from conftest import RawConnection, Serve
+    from conftest import RawConnection, Serve, ServerReads, VirtualClock
 
 KEY = base64.b64encode(b"fedcba9876543210").decode()
 UPGRADE = (
@@ -95,18 +95,22 @@ async def test_frames_sent_with_the_request_are_not_lost(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
-async def test_http_timeouts_do_not_close_a_websocket(serve: Serve) -> None:
+async def test_http_timeouts_do_not_close_a_websocket(
+    serve: Serve, clock: VirtualClock, server_reads: ServerReads
+) -> None:
     """keep-alive and read timeouts are HTTP's: an idle WebSocket outlives them."""
     served = await serve(
-        make_app(), keepalive_timeout=0.05, read_head_timeout=0.05, read_body_timeout=0.05
+        make_app(), keepalive_timeout=60.0, read_head_timeout=60.0, read_body_timeout=60.0
     )
     conn = await served.connect()
     await upgrade(conn)
     client = WebSocketEncoder(is_client=True)
     reader = WebSocketReader(is_client=True)
     frame = client.text("a")
+    read_before = server_reads.total
     conn.send(frame[:3])  # half a frame, then silence
-    await asyncio.sleep(0.3)
+    await server_reads.reach(read_before + 3)
+    await clock.advance(600.0)  # ten times each timeout
     conn.send(frame[3:])
     assert (await frames(conn, reader, 1))[0].data == "echo:a"
     conn.send(client.close(1000))
