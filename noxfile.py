@@ -186,7 +186,7 @@ def _pytest(
     seed = () if seeded else ("--hypothesis-seed=0",)
     # Not session.create_tmp(): it sets TMPDIR, which lengthens every tmp_path
     # past the 107 bytes a unix socket's path may have.
-    tmp = Path(session.virtualenv.location) / "reports"
+    tmp = Path(session.bin).parent / "reports"
     tmp.mkdir(exist_ok=True)
     junit = tmp / "junit.xml"
     args = [tests, *seed, f"--junitxml={junit}", *session.posargs]
