@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 
 import pytest
@@ -101,11 +102,60 @@ def test_header_injection_is_refused(name: str, value: str) -> None:
         encode_last_chunk([(name, value)])
 
 
-@pytest.mark.parametrize("reason", ["OK\r\nX: y", "a\nb", "a\x00"])
+#: RFC 9110 §5.5: a field value holds no CTL (0x00-0x1F, 0x7F) but HTAB.
+CTLS_BUT_HTAB = [chr(c) for c in [*range(0x09), *range(0x0A, 0x20), 0x7F]]
+
+
+@pytest.mark.parametrize("ctl", CTLS_BUT_HTAB, ids=lambda c: f"0x{ord(c):02x}")
+def test_every_ctl_but_htab_in_a_value_is_refused_naming_the_header(ctl: str) -> None:
+    """Any RFC 9110 CTL but HTAB in a value raises HeaderInjectionError (a ValueError) that
+    names the header, in response and request heads and in trailers (aiohttp #12689)."""
+    fields = [("Ok", "1"), ("X-Bad", f"a{ctl}b"), ("Later", "2")]
+    serializers: list[Callable[[], bytes]] = [
+        lambda: serialize_response_head(200, None, fields),
+        lambda: serialize_response_head(200, "Fine", fields),
+        lambda: serialize_request_head("GET", "/", fields),
+        lambda: encode_last_chunk(fields),
+    ]
+    for serialize in serializers:
+        with pytest.raises(HeaderInjectionError, match="'X-Bad'") as info:
+            serialize()
+        assert isinstance(info.value, ValueError)
+        assert f"0x{ord(ctl):02x}" in str(info.value)
+
+
+@pytest.mark.parametrize("ctl", [*CTLS_BUT_HTAB, "\t"], ids=lambda c: f"0x{ord(c):02x}")
+def test_every_ctl_in_a_name_is_refused(ctl: str) -> None:
+    """A name holding any CTL, HTAB included, is not a token: HeaderInjectionError."""
+    with pytest.raises(HeaderInjectionError, match="header name"):
+        serialize_response_head(200, None, [(f"X{ctl}Y", "v")])
+
+
+def test_htab_and_obs_text_in_values_are_allowed() -> None:
+    """HTAB and non-ASCII (sent as UTF-8) are valid in a value; C1 controls are obs-text."""
+    head = serialize_response_head(200, None, [("X", "a\tb"), ("Y", "caf\u00e9\u0085")])
+    assert head == b"HTTP/1.1 200 OK\r\nX: a\tb\r\nY: caf\xc3\xa9\xc2\x85\r\n\r\n"
+    assert encode_last_chunk([("X", "a\tb")]) == b"0\r\nX: a\tb\r\n\r\n"
+
+
+def test_many_fields_are_checked() -> None:
+    """The check holds for a head with more field lines than any cache of line ends."""
+    fields = [(f"X-{i}", "v") for i in range(300)]
+    assert serialize_response_head(200, None, fields).count(b"\r\n") == 302
+    with pytest.raises(HeaderInjectionError, match="'X-299'"):
+        serialize_response_head(200, None, [*fields[:-1], ("X-299", "\x01")])
+
+
+@pytest.mark.parametrize("reason", ["OK\r\nX: y", "a\nb", "a\x00", "a\x01", "a\x7f", "a\x1b"])
 def test_reason_injection_is_refused(reason: str) -> None:
-    """A reason holding CR, LF or NUL raises HeaderInjectionError."""
-    with pytest.raises(HeaderInjectionError):
+    """A reason holding a CTL other than HTAB raises HeaderInjectionError."""
+    with pytest.raises(HeaderInjectionError, match="start line"):
         serialize_response_head(200, reason, [])
+
+
+def test_reason_may_hold_htab() -> None:
+    """reason-phrase allows HTAB (RFC 9112 §4)."""
+    assert serialize_response_head(200, "a\tb", []) == b"HTTP/1.1 200 a\tb\r\n\r\n"
 
 
 def test_request_head() -> None:

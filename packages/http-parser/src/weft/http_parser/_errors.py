@@ -119,8 +119,10 @@ class HeaderInjectionError(ValueError):
     """The serializer refused a field name, value, reason or target.
 
     Names must be tokens (RFC 9110 §5.1); values, reasons and targets must not
-    contain CR, LF or NUL, which would let the text end the line early and
-    inject fields or a whole message of the caller's choosing.
+    contain a control character (0x00-0x1F, 0x7F) other than HTAB (RFC 9110
+    §5.5): CR, LF or NUL would let the text end the line early and inject
+    fields or a whole message of the caller's choosing, and the others are
+    invalid field content. The message names the header.
     """
 
 

@@ -1,15 +1,22 @@
 """Writing heads and chunked bodies.
 
-The serializer trusts nothing it is given: a field name must be a token and no
-value, reason or request-target may contain CR, LF or NUL, because one of
-those would let a value end its line early and smuggle a field (or a whole
-response) of someone else's choosing into the message. Such input raises
-HeaderInjectionError; nothing is silently stripped.
+The serializer trusts nothing it is given: a field name must be a token, and
+no value, reason or request-target may contain a control character (RFC 9110
+§5.5: CTL is 0x00-0x1F and 0x7F) other than HTAB in a value or reason. CR,
+LF or NUL would let a value end its line early and smuggle a field (or a
+whole response) of someone else's choosing into the message; the other CTLs
+are invalid field content that recipients refuse or handle differently
+(aiohttp refuses them too, its #12689). Such input raises
+HeaderInjectionError, a ValueError naming the header; nothing is silently
+stripped.
 
-The check is done on the whole head at once: a head with ``n`` field lines
-has exactly ``n`` CRs and ``n`` LFs of its own, so counting them over the
-joined text (a C loop) catches any extra one. Validated field names are
-remembered, since a server sends the same few names again and again.
+The check is done on the whole encoded head at once: a head of ``n`` lines
+(the start line, the field lines, the empty line) has exactly ``n`` CRLFs of
+its own and no other control byte, so deleting every byte that is not a CTL
+(``bytes.translate``, a C loop) must leave exactly ``n`` CRLFs. UTF-8 encodes
+every non-ASCII character to bytes 0x80-0xFF, so only the caller's ASCII
+control characters can survive. Validated field names are remembered, since
+a server sends the same few names again and again.
 """
 
 from __future__ import annotations
@@ -32,7 +39,12 @@ __all__ = [
 ]
 
 _TARGET: Final = re.compile(r"[^\x00-\x20\x7f]+")
-_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
+#: RFC 9110's CTL but HTAB: never in a value, a reason or a target.
+_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Every byte but the CTLs other than HTAB: translate() deletes these.
+_NOT_CTL: Final = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
+#: The control bytes of a head of up to 256 lines.
+_CRLFS: Final = b"\r\n" * 256
 
 _GOOD_NAMES: Final[set[str]] = set()
 _GOOD_NAMES_MAX: Final = 4096
@@ -50,34 +62,42 @@ def _check_name(name: str) -> None:
         _GOOD_NAMES.add(name)
 
 
-def _field_lines(fields: Iterable[tuple[str, str]], first: str) -> str:
-    """``first`` and the field lines, joined, each line ending in CRLF; validated."""
+def _head(fields: Iterable[tuple[str, str]], first: str) -> bytes:
+    """``first``, the field lines and the empty line, each ending in CRLF; validated, encoded."""
     out = [first]
     good = _GOOD_NAMES
     for name, value in fields:
         if name not in good:
             _check_name(name)
         out.append(f"{name}: {value}\r\n")
-    text = "".join(out)
+    out.append("\r\n")
+    data = "".join(out).encode("utf-8")
     lines = len(out) if first else len(out) - 1
-    if text.count("\n") != lines or text.count("\r") != lines or "\x00" in text:
+    controls = data.translate(None, _NOT_CTL)
+    if lines <= 256:
+        if controls != _CRLFS[: 2 * lines]:
+            _raise_injection(out)
+    elif controls != b"\r\n" * lines:
         _raise_injection(out)
-    return text
+    return data
 
 
 def _raise_injection(out: list[str]) -> None:
     for index, line in enumerate(out):
         body = line[:-2]
-        if _FORBIDDEN.search(body) is not None:
+        bad = _FORBIDDEN.search(body)
+        if bad is not None:
+            char = f"0x{ord(bad[0]):02x}"
             if index == 0:
                 raise HeaderInjectionError(
-                    f"the start line contains CR, LF or NUL: {body!r}; "
-                    "a reason or target must be a single line"
+                    f"the start line contains the control character {char}: {body!r}; "
+                    "a reason or target must be a single line without control characters"
                 )
             name = body.partition(": ")[0]
             raise HeaderInjectionError(
-                f"the value of header {name!r} contains CR, LF or NUL: {body!r}; "
-                "fold it or encode it before sending"
+                f"the value of header {name!r} contains the control character {char}: "
+                f"{body!r}; only HTAB is allowed (RFC 9110 §5.5): encode the value "
+                "before sending"
             )
     raise AssertionError("unreachable: no offending line found")  # pragma: no cover
 
@@ -95,7 +115,8 @@ def serialize_response_head(
 
     ``reason=None`` uses the registered phrase. Raises HeaderInjectionError
     (a ValueError) when a name is not a token or a value or the reason holds
-    CR, LF or NUL, and ValueError when ``status`` is not in 100..999.
+    a control character other than HTAB, and ValueError when ``status`` is
+    not in 100..999.
     """
     major, minor = version
     line = status_line(major, minor, status, reason)
@@ -105,8 +126,8 @@ def serialize_response_head(
         elif not 100 <= status <= 999:
             raise ValueError(f"status {status} is not a three-digit code (100..999)")
         first = f"HTTP/{major}.{minor} {status} {reason}\r\n"
-        return (_field_lines(headers, first) + "\r\n").encode("utf-8")
-    return line + (_field_lines(headers, "") + "\r\n").encode("utf-8")
+        return _head(headers, first)
+    return line + _head(headers, "")
 
 
 def serialize_request_head(
@@ -128,7 +149,7 @@ def serialize_request_head(
             "whitespace or control characters (percent-encode them)"
         )
     first = f"{method} {target} HTTP/{version.major}.{version.minor}\r\n"
-    return (_field_lines(headers, first) + "\r\n").encode("utf-8")
+    return _head(headers, first)
 
 
 def chunk_header(size: int) -> bytes:
@@ -163,4 +184,4 @@ def encode_last_chunk(trailers: Iterable[tuple[str, str]] | None = None) -> byte
     """
     if trailers is None:
         return b"0\r\n\r\n"
-    return (_field_lines(trailers, "0\r\n") + "\r\n").encode("utf-8")
+    return _head(trailers, "0\r\n")
