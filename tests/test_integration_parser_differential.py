@@ -24,7 +24,9 @@ built the stream; an entry that excuses weft accepting something repairs it
 and compares again, so it cannot hide a second disagreement.
 
 ``BY_DESIGN`` holds one example of each listed difference, checked to still
-be one; the weft bugs found are pinned by strict xfail tests at the end.
+be one; the weft bugs the comparison found are regression tests at the end,
+and no message weft accepts may have a target authority that is not
+``host[:port]`` (``AUTHORITY_SYNTAX``, checked on every stream).
 Sizes stay far below both parsers' limits (8190-byte lines, 128 fields),
 which they count differently.
 """
@@ -224,8 +226,8 @@ def llhttp_outcome(data: bytes, loop: asyncio.AbstractEventLoop) -> Outcome:
 #   question, in the bytes weft delimited as that message, into what both
 #   accept) and the comparison runs again on the repaired stream. So a second
 #   fault in the same message, and every message after it, is still compared.
-# - known bugs (weft's, each pinned by a strict xfail test at the end; one of
-#   aiohttp's) are handled the same way, under their own names.
+# - a known aiohttp bug is handled the same way, under its own name (weft's
+#   bugs found here are fixed, and regression tests at the end).
 
 # The methods llhttp has in its table (a subset: the ones drawn below).
 LLHTTP_METHODS = frozenset(
@@ -254,8 +256,6 @@ _REG_NAME = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+"
 _IP_LITERAL = r"\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]"
 AUTHORITY_SYNTAX = re.compile(rf"(?:{_IP_LITERAL}|{_REG_NAME})(?::([0-9]*))?")
 
-KNOWN_BUG_EMPTY_UPGRADE = "known weft bug: an empty Upgrade switches protocols"
-KNOWN_BUG_AUTHORITY = "known weft bug: a target authority that is not host[:port]"
 AIOHTTP_TRAILER_LEAK = "aiohttp bug: the last trailer field joins the next request's head"
 
 #: Why they disagree, and the repaired stream to compare next (None: nothing is left).
@@ -287,6 +287,13 @@ def weft_refuses_by_design(error: Exception | None, region: bytes) -> str | None
         ("CONNECT needs an authority-form" in text, "CONNECT without host:port"),
         # README: "absolute-form needs a host and no userinfo" (RFC 9110 §4.2.4).
         ("must not hold userinfo" in text, "userinfo in an absolute-form target"),
+        # README: "absolute-form authority is host[:port] ... port <= 65535" (RFC 9112
+        # §3.2.2, RFC 3986 §3.2); llhttp does not check all of the authority's syntax.
+        ("invalid authority" in text, "an absolute-form authority that is not host[:port]"),
+        # README: "non-ASCII byte in Transfer-Encoding, Content-Length, Connection or
+        # (with Connection: upgrade) Upgrade | 400" (RFC 9110 §5.6.2, aiohttp's
+        # CVE-2025-69224); llhttp takes obs-text in Connection or Upgrade as an unknown token.
+        ("non-ASCII byte in the" in text, "a non-ASCII byte in a framing field"),
         # README: "CONNECT with a body | 9110 §9.3.6 | 400"; llhttp tunnels the bytes.
         ("CONNECT request has no content" in text, "CONNECT with content"),
         # README: "Host not host[:port]" (RFC 9112 §3.2 asks for a 400); llhttp does not look.
@@ -405,13 +412,6 @@ def _without_bws(line: bytes) -> bytes:
     return re.sub(rb'("(?:[^"\\]|\\.)*")|[ \t]*([;=])[ \t]*', lambda m: m[1] or m[2], line)
 
 
-def _good_target(method: bytes, target: bytes) -> bytes:
-    if method == b"CONNECT":
-        return b"h.example:443"
-    scheme, _, rest = target.partition(b"://")
-    return scheme + b"://h.example" + rest[len(re.split(rb"[/?#]", rest, maxsplit=1)[0]) :]
-
-
 def _bad_authority(message: Message) -> bool:
     """The absolute-form or authority-form target's authority is not host[:port]."""
     if message.method == "CONNECT":
@@ -429,15 +429,9 @@ def repair_accepted(message: Message, data: bytes) -> Explanation | None:
     start, head_end, end = message.span
     before, head, body, after = data[:start], data[start:head_end], data[head_end:end], data[end:]
     line = _request_line(head)
-    method, target, version = line.split(b" ")
+    version = line.split(b" ")[2]
     names = [_name(field) for field in head.lstrip(b"\r\n")[:-4].split(b"\r\n")[1:]]
     repeated = frozenset(name for name in names if names.count(name) > 1)
-    lengths = [
-        element.strip(b" \t")
-        for name, value in message.headers
-        if name.lower() == b"content-length"
-        for element in value.split(b",")
-    ]
     codings = [
         element.strip(b" \t")
         for name, value in message.headers
@@ -459,17 +453,6 @@ def repair_accepted(message: Message, data: bytes) -> Explanation | None:
     # README table: "HTTP/1.2 ... 1.9 processed as HTTP/1.1" (RFC 9110 §2.5, §6.2).
     if re.fullmatch(rb"HTTP/1\.[2-9]", version):
         return "HTTP/1.2 to 1.9", head_with(lambda lines: [lines[0][:-1] + b"1", *lines[1:]])
-    # README Decisions: identical repeated Content-Length accepted, as lines or
-    # as a list (RFC 9110 §8.6); llhttp refuses both.
-    if len(lengths) > 1 and len({int(length) for length in lengths}) == 1:
-        single = b"Content-Length: " + lengths[0]
-
-        def one_length(lines: list[bytes]) -> list[bytes]:
-            at = [_name(line) for line in lines].index(b"content-length")
-            rest = [line for line in lines if _name(line) != b"content-length"]
-            return [*rest[:at], single, *rest[at:]]
-
-        return "Content-Length repeated with one value", fields_with(one_length)
     # RFC 9110 §5.6.1.2: a recipient MUST accept empty list elements ("chunked, ,");
     # llhttp refuses them after "chunked" (not before).
     if b"" in codings:
@@ -488,7 +471,8 @@ def repair_accepted(message: Message, data: bytes) -> Explanation | None:
         return "an empty element in the Transfer-Encoding list", fields_with(no_empty_codings)
     # RFC 9110 §5.3: repeated field lines may be combined into one list; aiohttp
     # refuses repeats of the fields it treats as singletons (weft refuses a
-    # repeated Host and conflicting Content-Lengths, which these are not).
+    # repeated Host, Content-Length or Content-Type, README "Singleton fields";
+    # these are the others).
     if repeated & AIOHTTP_SINGLETONS:
         merged = fields_with(lambda lines: _merge_repeats(lines, AIOHTTP_SINGLETONS))
         return "a repeated singleton field", merged
@@ -511,10 +495,6 @@ def repair_accepted(message: Message, data: bytes) -> Explanation | None:
                 last = b
             repaired = before + head + b"".join(pieces) + body[last:] + after
             return "whitespace around ';' or '=' in a chunk extension", repaired
-    # test_a_target_authority_that_is_not_host_port_is_refused
-    if _bad_authority(message):
-        good = b" ".join([method, _good_target(method, target), version])
-        return KNOWN_BUG_AUTHORITY, head_with(lambda lines: [good, *lines[1:]])
     return None
 
 
@@ -543,10 +523,12 @@ def explain_difference(ours: Message, theirs: Message, data: bytes) -> Explanati
             data[start:head_end], lambda lines: [ln for ln in lines if _name(ln) != b"upgrade"]
         )
         return "an Upgrade in HTTP/1.0", data[:start] + head + data[head_end:]
-    # test_an_empty_upgrade_field_does_not_switch_protocols (weft stops reading there)
-    empty = not _tokens(ours, b"upgrade") - {b""}
-    if ours.switches and empty and replace(theirs, switches=True) == ours:
-        return KNOWN_BUG_EMPTY_UPGRADE, None
+    # README: "Upgrade naming no protocol (empty, ',') does not switch" (RFC 9110 §7.8,
+    # and §5.6.1.2: empty list elements are ignored); llhttp switches on "Upgrade: ,"
+    # (not on an empty field). It reads nothing after that message, so this ends it.
+    names_none = not _tokens(ours, b"upgrade") - {b""}
+    if not ours.switches and names_none and replace(theirs, switches=False) == ours:
+        return "an Upgrade that names no protocol", None
     return None
 
 
@@ -676,7 +658,7 @@ CONNECTION = Site(
         b"upgrade\r\nUpgrade: websocket\r\nConnection: close",
     ],
 )
-# An empty Upgrade is a known weft bug (KNOWN_BUG_EMPTY_UPGRADE), drawn to keep it in sight.
+# An empty Upgrade switches neither parser (a weft bug once), drawn to keep it in sight.
 UPGRADE = [b"websocket", b"websocket", b"h2c, foo/1", b"WebSocket", b",", b""]
 FIELDS: list[tuple[bytes, bytes]] = [
     (b"Accept", b"*/*"),
@@ -937,6 +919,9 @@ def compare(data: bytes, loop: asyncio.AbstractEventLoop) -> list[str]:
     reasons: list[str] = []
     for _ in range(8):  # a stream holds a few faults: each repair removes one
         ours = weft_outcome([data])
+        # test_a_target_authority_that_is_not_host_port_is_refused, on every stream
+        bad = [m.target for m in ours.messages if _bad_authority(m)]
+        assert not bad, f"weft accepted the target authority of {bad} in {data!r}"
         # Fed byte by byte, weft gives the same outcome (its README promise) and exact spans.
         ours_bytewise = weft_outcome([data[i : i + 1] for i in range(len(data))])
         assert ours_bytewise == ours, f"weft depends on the split of {data!r}"
@@ -1037,16 +1022,20 @@ BY_DESIGN: list[tuple[bytes, str]] = [
     (b"get / HTTP/1.1\r\n" + H + b"\r\n", "an unregistered method"),
     (b"GET / HTTP/1.2\r\n" + H + b"\r\n", "HTTP/1.2 to 1.9"),
     (
-        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 1\r\nContent-Length: 1\r\n\r\nx",
-        "Content-Length repeated with one value",
-    ),
-    (
-        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 1, 1\r\n\r\nx",
-        "Content-Length repeated with one value",
-    ),
-    (
-        b"GET / HTTP/1.1\r\n" + H + b"Content-Type: a\r\nContent-Type: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\n" + H + b"User-Agent: a\r\nUser-Agent: b\r\n\r\n",
         "a repeated singleton field",
+    ),
+    (
+        b"GET http://h%zz/ HTTP/1.1\r\n" + H + b"\r\n",
+        "an absolute-form authority that is not host[:port]",
+    ),
+    (
+        b"GET / HTTP/1.1\r\n" + H + b"Connection: clos\xc3\xa9\r\n\r\n",
+        "a non-ASCII byte in a framing field",
+    ),
+    (
+        b"GET / HTTP/1.1\r\n" + H + b"Connection: upgrade\r\nUpgrade: websoc\xe2\x84\xaaet\r\n\r\n",
+        "a non-ASCII byte in a framing field",
     ),
     (
         b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -1073,6 +1062,10 @@ BY_DESIGN: list[tuple[bytes, str]] = [
         b"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
         "an Upgrade in HTTP/1.0",
     ),
+    (
+        b"GET / HTTP/1.1\r\n" + H + b"Connection: upgrade\r\nUpgrade: ,\r\n\r\n",
+        "an Upgrade that names no protocol",
+    ),
 ]
 
 
@@ -1091,19 +1084,14 @@ def test_each_intended_difference_is_still_one(
         assert compare(explanation[1], loop) == []
 
 
-# weft bugs found by the comparison: the test is the strict one, expected to fail
-# until the parser is fixed (then xfail_strict turns them red: remove the marks).
+# weft bugs the comparison found, fixed: each is a regression test now.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weft switches protocols on 'Connection: upgrade' with an empty Upgrade field; "
-    "Upgrade = #protocol names none, so there is nothing to switch to (RFC 9110 §7.8), "
-    "and llhttp keeps parsing HTTP",
-)
 def test_an_empty_upgrade_field_does_not_switch_protocols(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
+    """``Upgrade = #protocol``: an empty field names nothing to switch to (RFC 9110 §7.8),
+    so weft, like llhttp, keeps parsing HTTP."""
     data = b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: \r\n\r\n"
     data += b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
     assert weft_outcome([data]) == llhttp_outcome(data, loop)
@@ -1119,16 +1107,13 @@ BAD_AUTHORITIES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weft accepts an absolute-form or authority-form target whose authority is not "
-    "host[:port] (RFC 9112 §3.2.2-3.2.3, RFC 3986 §3.2, empty host: RFC 9110 §4.2.1); "
-    "llhttp/aiohttp refuse it, and weft's own RequestHead.url raises ValueError on it",
-)
 @pytest.mark.parametrize("line", BAD_AUTHORITIES)
 def test_a_target_authority_that_is_not_host_port_is_refused(
     line: bytes, loop: asyncio.AbstractEventLoop
 ) -> None:
+    """An absolute-form or authority-form target's authority is host[:port] (RFC 9112
+    §3.2.2-3.2.3, RFC 3986 §3.2, a non-empty host: RFC 9110 §4.2.1): weft refuses the
+    others as llhttp does (RequestHead.url could not build a URL from them)."""
     data = line + b"\r\nHost: h\r\n\r\n"
     assert llhttp_outcome(data, loop).end == "error"
     assert weft_outcome([data]).end == "error"

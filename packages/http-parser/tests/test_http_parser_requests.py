@@ -205,11 +205,50 @@ def test_content_length_zero_has_no_body_events() -> None:
     assert [type(e) for e in events] == [RequestHead, EndOfMessage]
 
 
-def test_identical_repeated_content_length_is_accepted() -> None:
-    """Repeated Content-Length with one value, as lines or a list, is accepted (RFC 9110 §8.6)."""
-    data = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc"
-    events = parse(data)
-    assert body(events) == b"abc"
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b"Content-Length: 3\r\nContent-Length: 3\r\n",
+        b"Content-Length: 3, 3\r\n",
+        b"Content-Length: 3,3\r\n",
+        b"Content-Length: 3\r\nContent-Length: 4\r\n",
+    ],
+)
+def test_repeated_content_length_is_refused_even_with_one_value(fields: bytes) -> None:
+    """Content-Length is a singleton: twice, or as a list, is 400 whatever the values.
+
+    RFC 9110 §8.6 lets a recipient fold identical values; weft refuses instead,
+    as aiohttp does, since a hop that does not fold frames the body differently.
+    """
+    data = b"POST / HTTP/1.1\r\nHost: h\r\n" + fields + b"\r\nabc"
+    with pytest.raises(BadRequest, match="Content-Length"):
+        parse(data)
+
+
+def test_content_length_with_many_leading_zeros_is_its_value() -> None:
+    """``1*DIGIT`` allows leading zeros, however many: 30 zeros then 3 is 3."""
+    data = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " + b"0" * 30 + b"3\r\n\r\nabc"
+    assert body(parse(data)) == b"abc"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b"Content-Type: text/plain\r\nContent-Type: application/json\r\n",
+        b"Content-Type: text/plain\r\ncontent-type: text/plain\r\n",
+    ],
+)
+def test_repeated_content_type_is_refused(fields: bytes) -> None:
+    """Content-Type is a singleton: two fields, equal or not, are 400 (which one is the body?)."""
+    data = b"POST / HTTP/1.1\r\nHost: h\r\n" + fields + b"Content-Length: 2\r\n\r\n{}"
+    with pytest.raises(BadRequest, match="Content-Type"):
+        parse(data)
+
+
+def test_one_content_type_with_commas_is_accepted() -> None:
+    """A single Content-Type whose parameters hold commas is not a repeat."""
+    head = only_head(b'GET / HTTP/1.1\r\nHost: h\r\nContent-Type: a/b; x="1,2"\r\n\r\n')
+    assert head.headers["Content-Type"] == 'a/b; x="1,2"'
 
 
 def test_body_arriving_in_pieces() -> None:
@@ -340,6 +379,78 @@ def test_upgrade_needs_both_connection_token_and_header() -> None:
     assert not only_head(
         b"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
     ).upgrade
+
+
+@pytest.mark.parametrize("upgrade", [b"", b",", b" , ,", b"\t"])
+def test_an_empty_upgrade_field_does_not_switch_protocols(upgrade: bytes) -> None:
+    """``Upgrade`` = #protocol: a field naming no protocol has nothing to switch to (RFC 9110
+    §7.8), so the request is plain HTTP and the next one is parsed."""
+    parser = RequestParser()
+    events = parser.feed(
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade:" + upgrade + b"\r\n\r\n"
+        b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
+    )
+    heads = [e for e in events if isinstance(e, RequestHead)]
+    assert [h.path for h in heads] == ["/", "/next"]
+    assert not heads[0].upgrade
+    assert not parser.switched
+
+
+def test_an_upgrade_field_with_a_protocol_among_empty_elements_switches() -> None:
+    """``Upgrade: , websocket`` names a protocol: it switches."""
+    head = only_head(
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: , websocket\r\n\r\n"
+    )
+    assert head.upgrade
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"GET http://h.example:x/ HTTP/1.1",
+        b"GET http://h:80:80/ HTTP/1.1",
+        b"GET http://[::1/ HTTP/1.1",
+        b"GET http://[::1]x/ HTTP/1.1",
+        b"GET http://:80/ HTTP/1.1",
+        b"GET http://h:99999/ HTTP/1.1",
+        b"GET http://h:0000000000000000000000000065536/ HTTP/1.1",
+        b"GET http://h%2/ HTTP/1.1",
+        b"GET http://[g::1]/ HTTP/1.1",
+        b"CONNECT h:99999 HTTP/1.1",
+        b"CONNECT [::1:443 HTTP/1.1",
+        b"CONNECT :443 HTTP/1.1",
+    ],
+)
+def test_a_target_authority_that_is_not_host_port_is_refused(line: bytes) -> None:
+    """An absolute-form or authority-form target's authority is host[:port] (RFC 9112
+    §3.2.2-3.2.3, RFC 3986 §3.2.2-3.2.3), the port at most 65535, the host not empty."""
+    with pytest.raises(BadRequest, match=r"authority|CONNECT"):
+        parse(line + b"\r\nHost: h\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    ("target", "port"),
+    [
+        (b"http://h.example:65535/", 65535),
+        (b"http://h.example:/", 80),
+        (b"http://h.example:0080/x", 80),
+        (b"http://[::1]:8080/", 8080),
+        (b"http://[v1.x]/", 80),
+        (b"http://h%41.example/", 80),
+        (b"https://1.2.3.4/", 443),
+    ],
+)
+def test_a_valid_target_authority_is_accepted_and_gives_a_url(target: bytes, port: int) -> None:
+    """Every authority the parser accepts is one ``RequestHead.url`` can build a URL from."""
+    head = only_head(b"GET " + target + b" HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert head.target_form == "absolute"
+    assert head.url.port == port
+    assert head.url.host is not None
+
+
+def test_connect_port_65535_is_accepted() -> None:
+    """The largest port is fine in an authority-form target."""
+    assert only_head(b"CONNECT h:65535 HTTP/1.1\r\nHost: h\r\n\r\n").target_form == "authority"
 
 
 def test_upgrade_with_body_switches_after_the_body() -> None:

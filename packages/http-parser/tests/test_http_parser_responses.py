@@ -298,3 +298,26 @@ def test_expect_response_needs_a_method() -> None:
     """expect_response('') is a usage error."""
     with pytest.raises(ValueError, match="method"):
         ResponseParser().expect_response("")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b"Content-Length: 2\r\nContent-Length: 2\r\n",
+        b"Content-Length: 2, 2\r\n",
+        b"Content-Type: a/b\r\nContent-Type: a/b\r\nContent-Length: 2\r\n",
+    ],
+)
+def test_a_repeated_singleton_field_in_a_response_is_refused(fields: bytes) -> None:
+    """Content-Length and Content-Type are singletons in responses too: a repeat is 400,
+    even with one value (a proxy relaying it could frame or label the body differently)."""
+    with pytest.raises(BadRequest, match=r"Content-(Length|Type)"):
+        parse(b"HTTP/1.1 200 OK\r\n" + fields + b"\r\nab")
+
+
+def test_an_empty_upgrade_in_a_101_still_switches() -> None:
+    """A 101 switches whatever its Upgrade field says: the server already has (RFC 9110 §15.2.2)."""
+    events = parse(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: \r\nConnection: upgrade\r\n\r\n")
+    head = events[0]
+    assert isinstance(head, ResponseHead)
+    assert head.upgrade

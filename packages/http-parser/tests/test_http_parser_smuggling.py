@@ -80,8 +80,44 @@ CASES: list[tuple[str, bytes, Answer]] = [
     # Content-Length tricks
     ("cl-two-different", H + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", BadRequest),
     ("cl-list-different", H + b"Content-Length: 1, 2\r\n\r\nab", BadRequest),
-    ("cl-list-same", H + b"Content-Length: 2, 2\r\n\r\nab", 1),
-    ("cl-two-same", H + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\nab", 1),
+    # a repeated singleton is refused even with one value (README "Singleton fields")
+    ("cl-list-same", H + b"Content-Length: 2, 2\r\n\r\nab", BadRequest),
+    ("cl-two-same", H + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\nab", BadRequest),
+    ("cl-list-trailing-comma", H + b"Content-Length: 2,\r\n\r\nab", BadRequest),
+    ("cl-two-same-case", H + b"Content-Length: 2\r\ncontent-length: 2\r\n\r\nab", BadRequest),
+    (
+        "ct-two",
+        H + b"Content-Type: a/b\r\nContent-Type: c/d\r\nContent-Length: 0\r\n\r\n",
+        BadRequest,
+    ),
+    ("ct-two-same", H + b"Content-Type: a/b\r\ncontent-type: a/b\r\n\r\n", BadRequest),
+    ("ct-two-empty", H + b"Content-Type:\r\nContent-Type:\r\n\r\n", BadRequest),
+    # non-ASCII in framing fields (CVE-2025-69224: U+212A KELVIN SIGN lowers to "k")
+    ("te-kelvin", H + "Transfer-Encoding: chun\u212aed\r\n\r\n0\r\n\r\n".encode(), BadRequest),
+    ("te-obs-text", H + b"Transfer-Encoding: chunked\xff\r\n\r\n0\r\n\r\n", BadRequest),
+    (
+        "connection-kelvin-http10",
+        "POST / HTTP/1.0\r\nConnection: \u212aeep-alive\r\n\r\n".encode() + SMUGGLED,
+        BadRequest,
+    ),
+    (
+        "upgrade-kelvin",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+        b"Upgrade: websoc\xe2\x84\xaaet\r\n\r\n",
+        BadRequest,
+    ),
+    ("cl-fullwidth-digit", H + "Content-Length: \uff12\r\n\r\nab".encode(), BadRequest),
+    # an Upgrade field that names no protocol does not switch (the next request is read)
+    (
+        "upgrade-empty",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: \r\n\r\n" + SMUGGLED,
+        2,
+    ),
+    (
+        "upgrade-only-commas",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: , ,\r\n\r\n" + SMUGGLED,
+        2,
+    ),
     ("cl-plus", H + b"Content-Length: +2\r\n\r\nab", BadRequest),
     ("cl-minus", H + b"Content-Length: -2\r\n\r\nab", BadRequest),
     ("cl-hex", H + b"Content-Length: 0x2\r\n\r\nab", BadRequest),
@@ -176,6 +212,13 @@ CASES: list[tuple[str, bytes, Answer]] = [
     ("host-userinfo", b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", BadRequest),
     ("host-space", b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", BadRequest),
     ("host-slash", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", BadRequest),
+    # request-target authority (absolute-form, authority-form): host[:port] only
+    ("authority-port-not-digits", b"GET http://a:x/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+    ("authority-two-ports", b"GET http://a:80:80/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+    ("authority-open-bracket", b"GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+    ("authority-empty-host", b"GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+    ("authority-port-too-big", b"GET http://a:65536/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+    ("connect-port-too-big", b"CONNECT a:99999 HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
     # request-line
     ("line-two-spaces", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
     ("line-tab", b"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),

@@ -38,6 +38,49 @@ CASES: list[tuple[str, bytes, type[HttpParserError]]] = [
     ("absolute no host", b"GET http:///x HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("absolute userinfo", b"GET http://u@h/x HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("lowercase version", b"GET / http/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("absolute port not digits", b"GET http://h:x/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("absolute port too big", b"GET http://h:65536/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("absolute empty host", b"GET http://:80/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("absolute bad IP literal", b"GET http://[::1/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("absolute bad percent", b"GET http://h%zz/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("CONNECT port too big", b"CONNECT h:99999 HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    # singleton fields (README "Singleton fields")
+    (
+        "Content-Length twice",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 1\r\n" * 2 + b"\r\nx",
+        BadRequest,
+    ),
+    (
+        "Content-Length list",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 1, 1\r\n\r\nx",
+        BadRequest,
+    ),
+    (
+        "Content-Type twice",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Type: a/b\r\n" * 2 + b"\r\n",
+        BadRequest,
+    ),
+    # non-ASCII bytes in framing fields (CVE-2025-69224)
+    (
+        "TE non-ASCII",
+        b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chun\xe2\x84\xaaed\r\n\r\n",
+        BadRequest,
+    ),
+    (
+        "Connection non-ASCII",
+        b"GET / HTTP/1.1\r\n" + H + b"Connection: clos\xc3\xa9\r\n\r\n",
+        BadRequest,
+    ),
+    (
+        "Upgrade non-ASCII",
+        b"GET / HTTP/1.1\r\n" + H + b"Connection: upgrade\r\nUpgrade: h\xc2\xb2c\r\n\r\n",
+        BadRequest,
+    ),
+    (
+        "Content-Length non-ASCII digit",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: \xd9\xa1\r\n\r\n",
+        BadRequest,
+    ),
     ("version garbage", b"GET / HTTP/1.x\r\n" + H + b"\r\n", BadRequest),
     ("version two-digit minor", b"GET / HTTP/1.10\r\n" + H + b"\r\n", BadRequest),
     ("version no minor", b"GET / HTTP/1\r\n" + H + b"\r\n", BadRequest),

@@ -31,6 +31,7 @@ import zlib
 from typing import Any, Protocol
 
 from ._errors import BadRequest, PayloadTooLarge, UnsupportedContentEncoding
+from ._token import ascii_lower
 
 __all__ = ["ContentDecoder", "supported_encodings"]
 
@@ -167,7 +168,7 @@ class ContentDecoder:
         self._total = 0
         stages: list[_Stage] = []
         for element in reversed(encoding.split(",")):
-            coding = element.strip(" \t").lower()
+            coding = ascii_lower(element.strip(" \t"))
             coding = _ALIASES.get(coding, coding)
             if coding in ("gzip", "deflate"):
                 stages.append(_ZlibStage(coding))

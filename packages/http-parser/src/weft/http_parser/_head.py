@@ -11,11 +11,27 @@ guess differently are how requests get smuggled:
 - Transfer-Encoding whose final coding is not chunked: 400 (§6.3 point 4);
   chunked twice: 400 (§7); any other coding before chunked: 501, since this
   parser decodes only chunked (§6.1).
-- Content-Length must be 1*DIGIT; repeated lines or a list ("42, 42") are
-  accepted when every value is the same (RFC 9110 §8.6 allows this: there is no
-  ambiguity) and refused with 400 otherwise; values above 2**63-1 are 400.
+- Content-Length must be 1*DIGIT, ASCII digits only; values above 2**63-1 are
+  400. It is a singleton: repeated lines or a list ("42, 42") are 400 even
+  when every value is the same. RFC 9110 §8.6 lets a recipient fold identical
+  values, but a hop that does not fold them frames the body differently, and
+  refusing costs an honest client nothing.
 - No Transfer-Encoding and no Content-Length: no body (§6.3 point 7).
 - Host: missing in HTTP/1.1, repeated, or not ``host[:port]``: 400 (§3.2).
+- Content-Type repeated: 400 (two media types for one body; which one a
+  component reads decides how it parses the body, so two components can read
+  two different bodies). With Host and Content-Length these are the singleton
+  fields; the README's "Singleton fields" says why each.
+- Tokens are compared after lowering ASCII letters only (``ascii_lower``):
+  with Unicode rules U+212A KELVIN SIGN lowers to ``k``, and
+  ``Transfer-Encoding: chun\u212aed`` would frame a body as chunked that a
+  proxy in front reads otherwise (aiohttp's CVE-2025-69224). A non-ASCII byte
+  in a framing field (Transfer-Encoding, Content-Length, Connection, and
+  Upgrade when Connection names it) is 400: tokens are ASCII (RFC 9110
+  §5.6.2), so such a value is malformed, not merely unknown.
+- Upgrade (with ``Connection: upgrade``, HTTP/1.1) switches protocols only
+  when it names at least one protocol: ``Upgrade = #protocol`` allows an
+  empty list, which names nothing to switch to (RFC 9110 §7.8).
 - A CONNECT request has no content (RFC 9110 §9.3.6): a Transfer-Encoding or a
   non-zero Content-Length on it is 400 rather than being left for the tunnel.
 """
@@ -29,7 +45,7 @@ from multidict import CIMultiDictProxy, istr
 
 from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
 from ._request_line import RequestLine
-from ._token import TOKEN_STR
+from ._token import TOKEN_STR, ascii_lower
 from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
 
 __all__ = [
@@ -38,6 +54,8 @@ __all__ = [
     "CONTENT_LENGTH",
     "TRANSFER_ENCODING",
     "build_head",
+    "check_ascii",
+    "check_singletons",
     "check_transfer_encoding",
     "content_coding",
     "message_length",
@@ -53,6 +71,7 @@ CONNECTION: Final = istr("Connection")
 UPGRADE: Final = istr("Upgrade")
 EXPECT: Final = istr("Expect")
 CONTENT_ENCODING: Final = istr("Content-Encoding")
+CONTENT_TYPE: Final = istr("Content-Type")
 
 _HOST_VALUE: Final = re.compile(
     r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*+)(?::[0-9]*+)?"
@@ -78,44 +97,77 @@ _TOKEN_CACHE_MAX: Final = 256
 
 
 def tokens(values: list[str] | None) -> frozenset[str]:
-    """The lowercased elements of comma-separated list values: ``["keep-alive, Upgrade"]``."""
+    """The lowercased elements of comma-separated list values: ``["keep-alive, Upgrade"]``.
+
+    Only ASCII letters are lowered (see ``ascii_lower``), so a non-ASCII
+    element never equals an ASCII token.
+    """
     if values is None:
         return _NO_TOKENS
     if len(values) == 1:
         value = values[0]
         found = _token_cache.get(value)
         if found is None:
-            found = frozenset(filter(None, [e.strip(" \t").lower() for e in value.split(",")]))
+            lowered = value.lower() if value.isascii() else ascii_lower(value)
+            found = frozenset(filter(None, [e.strip(" \t") for e in lowered.split(",")]))
             if len(_token_cache) < _TOKEN_CACHE_MAX:
                 _token_cache[value] = found
         return found
     return frozenset().union(*map(tokens, ([v] for v in values)))
 
 
+def check_ascii(values: list[str] | None, name: str) -> None:
+    """Raise BadRequest if a value of the framing field ``name`` holds a non-ASCII character."""
+    if values is not None:
+        for value in values:
+            if not value.isascii():
+                raise BadRequest(
+                    f"non-ASCII byte in the {name} field {value[:60]!r}: its tokens are "
+                    "ASCII (RFC 9110 §5.6.2), and a parser that matches them with Unicode "
+                    "case rules (U+212A KELVIN SIGN lowers to 'k') frames the message "
+                    "differently from one that does not"
+                )
+
+
 def parse_content_length(values: list[str]) -> int:
+    """The length in the Content-Length field(s): one value, ASCII digits, below 2**63."""
     if len(values) == 1:
         value = values[0]
+        # str.isdigit() alone also accepts non-ASCII digits ("\u0661", "\u00b2").
         if value.isdigit() and value.isascii() and len(value) < 19:
             return int(value)
-    seen: set[int] = set()
-    for value in values:
-        for element in value.split(","):
-            element = element.strip(" \t")
-            if not (element.isdigit() and element.isascii()):
-                raise BadRequest(
-                    f"invalid Content-Length {value[:40]!r}: it must be a decimal number of "
-                    "bytes, digits only (RFC 9110 §8.6)"
-                )
-            length = int(element)
-            if length > _MAX_LENGTH:
-                raise BadRequest(f"Content-Length {element[:40]} is too large")
-            seen.add(length)
-    if len(seen) != 1:
+    if len(values) > 1 or "," in values[0]:
         raise BadRequest(
-            f"conflicting Content-Length values {sorted(seen)}: the body length is ambiguous "
-            "(RFC 9110 §8.6)"
+            f"Content-Length is repeated ({', '.join(values)[:60]!r}): send it once. Even "
+            "identical values are refused: a hop that does not fold them frames the body "
+            "differently (RFC 9110 §8.6)"
         )
-    return seen.pop()
+    value = values[0].strip(" \t")
+    if not (value.isdigit() and value.isascii()):
+        raise BadRequest(
+            f"invalid Content-Length {value[:40]!r}: it must be a decimal number of "
+            "bytes, ASCII digits only (RFC 9110 §8.6)"
+        )
+    # At most 4300 digits reach int() (the limit of Python's int parser): the
+    # field line is bounded by max_field_size, and leading zeros are dropped.
+    digits = value.lstrip("0")
+    if len(digits) > 19 or int(digits or "0") > _MAX_LENGTH:
+        raise BadRequest(f"Content-Length {value[:40]} is too large")
+    return int(digits or "0")
+
+
+def check_singletons(headers: CIMultiDictProxy[str]) -> None:
+    """Raise BadRequest if Content-Type is repeated (README "Singleton fields").
+
+    Content-Length (``parse_content_length``) and Host (``interpret``) are
+    the other singletons, checked where they are read.
+    """
+    types = headers.getall(CONTENT_TYPE, None)
+    if types is not None and len(types) > 1:
+        raise BadRequest(
+            f"Content-Type is repeated ({', '.join(types)[:80]!r}): a body has one media "
+            "type, and components that pick different ones parse different bodies"
+        )
 
 
 def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
@@ -123,10 +175,15 @@ def check_transfer_encoding(values: list[str], noun: str = "request") -> None:
 
     For a response, a final coding other than chunked is valid framing (the
     body then runs to the close, RFC 9112 §6.3) but a coding this parser
-    cannot undo, so it is 501 rather than 400.
+    cannot undo, so it is 501 rather than 400. Codings are ASCII tokens: a
+    non-ASCII character is 400 whatever ``str.lower()`` would make of it.
     """
-    if len(values) == 1 and values[0].lower() == "chunked":
-        return
+    if len(values) == 1:
+        value = values[0]
+        if value == "chunked" or (value.isascii() and value.lower() == "chunked"):
+            return
+    check_ascii(values, "Transfer-Encoding")
+    # Every value is ASCII now, so lower() is exact.
     codings = [e.strip(" \t").lower() for value in values for e in value.split(",")]
     codings = [c for c in codings if c]
     if not codings:
@@ -182,7 +239,13 @@ def message_length(
 def content_coding(headers: CIMultiDictProxy[str]) -> str | None:
     """The Content-Encoding fields as one lower-cased list, or None."""
     encodings = headers.getall(CONTENT_ENCODING, None)
-    return None if encodings is None else ", ".join(encodings).strip(" \t").lower()
+    return None if encodings is None else ascii_lower(", ".join(encodings).strip(" \t"))
+
+
+def _names_a_protocol(values: list[str] | None) -> bool:
+    """Upgrade lists at least one protocol (``Upgrade: ,`` names none); non-ASCII is 400."""
+    check_ascii(values, "Upgrade")
+    return bool(tokens(values))
 
 
 def build_head(
@@ -228,14 +291,18 @@ def interpret(
     if method == "CONNECT" and (chunked or content_length):
         raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
 
-    connection = tokens(getall(CONNECTION, None))
+    check_singletons(headers)
+
+    connection_values = getall(CONNECTION, None)
+    check_ascii(connection_values, "Connection")
+    connection = tokens(connection_values)
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
         upgrade = expect_continue = False
     else:
         should_close = "close" in connection
         # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
-        upgrade = "upgrade" in connection and UPGRADE in headers
+        upgrade = "upgrade" in connection and _names_a_protocol(getall(UPGRADE, None))
         expect_continue = "100-continue" in tokens(getall(EXPECT, None))
 
     content_encoding = content_coding(headers)

@@ -12,12 +12,18 @@
 
 The target must be printable ASCII: other bytes have to be percent-encoded
 (RFC 3986 §2.1), and a fragment ("#") is never part of a request-target.
+The authority of an absolute-form or authority-form target is
+``host [":" port]`` as RFC 3986 §3.2.2-3.2.3 defines it (a non-empty
+reg-name, IPv4 address or bracketed IPv6/IPvFuture literal; a port of at most
+65535, required for CONNECT): anything else would be a host that the parser,
+yarl and the next hop each read differently, so it is 400.
 HTTP/1.x with a minor version above 1 is processed as HTTP/1.1, as RFC 9110
 §2.5 asks of a recipient; other major versions get 505.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Final, NoReturn, TypeAlias
 
@@ -44,8 +50,16 @@ REQUEST_LINE_TEXT: Final = re.compile(REQUEST_LINE.pattern.decode("ascii"))
 _VERSION: Final = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
 _BAD_TARGET_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://([^/?#]*+)([^?#]*+)(?:\?([^#]*+))?")
-_HOST: Final = r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]++\]|[0-9A-Za-z\-._~!$&'()*+,;=%]++)"
-_AUTHORITY: Final = re.compile(_HOST + r":[0-9]++")
+# RFC 3986 §3.2.2: IP-literal / IPv4address / reg-name (IPv4 is a reg-name
+# here); the IPv6 address inside brackets is checked with ipaddress.
+_IP_LITERAL: Final = r"\[(?:([0-9A-Fa-f:.]++)|[vV][0-9A-Fa-f]++\.[0-9A-Za-z\-._~!$&'()*+,;=:]++)\]"
+_REG_NAME: Final = r"(?:[0-9A-Za-z\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})++"
+_HOST: Final = rf"(?:{_IP_LITERAL}|{_REG_NAME})"
+#: authority-form (CONNECT): host ":" port; groups: IPv6 address, port.
+_AUTHORITY: Final = re.compile(_HOST + r":([0-9]++)")
+#: The authority of an absolute-form target: host [":" port] (the port may be empty).
+_ABSOLUTE_AUTHORITY: Final = re.compile(_HOST + r"(?::([0-9]*+))?+")
+_MAX_PORT: Final = 65535
 _USERINFO_AUTHORITY: Final = re.compile(r"[^@]*+@")
 
 
@@ -77,10 +91,10 @@ def request_line_from_match(match: re.Match[str]) -> RequestLine:
 
 def _other_form(method: str, target: str, version: HttpVersion) -> RequestLine:
     if method == "CONNECT":
-        if _AUTHORITY.fullmatch(target) is None:
+        if not _valid_authority(_AUTHORITY.fullmatch(target)):
             raise BadRequest(
-                f"CONNECT needs an authority-form target 'host:port', not {target[:100]!r} "
-                "(RFC 9112 §3.2.3)"
+                f"CONNECT needs an authority-form target 'host:port' (a port up to "
+                f"{_MAX_PORT}), not {target[:100]!r} (RFC 9112 §3.2.3)"
             )
         return method, target, target, "", "authority", version
     if target == "*":
@@ -102,7 +116,30 @@ def _other_form(method: str, target: str, version: HttpVersion) -> RequestLine:
             f"invalid authority in absolute-form target {target[:100]!r}: it needs a "
             "host and must not hold userinfo (RFC 9110 §4.2)"
         )
+    if not _valid_authority(_ABSOLUTE_AUTHORITY.fullmatch(authority)):
+        raise BadRequest(
+            f"invalid authority {authority[:100]!r} in absolute-form target: expected "
+            f"host[:port] with a port up to {_MAX_PORT} (RFC 9112 §3.2.2, RFC 3986 §3.2)"
+        )
     return method, target, path or "/", query or "", "absolute", version
+
+
+def _valid_authority(match: re.Match[str] | None) -> bool:
+    """The authority matched, its IPv6 literal is an address, its port is at most 65535."""
+    if match is None:
+        return False
+    ipv6, port = match.groups()
+    if ipv6 is not None:
+        try:
+            ipaddress.IPv6Address(ipv6)
+        except ValueError:
+            return False
+    if port:
+        # Leading zeros are allowed (port = *DIGIT); dropping them first keeps
+        # int() to at most 5 digits however long the run of zeros.
+        digits = port.lstrip("0")
+        return len(digits) <= 5 and int(digits or "0") <= _MAX_PORT
+    return True
 
 
 def _fragment(target: str) -> BadRequest:

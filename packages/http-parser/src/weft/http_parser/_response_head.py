@@ -33,7 +33,7 @@ from typing import Final, NoReturn
 from multidict import CIMultiDictProxy
 
 from ._errors import BadRequest, PayloadTooLarge, VersionNotSupported
-from ._head import CONNECTION, content_coding, message_length, tokens
+from ._head import CONNECTION, check_ascii, check_singletons, content_coding, message_length, tokens
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, RawHeaders, ResponseHead
 
 __all__ = [
@@ -132,7 +132,10 @@ def interpret_response(
     else:
         framing = UNTIL_CLOSE
 
-    connection = tokens(getall(CONNECTION, None))
+    check_singletons(headers)
+    connection_values = getall(CONNECTION, None)
+    check_ascii(connection_values, "Connection")
+    connection = tokens(connection_values)
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
     else:

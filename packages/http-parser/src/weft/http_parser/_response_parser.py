@@ -91,8 +91,10 @@ class ResponseParser(MessageParser[ResponseHead]):
 
     def expect_response(self, method: str) -> None:
         """Announce a request sent with ``method``; its response is the next unmatched one."""
-        if not method:
-            raise ValueError("method must be a non-empty str such as 'GET'")
+        # ASCII only: upper() with Unicode rules maps some letters to ASCII ones
+        # (U+017F LONG S to "S"), and the method decides the response's framing.
+        if not method or not method.isascii():
+            raise ValueError(f"method must be a non-empty ASCII str such as 'GET', not {method!r}")
         self._methods.append(method.upper())
 
     @property

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ._errors import WebSocketError, WebSocketHandshakeError
-from ._token import TCHAR
+from ._token import TCHAR, ascii_lower
 
 __all__ = [
     "WSDeflateParams",
@@ -55,10 +55,13 @@ _TAIL: Final = b"\x00\x00\xff\xff"
 _EXTENSION: Final = "permessage-deflate"
 _TOKEN: Final = rf"[{TCHAR}]+"
 _QUOTED: Final = r'"(?:[^"\\]|\\.)*"'
+# OWS is SP and HTAB (RFC 9110 §5.6.3); a str pattern's \s would also take
+# Unicode spaces (U+00A0, U+2003, ...), which no other parser reads as OWS.
+_OWS: Final = r"[ \t]*"
 _ELEMENT_RE: Final = re.compile(
-    rf"\s*({_TOKEN})((?:\s*;\s*{_TOKEN}(?:\s*=\s*(?:{_TOKEN}|{_QUOTED}))?)*)\s*"
+    rf"{_OWS}({_TOKEN})((?:{_OWS};{_OWS}{_TOKEN}(?:{_OWS}={_OWS}(?:{_TOKEN}|{_QUOTED}))?)*){_OWS}"
 )
-_PARAM_RE: Final = re.compile(rf"\s*;\s*({_TOKEN})(?:\s*=\s*({_TOKEN}|{_QUOTED}))?")
+_PARAM_RE: Final = re.compile(rf"{_OWS};{_OWS}({_TOKEN})(?:{_OWS}={_OWS}({_TOKEN}|{_QUOTED}))?")
 _SPLIT_RE: Final = re.compile(rf'(?:[^,"]|{_QUOTED})+|(?=,)')
 _BITS: Final = {str(n): n for n in range(8, 16)}  # "8".."15", no leading zeros or signs
 _FLAGS: Final = ("server_no_context_takeover", "client_no_context_takeover")
@@ -81,7 +84,7 @@ class WSDeflateParams:
 
 def _split_elements(header: str) -> list[str]:
     """The comma-separated elements of a header value; commas inside quotes do not split."""
-    return [m.group() for m in _SPLIT_RE.finditer(header) if m.group().strip()]
+    return [m.group() for m in _SPLIT_RE.finditer(header) if m.group().strip(" \t")]
 
 
 def _parse_element(element: str) -> tuple[str, list[tuple[str, str | None]]] | None:
@@ -94,8 +97,8 @@ def _parse_element(element: str) -> tuple[str, list[tuple[str, str | None]]] | N
         value = param.group(2)
         if value is not None and value.startswith('"'):
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        params.append((param.group(1).lower(), value))
-    return match.group(1).lower(), params
+        params.append((ascii_lower(param.group(1)), value))
+    return ascii_lower(match.group(1)), params
 
 
 def _read_params(params: list[tuple[str, str | None]]) -> dict[str, int | None] | None:

@@ -35,6 +35,7 @@ from typing import Final, NamedTuple, Protocol
 from multidict import MultiMapping
 
 from ._errors import WebSocketHandshakeError, WebSocketVersionError
+from ._token import ascii_lower
 from ._ws_deflate import (
     WSDeflateParams,
     ws_deflate_offer,
@@ -110,12 +111,18 @@ def ws_generate_key() -> str:
 
 
 def _tokens(headers: MultiMapping[str], name: str) -> list[str]:
-    """The comma-separated tokens of every ``name`` field, lower-cased."""
+    """The comma-separated tokens of every ``name`` field, lower-cased.
+
+    Only ASCII letters are lowered and only OWS (SP, HTAB) is stripped:
+    ``str.lower()`` turns U+212A KELVIN SIGN into ``k`` and ``str.strip()``
+    removes Unicode spaces, so either would make a look-alike of ``websocket``
+    or ``upgrade`` match (aiohttp's CVE-2025-69224).
+    """
     return [
-        token.strip().lower()
+        ascii_lower(token.strip(" \t"))
         for value in headers.getall(name, ())
         for token in value.split(",")
-        if token.strip()
+        if token.strip(" \t")
     ]
 
 
@@ -136,7 +143,7 @@ def ws_select_protocol(offered: str | None, supported: Iterable[str]) -> str | N
         return None
     known = set(supported)
     for protocol in offered.split(","):
-        protocol = protocol.strip()
+        protocol = protocol.strip(" \t")
         if protocol in known:
             return protocol
     return None
@@ -182,14 +189,14 @@ def ws_server_handshake(
             f"no 'upgrade' token in Connection (got {_joined(headers, 'Connection')!r})"
         )
     versions = headers.getall("Sec-WebSocket-Version", ())
-    if len(versions) != 1 or versions[0].strip() != "13":
+    if len(versions) != 1 or versions[0].strip(" \t") != "13":
         raise WebSocketVersionError(
             f"unsupported Sec-WebSocket-Version {', '.join(versions) or 'missing'}: only 13"
         )
     keys = headers.getall("Sec-WebSocket-Key", ())
     if len(keys) != 1:
         raise WebSocketHandshakeError("expected exactly one Sec-WebSocket-Key field")
-    key = keys[0].strip()
+    key = keys[0].strip(" \t")
     try:
         valid = len(base64.b64decode(key, validate=True)) == 16
     except (binascii.Error, ValueError):
@@ -266,11 +273,11 @@ def ws_verify_response(
     if "upgrade" not in _tokens(headers, "Connection"):
         raise WebSocketHandshakeError("the answer has no 'Connection: upgrade'")
     accepts = headers.getall("Sec-WebSocket-Accept", ())
-    if len(accepts) != 1 or accepts[0].strip() != ws_accept_key(key):
+    if len(accepts) != 1 or accepts[0].strip(" \t") != ws_accept_key(key):
         raise WebSocketHandshakeError("Sec-WebSocket-Accept does not match the key sent")
     protocol = _joined(headers, "Sec-WebSocket-Protocol")
     if protocol is not None:
-        protocol = protocol.strip()
+        protocol = protocol.strip(" \t")
         if protocol not in protocols:
             raise WebSocketHandshakeError(f"the server chose protocol {protocol!r}, not offered")
     extensions = _joined(headers, "Sec-WebSocket-Extensions")
