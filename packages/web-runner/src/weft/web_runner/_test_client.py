@@ -59,6 +59,7 @@ from ._test_response import (
     ClientError,
     ClientPayloadError,
     ClientResponse,
+    ClientResponseError,
     RequestInfo,
     ServerDisconnectedError,
     TooManyRedirects,
@@ -188,7 +189,14 @@ class _Connection(asyncio.Protocol):
             events = self._parser.feed(data)
         except HttpParserError as exc:
             self._handle(cast(list[ResponseEvent], exc.events))
-            self._fail(ClientPayloadError(f"invalid response from the server: {exc}"))
+            message = f"invalid response from the server: {exc}"
+            # As aiohttp: a head it cannot parse is a 400 ClientResponseError, a body a
+            # ClientPayloadError.
+            self._fail(
+                ClientPayloadError(message)
+                if self._stream is not None
+                else ClientResponseError(None, status=400, message=message)
+            )
             self.abort()
             return
         self._handle(events)
@@ -205,6 +213,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        # Gone: asyncio's transports fail if aborted after connection_lost.
+        self.transport = None
         if self._stream is not None or self._head_waiter is not None:
             self._fail(ServerDisconnectedError() if self._stream is None else _incomplete())
         waiter = self._drain_waiter
@@ -529,10 +539,16 @@ class ClientSession(_HTTPMethods):
                 method, data, keep_alive=keep_alive, auto_decompress=auto_decompress
             )
             if body is not None and not isinstance(body, bytes):
-                async for chunk in body:
-                    connection.write(encode_chunk(bytes(chunk)))
-                    await connection.drain()
-                connection.write(encode_last_chunk())
+                try:
+                    async for chunk in body:
+                        connection.write(encode_chunk(bytes(chunk)))
+                        await connection.drain()
+                    connection.write(encode_last_chunk())
+                except ServerDisconnectedError:
+                    # A server may answer before taking the whole body (413, say) and
+                    # close: that answer is the response, as in aiohttp.
+                    if not waiter.done() or waiter.exception() is not None:
+                        raise
             response_head, stream = await waiter
         except BaseException:
             connection.abort()
