@@ -27,7 +27,6 @@ Needs the ``gunicorn`` extra: ``pip install weft-web-runner[gunicorn]``
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import os
 import re
@@ -116,28 +115,6 @@ class GunicornWebWorker(_gunicorn_base.Worker):  # type: ignore[misc]
         self.loop = self._new_event_loop()
         asyncio.set_event_loop(self.loop)
         super().init_process()
-
-    def load_wsgi(self) -> None:
-        try:
-            super().load_wsgi()
-        except Exception as exc:
-            app = self._load_application(exc)
-            if app is None:
-                raise
-            self.wsgi = app
-
-    def _load_application(self, exc: Exception) -> Application | None:
-        # gunicorn's loader refuses an object that is not callable; aiohttp's
-        # Application is callable for that reason only, weft's is not (yet). So
-        # "module:name" naming an Application is imported here instead.
-        uri = getattr(self.app, "app_uri", None)
-        if "must be callable" not in str(exc) or not isinstance(uri, str):
-            return None
-        module, _, name = uri.partition(":")
-        if not name.isidentifier():
-            return None
-        target = getattr(importlib.import_module(module), name, None)
-        return target if isinstance(target, Application) else None
 
     def run(self) -> None:
         # gunicorn set booted before run(); the real start-up (factory, runner, sockets)
@@ -258,17 +235,10 @@ class GunicornWebWorker(_gunicorn_base.Worker):  # type: ignore[misc]
     @staticmethod
     def _create_ssl_context(cfg: Any) -> ssl.SSLContext:
         """The SSLContext gunicorn's settings describe (its ``ssl_context`` hook included)."""
-        from gunicorn import sock as gunicorn_sock  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        # gunicorn >= 22 (the extra's floor) builds it, ssl_context hook included.
+        from gunicorn.sock import ssl_context  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-        make = getattr(gunicorn_sock, "ssl_context", None)
-        if make is not None:
-            return cast(ssl.SSLContext, make(cfg))
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=cfg.ca_certs)
-        context.load_cert_chain(cfg.certfile, cfg.keyfile)
-        context.verify_mode = cfg.cert_reqs
-        if cfg.ciphers:
-            context.set_ciphers(cfg.ciphers)
-        return context
+        return cast(ssl.SSLContext, ssl_context(cfg))
 
     def _get_valid_log_format(self, source_format: str) -> str:
         return convert_access_log_format(source_format)
