@@ -211,10 +211,14 @@ UNIX_AND_SOCK_APP = textwrap.dedent(
 
 
 @pytest.mark.asyncio
-async def test_run_app_on_a_unix_path_and_a_socket(tmp_path: Path) -> None:
+async def test_run_app_on_a_unix_path_and_a_socket(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """run_app(path=..., sock=[...]) serves on both, named in the banner, and no TCP host."""
     port = free_port()
-    path = tmp_path / "run_app.sock"
+    # Not tmp_path: its folder is named after this long test, and under a deep
+    # base (nox's --envdir) the socket path exceeded AF_UNIX's 107 bytes.
+    path = tmp_path_factory.mktemp("unix") / "run_app.sock"
     process = await start("-c", UNIX_AND_SOCK_APP, str(port), str(path))
     try:
         assert await wait_running(process) == (
