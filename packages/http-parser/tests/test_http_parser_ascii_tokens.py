@@ -141,6 +141,14 @@ def test_kelvin_sign_in_connection_is_400() -> None:
     assert "Connection" in str(error)
 
 
+def test_a_non_ascii_connection_is_refused_every_time() -> None:
+    """The Connection tokens are cached per value; a non-ASCII value never enters the
+    cache, so the tenth request with it is refused like the first."""
+    tokens(["clos\u00e9"])  # a caller of the helper does not make it pass later
+    for _ in range(10):
+        refused(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: clos\xc3\xa9\r\n\r\n")
+
+
 def test_non_ascii_in_any_connection_line_is_400() -> None:
     """The check covers every Connection line, on HTTP/1.1 too."""
     refused(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\nConnection: \xc3\xa9\r\n\r\n")
@@ -254,7 +262,7 @@ def test_ascii_lower_lowers_only_ascii_letters() -> None:
 def test_tokens_helper_does_not_fold_unicode() -> None:
     """tokens() lowers ASCII only, for one value, several, and from its cache."""
     assert tokens([KELVIN + "eep-alive"]) == frozenset({KELVIN + "eep-alive"})
-    assert tokens([KELVIN + "eep-alive"]) == frozenset({KELVIN + "eep-alive"})  # cached
+    assert tokens([KELVIN + "eep-alive"]) == frozenset({KELVIN + "eep-alive"})  # again
     assert tokens(["Close", "Upgrade, " + KELVIN]) == frozenset({"close", "upgrade", KELVIN})
     assert tokens(["Keep-Alive"]) == frozenset({"keep-alive"})
 

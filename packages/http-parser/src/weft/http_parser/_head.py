@@ -58,6 +58,7 @@ __all__ = [
     "check_singletons",
     "check_transfer_encoding",
     "content_coding",
+    "framing_tokens",
     "message_length",
     "parse_content_length",
     "tokens",
@@ -108,12 +109,26 @@ def tokens(values: list[str] | None) -> frozenset[str]:
         value = values[0]
         found = _token_cache.get(value)
         if found is None:
-            lowered = value.lower() if value.isascii() else ascii_lower(value)
-            found = frozenset(filter(None, [e.strip(" \t") for e in lowered.split(",")]))
-            if len(_token_cache) < _TOKEN_CACHE_MAX:
-                _token_cache[value] = found
+            if value.isascii():
+                found = frozenset(filter(None, [e.strip(" \t") for e in value.lower().split(",")]))
+                # Only ASCII values are cached: a hit is known to be ASCII (framing_tokens).
+                if len(_token_cache) < _TOKEN_CACHE_MAX:
+                    _token_cache[value] = found
+            else:
+                lowered = ascii_lower(value)
+                found = frozenset(filter(None, [e.strip(" \t") for e in lowered.split(",")]))
         return found
     return frozenset().union(*map(tokens, ([v] for v in values)))
+
+
+def framing_tokens(values: list[str] | None, name: str) -> frozenset[str]:
+    """``tokens(values)`` of the framing field ``name``; BadRequest if one is not ASCII."""
+    if values is not None and len(values) == 1:
+        found = _token_cache.get(values[0])
+        if found is not None:  # the common case: a value seen before, so ASCII
+            return found
+    check_ascii(values, name)
+    return tokens(values)
 
 
 def check_ascii(values: list[str] | None, name: str) -> None:
@@ -244,8 +259,7 @@ def content_coding(headers: CIMultiDictProxy[str]) -> str | None:
 
 def _names_a_protocol(values: list[str] | None) -> bool:
     """Upgrade lists at least one protocol (``Upgrade: ,`` names none); non-ASCII is 400."""
-    check_ascii(values, "Upgrade")
-    return bool(tokens(values))
+    return bool(framing_tokens(values, "Upgrade"))
 
 
 def build_head(
@@ -293,9 +307,7 @@ def interpret(
 
     check_singletons(headers)
 
-    connection_values = getall(CONNECTION, None)
-    check_ascii(connection_values, "Connection")
-    connection = tokens(connection_values)
+    connection = framing_tokens(getall(CONNECTION, None), "Connection")
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
         upgrade = expect_continue = False

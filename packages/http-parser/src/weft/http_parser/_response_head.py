@@ -33,7 +33,7 @@ from typing import Final, NoReturn
 from multidict import CIMultiDictProxy
 
 from ._errors import BadRequest, PayloadTooLarge, VersionNotSupported
-from ._head import CONNECTION, check_ascii, check_singletons, content_coding, message_length, tokens
+from ._head import CONNECTION, check_singletons, content_coding, framing_tokens, message_length
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, RawHeaders, ResponseHead
 
 __all__ = [
@@ -133,9 +133,7 @@ def interpret_response(
         framing = UNTIL_CLOSE
 
     check_singletons(headers)
-    connection_values = getall(CONNECTION, None)
-    check_ascii(connection_values, "Connection")
-    connection = tokens(connection_values)
+    connection = framing_tokens(getall(CONNECTION, None), "Connection")
     if http10:
         should_close = "keep-alive" not in connection or "close" in connection
     else:
