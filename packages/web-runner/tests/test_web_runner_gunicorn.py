@@ -28,6 +28,7 @@ APP = textwrap.dedent(
     """
     import asyncio
     import os
+    import sys
 
     from weft.web_core import Application, Response, StreamResponse
 
@@ -51,6 +52,12 @@ APP = textwrap.dedent(
         return response
 
 
+    async def on_startup(app):
+        # After the worker's own signal handlers are installed: until then a
+        # SIGTERM meets the handler inherited from the master, which drops it.
+        print(f"started {os.getpid()}", file=sys.stderr, flush=True)
+
+
     async def on_shutdown(app):
         shutting_down.set()
 
@@ -62,6 +69,7 @@ APP = textwrap.dedent(
     app = Application()
     app.router.add_get("/", pid)
     app.router.add_get("/held", held)
+    app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
 
@@ -185,6 +193,7 @@ async def _serve_and_stop(gunicorn: Gunicorn, expect_loop: str) -> None:
         response = await session.get(gunicorn.url("/held"))
         assert response.status == 200
         assert await response.content.readline() == b"held\n"  # in its handler
+        await gunicorn.wait_for_log(r"started \d+", count=2)  # both workers can take it
         gunicorn.process.send_signal(signal.SIGTERM)
         assert await response.text() == "done after shutdown began\n"
     assert await gunicorn.finish() == 0, gunicorn.stderr
