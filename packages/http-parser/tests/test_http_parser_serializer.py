@@ -16,6 +16,8 @@ from weft.http_parser import (
     HttpVersion10,
     RequestHead,
     RequestParser,
+    check_field,
+    check_reason,
     encode_chunk,
     encode_last_chunk,
     reason_phrase,
@@ -122,6 +124,19 @@ def test_every_ctl_but_htab_in_a_value_is_refused_naming_the_header(ctl: str) ->
             serialize()
         assert isinstance(info.value, ValueError)
         assert f"0x{ord(ctl):02x}" in str(info.value)
+
+
+@pytest.mark.parametrize("ctl", CTLS_BUT_HTAB, ids=lambda c: f"0x{ord(c):02x}")
+def test_check_field_and_check_reason_refuse_what_the_serializer_refuses(ctl: str) -> None:
+    """The one-field checks a framework runs where its user sets a header or a reason."""
+    with pytest.raises(HeaderInjectionError, match=f"'X-Bad'.*0x{ord(ctl):02x}"):
+        check_field("X-Bad", f"a{ctl}b")
+    with pytest.raises(HeaderInjectionError, match=f"reason phrase.*0x{ord(ctl):02x}"):
+        check_reason(f"Fine{ctl}")
+    with pytest.raises(HeaderInjectionError, match="header name"):
+        check_field(f"X{ctl}", "v")
+    check_field("X-Good", "a\tb caf\u00e9")  # HTAB and obs-text pass
+    check_reason("Not\tFound")
 
 
 @pytest.mark.parametrize("ctl", [*CTLS_BUT_HTAB, "\t"], ids=lambda c: f"0x{ord(c):02x}")

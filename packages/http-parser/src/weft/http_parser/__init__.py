@@ -38,6 +38,8 @@ from ._errors import (
 from ._request_parser import RequestParser
 from ._response_parser import ResponseParser
 from ._serializer import (
+    check_field,
+    check_reason,
     chunk_header,
     encode_chunk,
     encode_last_chunk,
@@ -116,6 +118,8 @@ __all__ = [
     # serializing
     "reason_phrase",
     "serialize_response_head",
+    "check_field",
+    "check_reason",
     "serialize_request_head",
     "chunk_header",
     "encode_chunk",

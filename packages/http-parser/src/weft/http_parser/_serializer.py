@@ -31,6 +31,8 @@ from ._token import TOKEN_STR
 from ._types import HttpVersion, HttpVersion11
 
 __all__ = [
+    "check_field",
+    "check_reason",
     "chunk_header",
     "encode_chunk",
     "encode_last_chunk",
@@ -93,13 +95,37 @@ def _raise_injection(out: list[str]) -> None:
                     f"the start line contains the control character {char}: {body!r}; "
                     "a reason or target must be a single line without control characters"
                 )
-            name = body.partition(": ")[0]
-            raise HeaderInjectionError(
-                f"the value of header {name!r} contains the control character {char}: "
-                f"{body!r}; only HTAB is allowed (RFC 9110 §5.5): encode the value "
-                "before sending"
-            )
+            name, _, value = body.partition(": ")
+            check_field(name, value)
     raise AssertionError("unreachable: no offending line found")  # pragma: no cover
+
+
+def check_field(name: str, value: str) -> None:
+    """Raise HeaderInjectionError unless ``name: value`` may be sent as it is.
+
+    The serializers check a whole head at once; this is the same check for one
+    field, so that a framework can refuse a bad value where its user sets it
+    rather than only when the head is written.
+    """
+    if name not in _GOOD_NAMES:
+        _check_name(name)
+    bad = _FORBIDDEN.search(value)
+    if bad is not None:
+        raise HeaderInjectionError(
+            f"the value of header {name!r} contains the control character "
+            f"0x{ord(bad[0]):02x}: {value!r}; only HTAB is allowed (RFC 9110 §5.5): "
+            "encode the value before sending"
+        )
+
+
+def check_reason(reason: str) -> None:
+    """Raise HeaderInjectionError unless ``reason`` may be sent as a reason phrase."""
+    bad = _FORBIDDEN.search(reason)
+    if bad is not None:
+        raise HeaderInjectionError(
+            f"the reason phrase contains the control character 0x{ord(bad[0]):02x}: "
+            f"{reason!r}; a reason must be a single line without control characters"
+        )
 
 
 def serialize_response_head(
