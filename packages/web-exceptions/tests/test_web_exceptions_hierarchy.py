@@ -169,11 +169,17 @@ def test_custom_reason_in_default_text() -> None:
     assert exc.text == "404: No such user"
 
 
-@pytest.mark.parametrize("reason", ["a\r\nSet-Cookie: x=1", "a\nb", "a\rb"])
+@pytest.mark.parametrize(
+    "reason", ["a\r\nSet-Cookie: x=1", "a\nb", "a\rb", "a\x00", "a\x01", "a\x7f"]
+)
 def test_reason_with_newline_is_rejected(reason: str) -> None:
-    """A reason containing CR or LF raises ValueError (no header injection)."""
+    """A reason holding a control character (CR and LF: response splitting) raises ValueError."""
     with pytest.raises(ValueError, match="Reason cannot contain"):
         HTTPBadRequest(reason=reason)
+
+
+def test_reason_with_htab_is_accepted() -> None:
+    assert HTTPBadRequest(reason="Bad\tinput").reason == "Bad\tinput"
 
 
 def test_text_and_content_type() -> None:

@@ -5,10 +5,11 @@ machine"): *created* → ``prepare()`` sends the head → ``write()`` sends body
 bytes → ``write_eof()`` ends the message. ``Response`` is the common case of
 a body known up front; it sends head and body in one write.
 
-The head is serialized by weft.http_parser, which refuses CR, LF or NUL in
-any header (response splitting); framing headers (Content-Length,
-Transfer-Encoding, Connection) are computed here from the request's version
-and keep-alive state (RFC 9112 §6 and §9.3).
+The head is serialized by weft.http_parser, which refuses any control
+character but HTAB in a header or the reason (response splitting); the
+constructor and the typed setters run the same check where the value is set.
+Framing headers (Content-Length, Transfer-Encoding, Connection) are computed
+here from the request's version and keep-alive state (RFC 9112 §6 and §9.3).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, overload
 
 from multidict import CIMultiDict
 
-from weft.http_parser import HttpVersion10, HttpVersion11, serialize_response_head
+from weft.http_parser import (
+    HttpVersion10,
+    HttpVersion11,
+    check_field,
+    check_reason,
+    serialize_response_head,
+)
 from weft.web_exceptions import ResponseCookies, reason_phrase  # http.HTTPStatus's, as aiohttp
 
 from .__about__ import __version__
@@ -83,6 +90,8 @@ class StreamResponse(MutableMapping[str, Any]):
         headers: LooseHeaders | None = None,
     ) -> None:
         self._headers: CIMultiDict[str] = CIMultiDict() if headers is None else CIMultiDict(headers)
+        for name, value in self._headers.items():
+            check_field(name, value)
         self._chunked = False
         self._keep_alive: bool | None = None
         self._req: BaseRequest | None = None
@@ -110,6 +119,11 @@ class StreamResponse(MutableMapping[str, Any]):
         if self._headers_sent:
             raise RuntimeError(f"Cannot change {what} after the headers are sent")
 
+    def _set_checked(self, name: str, value: str) -> None:
+        """Set a header a typed setter built, refusing what could never be sent."""
+        check_field(name, value)
+        self._headers[name] = value
+
     def set_status(self, status: int, reason: str | None = None) -> None:
         """Change the status; only before the head is sent."""
         if self.prepared:
@@ -118,9 +132,9 @@ class StreamResponse(MutableMapping[str, Any]):
         if not 100 <= status <= 999:
             raise ValueError(f"Invalid status code {status}: must be in 100..999")
         self._status = status
+        if reason is not None:
+            check_reason(reason)
         self._reason = reason_phrase(status) if reason is None else reason
-        if "\r" in self._reason or "\n" in self._reason:
-            raise ValueError("Reason cannot contain \\r or \\n")
 
     @property
     def headers(self) -> CIMultiDict[str]:
@@ -138,8 +152,8 @@ class StreamResponse(MutableMapping[str, Any]):
     def content_type(self, value: str) -> None:
         self._check_headers_open("the content type")
         charset = self.charset
-        self._headers[CONTENT_TYPE] = (
-            str(value) if charset is None else f"{value}; charset={charset}"
+        self._set_checked(
+            CONTENT_TYPE, str(value) if charset is None else f"{value}; charset={charset}"
         )
 
     @property
@@ -158,7 +172,7 @@ class StreamResponse(MutableMapping[str, Any]):
                 "Setting charset for application/octet-stream doesn't make sense, "
                 "set content_type first"
             )
-        self._headers[CONTENT_TYPE] = ctype if value is None else f"{ctype}; charset={value}"
+        self._set_checked(CONTENT_TYPE, ctype if value is None else f"{ctype}; charset={value}")
 
     @property
     def content_length(self) -> int | None:
@@ -190,7 +204,7 @@ class StreamResponse(MutableMapping[str, Any]):
         elif isinstance(value, (int, float, datetime.datetime)):
             self._headers[LAST_MODIFIED] = format_http_date(value)
         elif isinstance(value, str):
-            self._headers[LAST_MODIFIED] = value
+            self._set_checked(LAST_MODIFIED, value)
         else:
             raise TypeError(f"Unsupported type for last_modified: {type(value).__name__}")
 
@@ -523,14 +537,17 @@ class Response(StreamResponse):
                 raise TypeError(f"text argument must be str ({type(text)!r})")
             if not has_ctype:
                 charset = charset or "utf-8"
-                self._headers[CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
+                self._set_checked(
+                    CONTENT_TYPE, f"{content_type or 'text/plain'}; charset={charset}"
+                )
                 body = text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and content_type is not None:
             # As aiohttp: a charset alone (no content_type) is ignored for a body.
-            self._headers[CONTENT_TYPE] = (
-                content_type if charset is None else f"{content_type}; charset={charset}"
+            self._set_checked(
+                CONTENT_TYPE,
+                content_type if charset is None else f"{content_type}; charset={charset}",
             )
         self._body: bytes | None = None
         self.body = body

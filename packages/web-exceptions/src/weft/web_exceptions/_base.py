@@ -6,6 +6,7 @@ body, cookies) but sends nothing itself.
 
 from __future__ import annotations
 
+import re
 import warnings
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -20,6 +21,7 @@ __all__ = ["HTTPException", "reason_phrase"]
 _REASONS: dict[int, str] = {status.value: status.phrase for status in HTTPStatus}
 
 _CONTENT_TYPE = "Content-Type"
+_CTL_BUT_HTAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _OCTET_STREAM = "application/octet-stream"
 
 
@@ -89,8 +91,10 @@ class HTTPException(Exception):
             raise ValueError("body and text are not allowed together")
         if reason is None:
             reason = reason_phrase(self.status_code)
-        elif "\r" in reason or "\n" in reason:
-            raise ValueError("Reason cannot contain \\r or \\n")
+        elif _CTL_BUT_HTAB.search(reason) is not None:
+            # CR/LF would split the response (aiohttp's CVE-2026-34519); any CTL but
+            # HTAB is invalid in a reason phrase (RFC 9112 §4).
+            raise ValueError(f"Reason cannot contain control characters: {reason!r}")
         if content_type is not None and "charset" in content_type:
             raise ValueError("charset must not be in content_type argument")
 
