@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 import trustme
 
-from weft.web_runner.test_utils import ClientConnectionError, ClientSession, unused_port
+from weft.web_runner.test_utils import ClientSession, unused_port
 
 gunicorn_config = pytest.importorskip("gunicorn.config")
 
@@ -88,6 +88,7 @@ class Gunicorn:
         self.scheme = scheme
         self.stdout = ""
         self.stderr = ""
+        self._listening = False
 
     def url(self, path: str = "/") -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}{path}"
@@ -95,20 +96,19 @@ class Gunicorn:
     async def get_pid(
         self, session: ClientSession, ssl_context: ssl.SSLContext | None = None
     ) -> int:
-        """The pid of the worker that answers, polling until the server is up."""
+        """The pid of the worker that answers.
+
+        Once the master logs that it listens, its socket queues the request
+        until a worker accepts it: no polling.
+        """
+        if not self._listening:
+            await self.log_line("Listening at: ")
+            self._listening = True
         async with asyncio.timeout(TIMEOUT):
-            while True:
-                if self.process.returncode is not None:
-                    await self.finish()
-                    pytest.fail(f"gunicorn exited early:\n{self.stderr}")
-                try:
-                    response = await session.get(
-                        self.url(), headers={"Connection": "close"}, ssl=ssl_context
-                    )
-                except ClientConnectionError:
-                    await asyncio.sleep(0.1)  # not listening yet: poll the other process
-                    continue
-                return int(await response.text())
+            response = await session.get(
+                self.url(), headers={"Connection": "close"}, ssl=ssl_context
+            )
+            return int(await response.text())
 
     async def log_line(self, text: str) -> str:
         """The next line of gunicorn's log (stderr) containing ``text``."""
