@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from web_core_support import FakeTransport, get, parse_response
+from web_core_support import FakeTransport, VirtualClock, get, parse_response, yield_to_the_loop
 
 from weft.http_parser import (
     RequestHead,
@@ -384,10 +384,15 @@ async def test_async_iteration_stops_at_close() -> None:
 
 
 @pytest.mark.asyncio
-async def test_receive_timeout() -> None:
-    peer = await connect(receive_timeout=0.01)
+async def test_receive_timeout(clock: VirtualClock) -> None:
+    """receive() gives up after receive_timeout, not before; the connection stays usable."""
+    peer = await connect(receive_timeout=10)
+    receiving = asyncio.create_task(peer.ws.receive())
+    await clock.advance(9.9)
+    assert not receiving.done()
+    await clock.advance(0.2)
     with pytest.raises(TimeoutError):
-        await peer.ws.receive()
+        await receiving
     peer.text("later")
     assert await peer.ws.receive_str(timeout=1) == "later"
 
@@ -409,7 +414,8 @@ async def test_concurrent_senders_wait_for_the_drain() -> None:
     peer = await connect(compress=False)
     peer.conn.gate = asyncio.Event()
     tasks = [asyncio.create_task(peer.ws.send_str(f"m{i}" * 50)) for i in range(10)]
-    await asyncio.sleep(0.01)
+    await yield_to_the_loop()
+    assert peer.conn.drains >= 1
     assert not any(task.done() for task in tasks)
     peer.conn.gate.set()
     await asyncio.gather(*tasks)
@@ -506,10 +512,15 @@ async def test_close_wakes_a_waiting_receive() -> None:
 
 
 @pytest.mark.asyncio
-async def test_close_times_out() -> None:
+async def test_close_times_out(clock: VirtualClock) -> None:
     """No answer within ``timeout``: 1006, the TimeoutError kept, the transport closed."""
-    peer = await connect(timeout=0.01)
-    assert await peer.ws.close() is True
+    peer = await connect(timeout=10)
+    closing = asyncio.create_task(peer.ws.close())
+    await clock.advance(9.9)
+    assert not closing.done()
+    assert not peer.transport.is_closing()
+    await clock.advance(0.2)
+    assert await closing is True
     assert peer.ws.close_code == WSCloseCode.ABNORMAL_CLOSURE
     assert isinstance(peer.ws.exception(), TimeoutError)
     assert peer.transport.is_closing()
@@ -527,10 +538,12 @@ async def test_close_checks_its_arguments() -> None:
 
 
 @pytest.mark.asyncio
-async def test_write_eof_closes() -> None:
+async def test_write_eof_closes(clock: VirtualClock) -> None:
     """The runner's write_eof() after the handler runs the closing handshake."""
-    peer = await connect(timeout=0.01)
-    await peer.ws.write_eof()
+    peer = await connect(timeout=10)
+    closing = asyncio.create_task(peer.ws.write_eof())
+    await clock.advance(10.1)  # the peer never answers
+    await closing
     assert peer.frames() == [WSMessage(WSMsgType.CLOSE, 1000, "")]
     await peer.ws.write_eof()  # once
 
@@ -599,11 +612,18 @@ async def test_violations_are_answered_with_their_code(frame: bytes, code: int) 
 
 
 @pytest.mark.asyncio
-async def test_heartbeat_closes_a_silent_peer() -> None:
+async def test_heartbeat_closes_a_silent_peer(clock: VirtualClock) -> None:
     """A PING after ``heartbeat`` s; no PONG within half of it: ERROR, 1006, transport closed."""
-    peer = await connect(heartbeat=0.02)
-    msg = await peer.ws.receive(timeout=5)
+    peer = await connect(heartbeat=20)
+    receiving = asyncio.create_task(peer.ws.receive())
+    await clock.advance(19.9)
+    assert peer.frames() == []
+    await clock.advance(0.2)
     assert [m.type for m in peer.frames()] == [WSMsgType.PING]
+    await clock.advance(9.8)  # the pong may take half the interval
+    assert not receiving.done()
+    await clock.advance(0.2)
+    msg = await receiving
     assert msg.type is WSMsgType.ERROR
     assert isinstance(msg.data, TimeoutError)
     assert peer.ws.close_code == WSCloseCode.ABNORMAL_CLOSURE
@@ -613,16 +633,16 @@ async def test_heartbeat_closes_a_silent_peer() -> None:
 
 
 @pytest.mark.asyncio
-async def test_heartbeat_kept_alive_by_pongs() -> None:
-    """A peer that answers every PING stays connected."""
-    peer = await connect(heartbeat=0.02)
-    pings = 0
-    while pings < 3:
-        await asyncio.sleep(0.005)
-        for msg in peer.frames():
-            assert msg.type is WSMsgType.PING
-            pings += 1
-            peer.send(peer.encoder.pong(msg.data))
+async def test_heartbeat_kept_alive_by_pongs(clock: VirtualClock) -> None:
+    """A peer that answers every PING stays connected, well past the pong deadlines."""
+    peer = await connect(heartbeat=20)
+    for _ in range(3):
+        await clock.advance(20.1)
+        [ping] = peer.frames()
+        assert ping.type is WSMsgType.PING
+        await clock.advance(9)  # an answer late but within half the interval
+        peer.send(peer.encoder.pong(ping.data))
+        await clock.advance(5)  # past where the unanswered deadline was
     closed_early = peer.ws.closed
     assert not closed_early
     assert peer.ws.close_code is None

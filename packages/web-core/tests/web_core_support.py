@@ -188,3 +188,38 @@ def get(path: str = "/", *headers: str, method: str = "GET", version: str = "1.1
     """Raw bytes of a body-less request."""
     lines = [f"{method} {path} HTTP/{version}", "Host: example.com", *headers, "", ""]
     return "\r\n".join(lines).encode("latin-1")
+
+
+class VirtualClock:
+    """The running loop's clock, stopped: only ``advance`` moves it.
+
+    web-core's timers (WebSocket heartbeat, receive and close timeouts) are
+    loop timers, so a test sets them in seconds and reaches each deadline with
+    ``await clock.advance(s)`` instead of waiting. Everything here is in memory,
+    so nothing else needs real time to flow.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._now = loop.time()
+
+    def time(self) -> float:
+        return self._now
+
+    async def advance(self, seconds: float) -> None:
+        """Let what can run, run; move the clock ``seconds`` forward; return once every
+        timer due by then has run (tasks just created start their timers first)."""
+        await yield_to_the_loop()
+        self._now += seconds
+        # Due timers run in deadline order, so those now overdue have run (and
+        # what they started at once has had its turn) when this one fires.
+        reached: asyncio.Future[None] = self._loop.create_future()
+        self._loop.call_at(self._now, reached.set_result, None)
+        await reached
+        await yield_to_the_loop()  # woken tasks act on what the timers did
+
+
+async def yield_to_the_loop(turns: int = 10) -> None:
+    """Let every task that can run, run: in memory, nothing else is waited for."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
