@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -440,7 +441,10 @@ REQUESTS: list[Request] = [
 # README): only the status must agree.
 # Headers weft adds on purpose: negotiated compression says
 # ``Vary: Accept-Encoding`` (RFC 9110 §12.5.5; aiohttp does not).
-EXTRA_HEADERS: dict[tuple[str, str], set[str]] = {("GET", "/compressed"): {"Vary"}}
+EXTRA_HEADERS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/compressed"): {"Vary"},
+    ("GET", "/compressed-str"): {"Vary"},
+}
 
 KNOWN_DIFFERENCES: set[tuple[str, str]] = {
     # aiohttp 3.10+ finds a missing file only while preparing its FileResponse
@@ -712,3 +716,253 @@ async def test_websocket_same_conversation(compress: int) -> None:
     """The same WebSocket conversation, message for message, under both."""
     results = await _under_both(build_ws_app, lambda base: _ws_session(base, compress))
     assert results["weft"] == results["aiohttp"]
+
+
+# -- Issue 13: response bodies (payloads), the head at prepare(), chunked coding
+# asked late, Content-Type / charset / cookie values.
+
+
+def build_body_app(web: Any, static_dir: Path, prepared: asyncio.Event | None = None) -> Any:
+    """Handlers whose bodies are payloads, and StreamResponses that do odd things after
+    prepare(); ``prepared`` (when given) is awaited by /held after its prepare()."""
+    import aiohttp as aiohttp_top
+
+    from weft import web_core
+
+    multipart_writer = (
+        aiohttp_top.MultipartWriter if web is aiohttp_web else web_core.MultipartWriter
+    )
+    routes = web.RouteTableDef()
+
+    async def agen() -> AsyncIterator[bytes]:
+        for piece in (b"one ", b"two ", b"three"):
+            yield piece
+
+    bodies: dict[str, Callable[[], Any]] = {
+        "str": lambda: "caf\u00e9",
+        "memoryview": lambda: memoryview(b"view"),
+        "bytesio": lambda: io.BytesIO(b"in memory"),
+        "stringio": lambda: io.StringIO("caf\u00e9 io"),
+        "binary-file": lambda: (static_dir / "hello.txt").open("rb"),
+        "text-file": lambda: (static_dir / "hello.txt").open(encoding="utf-8"),
+        "async-generator": agen,
+    }
+
+    @routes.get("/body/{kind}")
+    async def body(request: Any) -> Any:
+        return web.Response(body=bodies[request.match_info["kind"]]())
+
+    @routes.get("/body-typed")
+    async def body_typed(request: Any) -> Any:
+        return web.Response(body=io.BytesIO(b"<p>x</p>"), content_type="text/html")
+
+    @routes.get("/multipart")
+    async def multipart(request: Any) -> Any:
+        writer = multipart_writer("mixed", boundary="b0und")
+        writer.append("text part")
+        writer.append_json({"a": 1})
+        writer.append((static_dir / "hello.txt").open("rb"))
+        return web.Response(body=writer)
+
+    @routes.get("/multipart-streamed")
+    async def multipart_streamed(request: Any) -> Any:
+        writer = multipart_writer("mixed", boundary="b0und")
+        writer.append(agen())
+        return web.Response(body=writer)
+
+    @routes.post("/proxy-part")
+    async def proxy_part(request: Any) -> Any:
+        reader = await request.multipart()
+        part = await reader.next()
+        return web.Response(body=part)
+
+    @routes.get("/compressed-str")
+    async def compressed_str(request: Any) -> Any:
+        response = web.Response(body="squeeze me " * 50)
+        response.enable_compression()
+        return response
+
+    @routes.get("/chunked-late")
+    async def chunked_late(request: Any) -> Any:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        response.enable_chunked_encoding()  # as aiohttp-sse does
+        await response.write(b"late")
+        await response.write_eof()
+        return response
+
+    @routes.get("/prepared-then-closed")
+    async def prepared_then_closed(request: Any) -> Any:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        response.force_close()
+        return response
+
+    @routes.get("/prepared-then-error")
+    async def prepared_then_error(request: Any) -> Any:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        raise RuntimeError("after prepare")
+
+    @routes.get("/held")
+    async def held(request: Any) -> Any:
+        response = web.StreamResponse()
+        response.content_type = "text/event-stream"
+        await response.prepare(request)
+        assert prepared is not None
+        await prepared.wait()  # the client has read the head by now
+        await response.write(b"data: 1\n\n")
+        return response
+
+    @routes.get("/charset")
+    async def charset(request: Any) -> Any:
+        response = web.Response(text="x")
+        response.charset = "KOI8-R"
+        return response
+
+    @routes.get("/charset-params")
+    async def charset_params(request: Any) -> Any:
+        response = web.Response(body=b"x", headers={"Content-Type": "text/html; level=1"})
+        response.charset = "UTF-8"
+        return response
+
+    @routes.get("/content-type-invalid")
+    async def content_type_invalid(request: Any) -> Any:
+        response = web.Response(body=b"x")
+        response.content_type = "not a type"
+        return web.Response(text=f"{response.content_type}|{response.charset}")
+
+    @routes.get("/cookie-version")
+    async def cookie_version(request: Any) -> Any:
+        response = web.Response(text="x")
+        response.set_cookie("a", "b", version=1)
+        return response
+
+    @routes.get("/etags")
+    async def etags(request: Any) -> Any:
+        seen = []
+        for value in ["abc", "a b", 'a"b', "*", "\u00e9", "", "W/x", "\t", 1]:
+            response = web.Response()
+            try:
+                response.etag = value
+                seen.append(response.headers["ETag"])
+            except ValueError:
+                seen.append("ValueError")
+        return web.json_response(seen)
+
+    app = web.Application()
+    app.add_routes(routes)
+    return app
+
+
+BODY_REQUESTS: list[Request] = [
+    *(
+        ("GET", f"/body/{kind}", {}, None)
+        for kind in (
+            "str",
+            "memoryview",
+            "bytesio",
+            "stringio",
+            "binary-file",
+            "text-file",
+            "async-generator",
+        )
+    ),
+    ("HEAD", "/body/bytesio", {}, None),  # (aiohttp leaves a HEAD's file open: not compared)
+    ("GET", "/body-typed", {}, None),
+    ("GET", "/multipart", {}, None),
+    ("GET", "/multipart-streamed", {}, None),
+    (
+        "POST",
+        "/proxy-part",
+        {"Content-Type": "multipart/form-data; boundary=XyZ"},
+        b"--XyZ\r\n"
+        b'Content-Disposition: form-data; name="up"; filename="r.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n"
+        b"a,b\n1,2\n\r\n"
+        b"--XyZ--\r\n",
+    ),
+    ("GET", "/compressed-str", {"Accept-Encoding": "gzip"}, None),
+    ("GET", "/chunked-late", {}, None),
+    ("GET", "/charset", {}, None),
+    ("GET", "/charset-params", {}, None),
+    ("GET", "/content-type-invalid", {}, None),
+    ("GET", "/cookie-version", {}, None),
+    ("GET", "/etags", {}, None),
+]
+
+
+@pytest.mark.asyncio
+async def test_bodies_same_answers(static_dir: Path) -> None:
+    """Payload bodies, late chunking and Content-Type / cookie values: aiohttp's answers."""
+    answers = await _under_both(
+        lambda web: build_body_app(web, static_dir), lambda base: _ask_all(base, BODY_REQUESTS)
+    )
+    differences = _differences(BODY_REQUESTS, answers)
+    assert not differences, "\n".join(differences)
+
+
+BODY_RAW: list[bytes] = [
+    # The byte order of the head too: a payload's headers come first (aiohttp copies them
+    # when the body is set).
+    b"GET /body/str HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /body/binary-file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /body/async-generator HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /body/async-generator HTTP/1.0\r\n\r\n",
+    b"GET /chunked-late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    # force_close() after prepare() and before any write: the head, the last chunk, the
+    # close (weft sent nothing at all before; aiohttp's client then retried the request).
+    b"GET /prepared-then-closed HTTP/1.1\r\nHost: x\r\n\r\n",
+    # An error after prepare(): the 200 head is out, the connection closes (no 500).
+    b"GET /prepared-then-error HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /charset HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+@pytest.mark.asyncio
+async def test_bodies_same_raw_answers(static_dir: Path) -> None:
+    """Byte for byte (but Date and Server), the same heads and bodies as aiohttp."""
+
+    async def talk(base: str) -> list[bytes]:
+        return [_without_server_headers(await _raw(base, data)) for data in BODY_RAW]
+
+    results = await _under_both(lambda web: build_body_app(web, static_dir), talk)
+    differences = [
+        f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
+        for data, theirs, ours in zip(BODY_RAW, results["aiohttp"], results["weft"], strict=True)
+        if theirs != ours
+    ]
+    assert not differences, "\n".join(differences)
+
+
+@pytest.mark.asyncio
+async def test_the_head_arrives_at_prepare_under_both(static_dir: Path) -> None:
+    """A client reads a StreamResponse's whole head while the handler, past prepare(),
+    has written nothing (an SSE / long-poll client), under both frameworks alike."""
+
+    async def talk(base: str, prepared: asyncio.Event) -> bytes:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(b"GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            prepared.set()
+            rest = await asyncio.wait_for(reader.read(), 5)
+            return _without_server_headers(head + rest)
+        finally:
+            writer.close()
+
+    seen = {}
+    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
+        prepared = asyncio.Event()
+        runner = web.AppRunner(build_body_app(web, static_dir, prepared))
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            seen[name] = await talk(f"http://{host}:{port}", prepared)
+        finally:
+            await runner.cleanup()
+    assert seen["weft"] == seen["aiohttp"]
+    assert seen["weft"].endswith(b"data: 1\n\n\r\n0\r\n\r\n")

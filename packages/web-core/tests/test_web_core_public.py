@@ -30,6 +30,28 @@ _WEFT_ONLY = {
     "MultipartError",
     "MultipartHeadersTooLarge",
     "MultipartTooManyParts",
+    # payloads: aiohttp has these in aiohttp.payload (most also at its top level), not in
+    # aiohttp.web; PayloadLookupError is aiohttp.payload.LookupError, PayloadWriter the
+    # writer protocol (aiohttp's AbstractStreamWriter role)
+    "Payload",
+    "BytesPayload",
+    "StringPayload",
+    "JsonPayload",
+    "JsonBytesPayload",
+    "IOBasePayload",
+    "BufferedReaderPayload",
+    "TextIOPayload",
+    "BytesIOPayload",
+    "StringIOPayload",
+    "AsyncIterablePayload",
+    "BodyPartReaderPayload",
+    "PAYLOAD_REGISTRY",
+    "PayloadRegistry",
+    "PayloadLookupError",
+    "PayloadWriter",
+    "Order",
+    "get_payload",
+    "payload_type",
     # WebSockets: aiohttp has these at its top level (aiohttp.WSCloseCode), not in aiohttp.web
     "WSCloseCode",
     "WSMessage",
@@ -83,7 +105,6 @@ def test_private_modules_exports_are_reexported() -> None:
     internal |= {  # forms and multipart
         "PostValue",
         "read_post",
-        "Payload",
         "content_disposition_filename",
         "content_disposition_header",
         "parse_content_disposition",

@@ -26,8 +26,30 @@ from ._multipart import (
     MultipartReader,
     MultipartTooManyParts,
 )
-from ._multipart_writer import MultipartWriter
+from ._multipart_writer import BodyPartReaderPayload, MultipartWriter
 from ._normalize_path import normalize_path_middleware
+from ._payload import (
+    PAYLOAD_REGISTRY,
+    AsyncIterablePayload,
+    BytesPayload,
+    JsonBytesPayload,
+    JsonPayload,
+    Order,
+    Payload,
+    PayloadLookupError,
+    PayloadRegistry,
+    PayloadWriter,
+    StringPayload,
+    get_payload,
+    payload_type,
+)
+from ._payload_io import (
+    BufferedReaderPayload,
+    BytesIOPayload,
+    IOBasePayload,
+    StringIOPayload,
+    TextIOPayload,
+)
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
@@ -69,6 +91,26 @@ __all__ = [
     "MultipartError",
     "MultipartHeadersTooLarge",
     "MultipartTooManyParts",
+    # payloads: response bodies and multipart parts (aiohttp.payload's names)
+    "Payload",
+    "BytesPayload",
+    "StringPayload",
+    "JsonPayload",
+    "JsonBytesPayload",
+    "IOBasePayload",
+    "BufferedReaderPayload",
+    "TextIOPayload",
+    "BytesIOPayload",
+    "StringIOPayload",
+    "AsyncIterablePayload",
+    "BodyPartReaderPayload",
+    "PAYLOAD_REGISTRY",
+    "PayloadRegistry",
+    "PayloadLookupError",
+    "PayloadWriter",
+    "Order",
+    "get_payload",
+    "payload_type",
     # WebSockets
     "WebSocketResponse",
     "WebSocketReady",

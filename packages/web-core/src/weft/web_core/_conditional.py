@@ -59,7 +59,9 @@ def format_etag(value: ETag | str) -> str:
     """The ETag header value: ``"v"``, ``W/"v"`` or ``*``."""
     if isinstance(value, str):
         value = ETag(value)
-    elif not isinstance(value, ETag):
+    # As aiohttp: an ETag whose value is not a str is refused like any other type.
+    given: object = value  # typed ETag | str, but callers are not all typed
+    if not isinstance(given, ETag) or not isinstance(given.value, str):
         raise ValueError(f"Unsupported etag type: {type(value)}. etag must be str, ETag or None")
     if value.value == ETAG_ANY:
         return ETAG_ANY

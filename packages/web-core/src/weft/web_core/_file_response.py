@@ -115,6 +115,10 @@ def _read_at(fobj: io.BufferedReader, offset: int, size: int) -> bytes:
 class FileResponse(StreamResponse):
     """A response that sends a file (aiohttp.web.FileResponse)."""
 
+    # The body follows the head within prepare(): holding the head lets a small
+    # file (or a 304 / 412) leave in one write.
+    _send_headers_immediately = False
+
     def __init__(
         self,
         path: str | os.PathLike[str],

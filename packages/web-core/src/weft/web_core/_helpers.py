@@ -30,19 +30,25 @@ def parse_content_type(value: str) -> tuple[str, MappingProxyType[str, str]]:
     """Split ``text/html; charset=UTF-8`` into ``("text/html", {"charset": "UTF-8"})``.
 
     The media type is lower-cased (RFC 9110 §8.3.1: it is case-insensitive);
-    parameter names are lower-cased, values kept, quotes removed.
+    one that is not ``type/subtype`` (no slash, or several) is
+    ``application/octet-stream``, as aiohttp reads it (its email-parser
+    fallback). Parameter names are lower-cased, values kept, quotes removed;
+    a name without ``=`` has the empty value (aiohttp's too).
     """
     mimetype, _, rest = value.partition(";")
+    mimetype = mimetype.strip().lower()
+    if mimetype.count("/") != 1:
+        mimetype = "application/octet-stream"
     params: dict[str, str] = {}
     for item in rest.split(";"):
-        name, eq, param = item.partition("=")
+        name, _, param = item.partition("=")
         name = name.strip().lower()
-        if name and eq:
+        if name:
             param = param.strip()
             if len(param) >= 2 and param[0] == param[-1] == '"':
                 param = param[1:-1].replace('\\"', '"')
             params[name] = param
-    return mimetype.strip().lower(), MappingProxyType(params)
+    return mimetype, MappingProxyType(params)
 
 
 class ChainMapProxy(Mapping[Any, Any]):

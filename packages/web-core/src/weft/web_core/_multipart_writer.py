@@ -10,52 +10,49 @@ aiohttp's API::
     return Response(body=mpwriter)                       # buffered, with its Content-Type
     # or, streamed:  await response.prepare(request); await mpwriter.write(response)
 
-``append`` takes str, bytes-like, binary or text file objects, another
-MultipartWriter (a nested multipart) or a part returned by an earlier
-``append``; it returns the part (``headers``, ``size``,
+``append`` takes anything ``get_payload`` knows (str, bytes-like, file
+objects, async iterables, another MultipartWriter for a nested multipart, a
+Payload); it returns the part's Payload (``headers``, ``size``,
 ``set_content_disposition``). Outside form-data a part may ask for
 Content-Transfer-Encoding base64 / quoted-printable and Content-Encoding
 gzip / deflate, applied while writing.
+
+A MultipartWriter is itself a Payload (as aiohttp's), so it can be a
+response body or a part; ``BodyPartReaderPayload`` (an uploaded part sent on
+as a body) is registered here too, beside the other multipart code.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import io
-import json
-import mimetypes
-import os
+import logging
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
-from multidict import CIMultiDict
-
-from ._content_disposition import content_disposition_header
-from ._helpers import parse_content_type
-from ._multipart import BOUNDARY_RE
+from . import _payload_io  # noqa: F401 - registers the file payloads append() takes
+from ._multipart import BOUNDARY_RE, BodyPartReader
+from ._payload import (
+    JsonPayload,
+    Order,
+    Payload,
+    PayloadLookupError,
+    PayloadWriter,
+    StringPayload,
+    get_payload,
+    payload_type,
+)
 from ._token import TCHARS
 
-__all__ = ["MultipartWriter", "Payload"]
+__all__ = ["BodyPartReaderPayload", "MultipartWriter"]
 
 _CHUNK = 2**16
 
-
-class _AsyncWriter(Protocol):
-    """Where bytes go: a StreamResponse, a StreamWriter, anything with ``async write``."""
-
-    async def write(self, data: bytes) -> Any: ...
-
-
-def _check_header(value: str) -> str:
-    if "\r" in value or "\n" in value or "\x00" in value:
-        raise ValueError(f"Newline or NUL in a header is not allowed: {value!r}")
-    return value
+_logger = logging.getLogger("weft.web_core")
 
 
 class _Encoder:
@@ -89,127 +86,38 @@ class _Encoder:
         return self._transfer_encode(data, final=True)
 
 
-class Payload:
-    """One part of a MultipartWriter: its headers and its body (aiohttp's Payload role)."""
+class _EncodingWriter:
+    """Encodes a part's body (``_Encoder``) on its way to the real writer."""
 
-    def __init__(
-        self,
-        value: bytes | IO[bytes] | MultipartWriter,
-        headers: CIMultiDict[str],
-        size: int | None,
-    ) -> None:
-        self._value = value
-        self._headers = headers
-        self._size = size
-        # A seekable file is read from where it was when appended, each time it is written.
-        self._start: int | None = None
-        if not isinstance(value, (bytes, MultipartWriter)) and value.seekable():
-            self._start = value.tell()
+    def __init__(self, writer: PayloadWriter, encoder: _Encoder) -> None:
+        self._writer = writer
+        self._encoder = encoder
 
-    @property
-    def headers(self) -> CIMultiDict[str]:
-        return self._headers
+    async def write(self, data: bytes) -> None:
+        encoded = self._encoder.encode(bytes(data))
+        if encoded:
+            await self._writer.write(encoded)
 
-    @property
-    def size(self) -> int | None:
-        """The body's length in bytes, None when unknown (an unseekable file)."""
-        if isinstance(self._value, MultipartWriter):
-            return self._value.size
-        return self._size
-
-    @property
-    def content_type(self) -> str:
-        return self._headers.get("Content-Type", "application/octet-stream")
-
-    def set_content_disposition(
-        self, disptype: str, quote_fields: bool = True, _charset: str = "utf-8", **params: str
-    ) -> None:
-        """Set Content-Disposition (``name``/``filename`` non-ASCII: RFC 8187 ``*`` form)."""
-        self._headers["Content-Disposition"] = content_disposition_header(
-            disptype, quote_fields=quote_fields, _charset=_charset, **params
-        )
-
-    @property
-    def _binary_headers(self) -> bytes:
-        lines = [
-            f"{_check_header(name)}: {_check_header(value)}\r\n"
-            for name, value in self._headers.items()
-        ]
-        return "".join(lines).encode("utf-8") + b"\r\n"
-
-    def _iter_body(self) -> Iterator[bytes]:
-        value = self._value
-        if isinstance(value, bytes):
-            yield value
-        elif isinstance(value, MultipartWriter):
-            yield from value._iter_bytes()
-        else:
-            if self._start is not None:
-                value.seek(self._start)
-            while chunk := value.read(_CHUNK):
-                yield chunk
-
-    async def _aiter_body(self) -> AsyncIterator[bytes]:
-        value = self._value
-        if isinstance(value, MultipartWriter):
-            async for chunk in value._aiter_bytes():
-                yield chunk
-        elif isinstance(value, (bytes, io.BytesIO)):
-            for chunk in self._iter_body():
-                yield chunk
-        else:  # a file on disk: read it off the event loop
-            loop = asyncio.get_running_loop()
-            if self._start is not None:
-                await loop.run_in_executor(None, value.seek, self._start)
-            while chunk := await loop.run_in_executor(None, value.read, _CHUNK):
-                yield chunk
-
-    async def write(self, writer: _AsyncWriter) -> None:
-        """Write the body (without headers or encodings) to ``writer``."""
-        async for chunk in self._aiter_body():
-            await writer.write(chunk)
-
-    async def as_bytes(self) -> bytes:
-        """The body as bytes."""
-        return b"".join([chunk async for chunk in self._aiter_body()])
+    async def flush(self) -> None:
+        rest = self._encoder.flush()
+        if rest:
+            await self._writer.write(rest)
 
 
-def _payload_from(obj: Any, headers: CIMultiDict[str]) -> Payload:
-    """Wrap ``obj`` in a Payload with default headers (``headers`` win)."""
-    if isinstance(obj, MultipartWriter):
-        headers.setdefault("Content-Type", obj.content_type)
-        return Payload(obj, headers, None)
-    if isinstance(obj, io.TextIOBase):
-        obj = obj.read()
-    if isinstance(obj, str):
-        ctype = headers.setdefault("Content-Type", "text/plain; charset=utf-8")
-        charset = parse_content_type(ctype)[1].get("charset", "utf-8")
-        data = obj.encode(charset)
-        return Payload(data, headers, len(data))
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        data = bytes(obj)
-        headers.setdefault("Content-Type", "application/octet-stream")
-        return Payload(data, headers, len(data))
-    if isinstance(obj, io.IOBase) and hasattr(obj, "read"):
-        name = getattr(obj, "name", None)
-        filename = os.path.basename(name) if isinstance(name, str) and name else None
-        guessed = mimetypes.guess_type(filename)[0] if filename else None
-        headers.setdefault("Content-Type", guessed or "application/octet-stream")
-        if filename is not None and "Content-Disposition" not in headers:
-            headers["Content-Disposition"] = content_disposition_header(
-                "attachment", filename=filename
-            )
-        size: int | None = None
-        if obj.seekable():
-            position = obj.tell()
-            size = obj.seek(0, os.SEEK_END) - position
-            obj.seek(position)
-        return Payload(obj, headers, size)  # type: ignore[arg-type]
-    raise TypeError(f"Cannot create payload from {obj!r}")
+class _Collector:
+    """A writer that keeps what it is given (``as_bytes()``)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    async def write(self, data: bytes) -> None:
+        self.chunks.append(bytes(data))
 
 
-class MultipartWriter:
-    """A multipart body made of parts; serialized when written."""
+class MultipartWriter(Payload):
+    """A multipart body made of parts (each a Payload); serialized when written."""
+
+    _autoclose = True
 
     def __init__(self, subtype: str = "mixed", boundary: str | None = None) -> None:
         boundary = uuid.uuid4().hex if boundary is None else boundary
@@ -222,12 +130,10 @@ class MultipartWriter:
                 f"Invalid boundary {boundary!r}: RFC 2046 allows 1 to 70 characters of "
                 "letters, digits and '()+_,-./:=? (a space, but not at the end)"
             )
+        super().__init__(None, content_type=f"multipart/{subtype}; boundary={self._quoted}")
         self._subtype = subtype
         self._is_form_data = subtype == "form-data"
         self._parts: list[tuple[Payload, str | None, str | None]] = []
-        self._headers: CIMultiDict[str] = CIMultiDict(
-            {"Content-Type": f"multipart/{subtype}; boundary={self._boundary_value}"}
-        )
 
     def __enter__(self) -> MultipartWriter:
         return self
@@ -254,7 +160,7 @@ class MultipartWriter:
         return f"<MultipartWriter {self.content_type!r} parts={len(self._parts)}>"
 
     @property
-    def _boundary_value(self) -> str:
+    def _quoted(self) -> str:
         """The boundary as a Content-Type parameter: a token, else a quoted-string."""
         text = self._boundary.decode("ascii")
         return text if set(text) <= TCHARS else f'"{text}"'
@@ -264,21 +170,21 @@ class MultipartWriter:
         return self._boundary.decode("ascii")
 
     @property
-    def headers(self) -> CIMultiDict[str]:
-        return self._headers
-
-    @property
-    def content_type(self) -> str:
-        """``multipart/<subtype>; boundary=...``: the Content-Type of the whole body."""
-        return self._headers["Content-Type"]
+    def consumed(self) -> bool:
+        """Whether the writer or one of its parts can no longer be written again."""
+        return self._consumed or any(part.consumed for part, _, _ in self._parts)
 
     def append(self, obj: Any, headers: Mapping[str, str] | None = None) -> Payload:
-        """Add a part: str, bytes, a file object, a MultipartWriter or a Payload."""
+        """Add a part: anything ``get_payload`` knows, or a Payload."""
         if isinstance(obj, Payload):
             if headers:
                 obj.headers.update(headers)
             return self.append_payload(obj)
-        return self.append_payload(_payload_from(obj, CIMultiDict(headers or {})))
+        try:
+            payload = get_payload(obj, headers=headers)
+        except PayloadLookupError:
+            raise TypeError(f"Cannot create payload from {obj!r}") from None
+        return self.append_payload(payload)
 
     def append_payload(self, payload: Payload) -> Payload:
         """Add an already built part, checking its encodings."""
@@ -311,10 +217,7 @@ class MultipartWriter:
 
     def append_json(self, obj: Any, headers: Mapping[str, str] | None = None) -> Payload:
         """Add a part holding ``json.dumps(obj)`` as application/json."""
-        part_headers: CIMultiDict[str] = CIMultiDict(headers or {})
-        part_headers.setdefault("Content-Type", "application/json")
-        data = json.dumps(obj).encode("utf-8")
-        return self.append_payload(Payload(data, part_headers, len(data)))
+        return self.append_payload(JsonPayload(obj, headers=headers))
 
     def append_form(
         self,
@@ -323,10 +226,10 @@ class MultipartWriter:
     ) -> Payload:
         """Add a part holding ``obj`` urlencoded as application/x-www-form-urlencoded."""
         pairs = list(obj.items()) if isinstance(obj, Mapping) else list(obj)
-        part_headers: CIMultiDict[str] = CIMultiDict(headers or {})
-        part_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        data = urlencode(pairs, doseq=True).encode("utf-8")
-        return self.append_payload(Payload(data, part_headers, len(data)))
+        data = urlencode(pairs, doseq=True)
+        return self.append_payload(
+            StringPayload(data, headers=headers, content_type="application/x-www-form-urlencoded")
+        )
 
     @property
     def size(self) -> int | None:
@@ -339,48 +242,88 @@ class MultipartWriter:
             total += 2 + len(self._boundary) + 2 + part_size + len(part._binary_headers) + 2
         return total + 2 + len(self._boundary) + 4
 
-    # -- serialization: one sync path (a Response body) and one async path (streaming)
+    async def write(self, writer: PayloadWriter, close_boundary: bool = True) -> None:
+        """Stream the body to ``writer`` (a prepared StreamResponse, for one).
 
-    def _iter_bytes(self, close_boundary: bool = True) -> Iterator[bytes]:
+        The framing between two parts (CRLF, the delimiter, the part's head)
+        goes out as one write; each part's body in the pieces it writes itself.
+        """
+        pending = b""
         for part, encoding, te_encoding in self._parts:
-            yield b"--" + self._boundary + b"\r\n" + part._binary_headers
+            await writer.write(pending + b"--" + self._boundary + b"\r\n" + part._binary_headers)
             if encoding or te_encoding:
-                encoder = _Encoder(encoding, te_encoding)
-                for chunk in part._iter_body():
-                    yield encoder.encode(chunk)
-                yield encoder.flush()
+                encoding_writer = _EncodingWriter(writer, _Encoder(encoding, te_encoding))
+                await part.write(encoding_writer)
+                await encoding_writer.flush()
             else:
-                yield from part._iter_body()
-            yield b"\r\n"
+                await part.write(writer)
+            pending = b"\r\n"
         if close_boundary:
-            yield b"--" + self._boundary + b"--\r\n"
-
-    async def _aiter_bytes(self, close_boundary: bool = True) -> AsyncIterator[bytes]:
-        for part, encoding, te_encoding in self._parts:
-            yield b"--" + self._boundary + b"\r\n" + part._binary_headers
-            encoder = _Encoder(encoding, te_encoding) if encoding or te_encoding else None
-            async for chunk in part._aiter_body():
-                yield chunk if encoder is None else encoder.encode(chunk)
-            if encoder is not None:
-                yield encoder.flush()
-            yield b"\r\n"
-        if close_boundary:
-            yield b"--" + self._boundary + b"--\r\n"
-
-    async def write(self, writer: _AsyncWriter, close_boundary: bool = True) -> None:
-        """Stream the body to ``writer`` (a prepared StreamResponse, for one)."""
-        async for chunk in self._aiter_bytes(close_boundary):
-            if chunk:
-                await writer.write(chunk)
+            await writer.write(pending + b"--" + self._boundary + b"--\r\n")
+        elif pending:
+            await writer.write(pending)
 
     async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-        """The whole body as bytes (file parts are read off the event loop)."""
-        return b"".join([chunk async for chunk in self._aiter_bytes()])
+        """The whole body as bytes: what ``write()`` sends (file parts read off the loop)."""
+        collector = _Collector()
+        await self.write(collector)
+        return b"".join(collector.chunks)
+
+    def _iter_bytes(self) -> Iterator[bytes]:
+        for part, encoding, te_encoding in self._parts:
+            yield b"--" + self._boundary + b"\r\n" + part._binary_headers
+            if isinstance(part, MultipartWriter):
+                body = b"".join(part._iter_bytes())
+            else:  # latin-1 gives every byte back as it is
+                body = part.decode("latin-1").encode("latin-1")
+            if encoding or te_encoding:
+                encoder = _Encoder(encoding, te_encoding)
+                body = encoder.encode(body) + encoder.flush()
+            yield body + b"\r\n"
+        yield b"--" + self._boundary + b"--\r\n"
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        """The whole body as text (file parts are read synchronously)."""
+        """The whole body as text (file parts are read synchronously: blocking)."""
         return b"".join(self._iter_bytes()).decode(encoding, errors)
 
-    def _weft_response_body(self) -> tuple[bytes, str]:
-        """``Response(body=writer)``: the serialized body and its Content-Type."""
-        return b"".join(self._iter_bytes()), self.content_type
+    async def close(self) -> None:
+        """Close every part that holds a resource (a file); never raises."""
+        if self._consumed:
+            return
+        self._consumed = True
+        for index, (part, _, _) in enumerate(self._parts):
+            if not part.autoclose:
+                try:
+                    await part.close()
+                except Exception:  # one part failing must not leave the others open
+                    _logger.exception("Failed to close multipart part %d", index)
+
+
+@payload_type(BodyPartReader, order=Order.try_first)
+class BodyPartReaderPayload(Payload):
+    """An uploaded part (``BodyPartReader``) sent on as it is read, decoded (CTE, coding)."""
+
+    _value: BodyPartReader
+
+    def __init__(self, value: BodyPartReader, *args: Any, **kwargs: Any) -> None:
+        super().__init__(value, *args, **kwargs)
+        params: dict[str, str] = {}
+        if value.name is not None:
+            params["name"] = value.name
+        if value.filename is not None:
+            params["filename"] = value.filename
+        if params:
+            self.set_content_disposition("attachment", True, **params)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("Unable to decode.")
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        raise TypeError("Unable to read body part as bytes. Use write() to consume.")
+
+    async def write(self, writer: PayloadWriter) -> None:
+        field = self._value
+        # Reading the part advances the request's body: it can be sent once.
+        self._consumed = True
+        while chunk := await field.read_chunk(size=_CHUNK):
+            await writer.write(field.decode(chunk))

@@ -2,8 +2,12 @@
 
 A response is a small state machine (the seeds' "StreamResponse state
 machine"): *created* → ``prepare()`` sends the head → ``write()`` sends body
-bytes → ``write_eof()`` ends the message. ``Response`` is the common case of
-a body known up front; it sends head and body in one write.
+bytes → ``write_eof()`` ends the message. A StreamResponse's head is on the
+wire when ``prepare()`` returns (an SSE or long-poll client sees the status
+at once, as with aiohttp). ``Response`` is the common case of a body known
+up front: its head is held and leaves with the body, in one write when the
+body is small. A body that is not bytes is a Payload (``_payload``), written
+in bounded pieces by ``write_eof()`` and closed however the response ends.
 
 The head is serialized by weft.http_parser, which refuses any control
 character but HTAB in a header or the reason (response splitting); the
@@ -55,10 +59,10 @@ from ._hdrs import (
 )
 from ._helpers import http_date, parse_content_type
 from ._keys import ResponseKey
+from ._payload import BytesPayload, Payload, PayloadLookupError, get_payload
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
-    from ._multipart_writer import MultipartWriter
     from ._request import BaseRequest
     from ._writer import StreamWriter
 
@@ -78,6 +82,9 @@ class StreamResponse(MutableMapping[str, Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
 
     _length_check = True
+    # aiohttp's switch: a StreamResponse sends its head in prepare(); a Response
+    # (and a FileResponse, which writes its body within prepare()) holds it for the body.
+    _send_headers_immediately = True
     _compression = False
     _compression_force: ContentCoding | None = None
     _compression_strategy: int | None = None
@@ -150,10 +157,18 @@ class StreamResponse(MutableMapping[str, Any]):
 
     @content_type.setter
     def content_type(self, value: str) -> None:
+        # As aiohttp: the parameters already set (charset and others) are kept.
         self._check_headers_open("the content type")
-        charset = self.charset
+        self._set_content_type(str(value), self._content_params())
+
+    def _content_params(self) -> dict[str, str]:
+        raw = self._headers.get(CONTENT_TYPE)
+        return {} if raw is None else dict(parse_content_type(raw)[1])
+
+    def _set_content_type(self, ctype: str, params: dict[str, str]) -> None:
+        """The Content-Type line aiohttp generates: ``type; name=value; ...``, unquoted."""
         self._set_checked(
-            CONTENT_TYPE, str(value) if charset is None else f"{value}; charset={charset}"
+            CONTENT_TYPE, "; ".join([ctype, *(f"{k}={v}" for k, v in params.items())])
         )
 
     @property
@@ -172,7 +187,12 @@ class StreamResponse(MutableMapping[str, Any]):
                 "Setting charset for application/octet-stream doesn't make sense, "
                 "set content_type first"
             )
-        self._set_checked(CONTENT_TYPE, ctype if value is None else f"{ctype}; charset={value}")
+        params = self._content_params()
+        if value is None:
+            params.pop("charset", None)
+        else:
+            params["charset"] = str(value).lower()  # aiohttp lower-cases the charset it is given
+        self._set_content_type(ctype, params)
 
     @property
     def content_length(self) -> int | None:
@@ -280,7 +300,7 @@ class StreamResponse(MutableMapping[str, Any]):
         path: str = "/",
         secure: bool | None = None,
         httponly: bool | None = None,
-        version: str | None = None,
+        version: str | int | None = None,
         samesite: str | None = None,
         partitioned: bool | None = None,
     ) -> None:
@@ -334,9 +354,11 @@ class StreamResponse(MutableMapping[str, Any]):
         """Send the body with chunked transfer coding (HTTP/1.1 only).
 
         ``chunk_size`` is accepted for aiohttp's sake and ignored, with its
-        deprecation warning: each ``write()`` is one chunk.
+        deprecation warning: each ``write()`` is one chunk. After ``prepare()``
+        it only sets the flag, as aiohttp's does (aiohttp-sse calls it then):
+        the framing was chosen with the head, and a response without a length
+        is chunked already on HTTP/1.1.
         """
-        self._check_headers_open("the transfer coding")
         if CONTENT_LENGTH in self._headers:
             raise RuntimeError("You can't enable chunked encoding when a content length is set")
         if chunk_size is not None:
@@ -387,6 +409,8 @@ class StreamResponse(MutableMapping[str, Any]):
             )
         )
         self._headers_sent = True
+        if self._send_headers_immediately:
+            await writer.send_headers()
         return writer
 
     def _prepare_headers(self, request: BaseRequest) -> None:
@@ -502,9 +526,24 @@ class StreamResponse(MutableMapping[str, Any]):
         return True
 
 
+class _CountingSink:
+    """Where a payload writes: the response's writer, counting ``body_length``."""
+
+    __slots__ = ("_response", "_writer")
+
+    def __init__(self, response: StreamResponse, writer: StreamWriter) -> None:
+        self._response = response
+        self._writer = writer
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._response._body_length += len(data)
+        await self._writer.write(data if isinstance(data, bytes) else bytes(data))
+
+
 class Response(StreamResponse):
     """A response whose whole body is known when it is created."""
 
+    _send_headers_immediately = False
     _compressed_body: bytes | None = None
     _zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE
     _zlib_executor: Executor | None = None
@@ -512,7 +551,7 @@ class Response(StreamResponse):
     def __init__(
         self,
         *,
-        body: bytes | bytearray | memoryview | str | MultipartWriter | None = None,
+        body: Any = None,
         status: int = 200,
         reason: str | None = None,
         text: str | None = None,
@@ -549,29 +588,32 @@ class Response(StreamResponse):
                 CONTENT_TYPE,
                 content_type if charset is None else f"{content_type}; charset={charset}",
             )
-        self._body: bytes | None = None
+        self._body: bytes | bytearray | Payload | None = None
         self.body = body
         self._zlib_executor_size = zlib_executor_size
         self._zlib_executor = zlib_executor
 
     @property
-    def body(self) -> bytes | None:
+    def body(self) -> bytes | bytearray | Payload | None:
+        """bytes / bytearray as given, else the Payload made of the body (aiohttp's)."""
         return self._body
 
     @body.setter
-    def body(self, body: bytes | bytearray | memoryview | str | MultipartWriter | None) -> None:
+    def body(self, body: Any) -> None:
         self._compressed_body = None
-        if body is None:
-            self._body = None
-        elif isinstance(body, (bytes, bytearray, memoryview)):
-            self._body = bytes(body)
-        elif isinstance(body, str):
-            self._body = body.encode(self.charset or "utf-8")
-        elif hasattr(body, "_weft_response_body"):  # a MultipartWriter, serialized now
-            self._body, content_type = body._weft_response_body()
-            self._headers.setdefault(CONTENT_TYPE, content_type)
-        else:
-            raise TypeError(f"body must be bytes, str or None, not {type(body).__name__}")
+        if body is None or isinstance(body, (bytes, bytearray)):
+            self._body = body
+            return
+        try:
+            payload = get_payload(body)
+        except PayloadLookupError:
+            raise ValueError(f"Unsupported body type {type(body)!r}") from None
+        self._body = payload
+        # The payload's headers (Content-Type, a file's Content-Disposition) unless set.
+        for name, value in payload.headers.items():
+            if name not in self._headers:
+                check_field(name, value)
+                self._headers[name] = value
 
     @property
     def text(self) -> str | None:
@@ -597,6 +639,10 @@ class Response(StreamResponse):
         raw = self._headers.get(CONTENT_LENGTH)
         if raw is not None:
             return int(raw)
+        if self._compressed_body is not None:
+            return len(self._compressed_body)
+        if isinstance(self._body, Payload):
+            return None  # as aiohttp: known once prepared (from its size), or chunked
         return 0 if self._body is None else len(self._body)
 
     @content_length.setter
@@ -604,22 +650,58 @@ class Response(StreamResponse):
         raise RuntimeError("Content length is set automatically")
 
     async def _start(self, request: BaseRequest) -> StreamWriter:
+        body = self._body
         if not self._chunked and CONTENT_LENGTH not in self._headers:
-            length = 0 if self._body is None else len(self._body)
-            # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
-            if length or (self._status != 304 and request.method != "HEAD"):
-                self._headers[CONTENT_LENGTH] = str(length)
-        return await super()._start(request)
+            if isinstance(body, Payload):
+                size = body.size
+                if size is not None:
+                    self._headers[CONTENT_LENGTH] = str(size)
+            else:
+                length = 0 if body is None else len(body)
+                # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
+                if length or (self._status != 304 and request.method != "HEAD"):
+                    self._headers[CONTENT_LENGTH] = str(length)
+        try:
+            return await super()._start(request)
+        except BaseException:
+            # No write_eof() will come to close it (a refused header, a failing hook).
+            if isinstance(body, Payload):
+                await body.close()
+            raise
 
     async def write_eof(self, data: bytes = b"") -> None:
         if data:
             raise ValueError("Response.write_eof() takes no data: set body or text instead")
-        body = self._compressed_body
-        await super().write_eof((self._body or b"") if body is None else body)
+        if self._eof_sent:
+            return
+        body = self._body
+        if not isinstance(body, Payload):
+            whole = self._compressed_body or body or b""
+            await super().write_eof(whole if isinstance(whole, bytes) else bytes(whole))
+            return
+        try:
+            if isinstance(body, BytesPayload):
+                # In memory: with the held head in one write, as a bytes body.
+                value = body.value
+                await super().write_eof(value if isinstance(value, bytes) else bytes(value))
+                return
+            writer = self._payload_writer
+            if writer is None:
+                raise RuntimeError("Response has not been started")
+            assert self._req is not None
+            if not _must_be_empty_body(self._req.method, self._status):
+                await body.write(_CountingSink(self, writer))
+            await super().write_eof()
+        finally:
+            # Written, failed half-way, cancelled or not needed (HEAD): a file is closed.
+            await body.close()
 
     async def _do_start_compression(self, request: BaseRequest, coding: ContentCoding) -> None:
-        """The whole body is compressed at once (in an executor past zlib_executor_size)."""
-        if self._chunked:
+        """The whole body is compressed at once (in an executor past zlib_executor_size).
+
+        A chunked response, or a Payload body, is compressed as it streams (aiohttp's).
+        """
+        if self._chunked or isinstance(self._body, Payload):
             await super()._do_start_compression(request, coding)
             return
         if not self._body or self._status < 200 or self._status in (204, 304):
@@ -630,7 +712,8 @@ class Response(StreamResponse):
             max_sync_size=self._zlib_executor_size,
             executor=self._zlib_executor,
         )
-        self._compressed_body = await compressor.compress(self._body) + compressor.flush()
+        body = self._body if isinstance(self._body, bytes) else bytes(self._body)
+        self._compressed_body = await compressor.compress(body) + compressor.flush()
         self._headers[CONTENT_ENCODING] = coding.value
         self._headers[CONTENT_LENGTH] = str(len(self._compressed_body))
 

@@ -260,7 +260,7 @@ class HTTPException(Exception):
         path: str = "/",
         secure: bool | None = None,
         httponly: bool | None = None,
-        version: str | None = None,
+        version: str | int | None = None,
         samesite: str | None = None,
         partitioned: bool | None = None,
     ) -> None:

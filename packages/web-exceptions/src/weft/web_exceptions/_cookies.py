@@ -86,7 +86,7 @@ class ResponseCookies(SimpleCookie):
         path: str = "/",
         secure: bool | None = None,
         httponly: bool | None = None,
-        version: str | None = None,
+        version: str | int | None = None,
         samesite: str | None = None,
         partitioned: bool | None = None,
     ) -> None:
@@ -121,7 +121,9 @@ class ResponseCookies(SimpleCookie):
         if httponly is not None:
             morsel["httponly"] = httponly
         if version is not None:
-            morsel["version"] = _check_attribute("version", version)
+            # aiohttp takes an int too (its oldest docs show version=1): kept as given.
+            _check_attribute("version", str(version))
+            morsel["version"] = version
         if samesite is not None:
             morsel["samesite"] = _check_attribute("samesite", samesite)
         if partitioned is not None:
