@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 import socket
 import struct
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -22,6 +26,7 @@ from multidict import CIMultiDict
 
 from weft.web_core import Application, BaseRequest, StreamResponse
 from weft.web_runner import AppRunner, BaseRunner, RequestHandler, Server, ServerRunner, TCPSite
+from weft.web_runner.test_utils import unused_port
 
 TIMEOUT = 10.0  # a safety bound only: no test asserts how long anything takes
 
@@ -282,3 +287,129 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
     """An aiohttp client session, closed after the test."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+# ---------------------------------------------------------------- gunicorn
+
+GUNICORN_TIMEOUT = 20.0  # a safety bound only: a master boots in well under a second
+
+
+class Gunicorn:
+    """A gunicorn master (a subprocess) serving a test app module on 127.0.0.1.
+
+    Its log (stderr) is read line by line as tests wait for what it reports,
+    so a test waits for an event the master announces, never for time.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, scheme: str) -> None:
+        self.process = process
+        self.port = port
+        self.scheme = scheme
+        self.stdout = ""
+        self.stderr = ""  # the log read so far; all of it after finish()
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    async def wait_for_log(self, pattern: str, count: int = 1) -> str:
+        """The ``count``-th line of the whole log matching the regex ``pattern``."""
+        assert self.process.stderr is not None
+        matches = [line for line in self.stderr.splitlines() if re.search(pattern, line)]
+        async with asyncio.timeout(GUNICORN_TIMEOUT):
+            while len(matches) < count:
+                line = (await self.process.stderr.readline()).decode()
+                if not line:  # the master exited
+                    await self.finish()
+                    pytest.fail(f"gunicorn exited before logging {pattern!r}:\n{self.stderr}")
+                self.stderr += line
+                if re.search(pattern, line):
+                    matches.append(line)
+        return matches[count - 1]
+
+    async def listening(self) -> None:
+        """Once the master listens, its socket queues connections until a worker accepts."""
+        await self.wait_for_log(r"Listening at: ")
+
+    async def finish(self) -> int:
+        """Wait for the master (and its workers: they hold the pipes) to exit."""
+        async with asyncio.timeout(GUNICORN_TIMEOUT):
+            out, err = await self.process.communicate()
+        self.stdout, self.stderr = out.decode(), self.stderr + err.decode()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    def booted_pids(self) -> set[int]:
+        return {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", self.stderr)}
+
+
+class StartGunicorn(Protocol):
+    def __call__(
+        self,
+        app: str,
+        *args: str,
+        target: str = ...,
+        worker: str = ...,
+        workers: int = ...,
+        scheme: str = ...,
+    ) -> Awaitable[Gunicorn]: ...
+
+
+def _control_socket_args() -> list[str]:
+    """Newer gunicorn opens a control socket in $HOME; tests run several masters at once."""
+    from gunicorn import config
+
+    names = {setting.name for setting in config.KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
+
+
+@pytest_asyncio.fixture
+async def gunicorn_master(tmp_path: Path) -> AsyncIterator[StartGunicorn]:
+    """``start(app_source, *args)``: gunicorn serving ``app_source`` as a module.
+
+    The module is importable as ``gunicorn_test_app``; files the test writes to
+    ``tmp_path`` (a ``--config`` file) are there too. A master a test leaves
+    running is killed.
+    """
+    started: list[Gunicorn] = []
+    env = dict(os.environ)
+    paths = [tmp_path, *(Path(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    env["PYTHONPATH"] = os.pathsep.join(str(Path.cwd() / p) for p in paths)
+
+    async def start(
+        app: str,
+        *args: str,
+        target: str = "app",
+        worker: str = "GunicornWebWorker",
+        workers: int = 1,
+        scheme: str = "http",
+    ) -> Gunicorn:
+        (tmp_path / "gunicorn_test_app.py").write_text(app)
+        port = unused_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            f"weft.web_runner.worker.{worker}",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "10",
+            *_control_socket_args(),
+            *args,
+            f"gunicorn_test_app:{target}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        served = Gunicorn(process, port, scheme)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.returncode is None:
+            served.process.kill()
+            await served.process.communicate()

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import signal
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
-import pytest_asyncio
 
-from weft.web_runner.test_utils import ClientConnectionError, ClientSession, unused_port
+from weft.web_runner.test_utils import ClientConnectionError, ClientSession
 
 gunicorn_config = pytest.importorskip("gunicorn.config")
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("gunicorn runs on POSIX only", allow_module_level=True)
 
-TIMEOUT = 20.0  # a safety bound only: no test asserts how long anything takes
+if TYPE_CHECKING:
+    from conftest import Gunicorn, StartGunicorn
 
 APP = textwrap.dedent(
     """
@@ -80,112 +77,39 @@ APP = textwrap.dedent(
 )
 
 
-class Gunicorn:
-    """A gunicorn master process serving the test app on a free port of 127.0.0.1."""
+@pytest.fixture
+def start_gunicorn(gunicorn_master: StartGunicorn) -> StartApp:
+    """gunicorn over this module's APP (two workers unless told)."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
-        self.process = process
-        self.port = port
-        self.stdout = ""
-        self.stderr = ""
-        self._stderr_read: list[str] = []  # lines read by wait_for_log, before finish()
+    def start(
+        worker: str, *args: str, target: str = "app", workers: int = 2
+    ) -> Awaitable[Gunicorn]:
+        return gunicorn_master(APP, *args, target=target, worker=worker, workers=workers)
 
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def wait_for_log(self, pattern: str, count: int = 1) -> None:
-        """Read gunicorn's log (stderr) until ``count`` lines have matched ``pattern``."""
-        assert self.process.stderr is not None
-        matched = sum(bool(re.search(pattern, line)) for line in self._stderr_read)
-        async with asyncio.timeout(TIMEOUT):
-            while matched < count:
-                line = (await self.process.stderr.readline()).decode()
-                if not line:  # the master exited
-                    await self.finish()
-                    pytest.fail(f"gunicorn exited before logging {pattern!r}:\n{self.stderr}")
-                self._stderr_read.append(line)
-                matched += bool(re.search(pattern, line))
-
-    async def wait_ready(self, session: ClientSession) -> None:
-        """The master listens (its socket queues connections until a worker accepts them),
-        and a first request is answered."""
-        await self.wait_for_log(r"Listening at: ")
-        try:
-            response = await session.get(self.url(), headers={"Connection": "close"})
-        except ClientConnectionError:
-            await self.finish()
-            pytest.fail(f"gunicorn did not answer:\n{self.stderr}")
-        await response.read()
-
-    async def finish(self) -> int:
-        """Wait for the master to exit; keep what it printed."""
-        async with asyncio.timeout(TIMEOUT):
-            out, err = await self.process.communicate()
-        self.stdout, self.stderr = out.decode(), "".join(self._stderr_read) + err.decode()
-        assert self.process.returncode is not None
-        return self.process.returncode
-
-    def booted_pids(self) -> set[int]:
-        return {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", self.stderr)}
+    return start
 
 
-class StartGunicorn(Protocol):
+class StartApp(Protocol):
     def __call__(
         self, worker: str, *args: str, target: str = ..., workers: int = ...
     ) -> Awaitable[Gunicorn]: ...
 
 
-def _control_socket_args() -> list[str]:
-    """Newer gunicorn opens a control socket in $HOME; tests run several masters at once."""
-    names = {setting.name for setting in gunicorn_config.KNOWN_SETTINGS}
-    return ["--no-control-socket"] if "control_socket_disable" in names else []
-
-
-@pytest_asyncio.fixture
-async def start_gunicorn(tmp_path: Path) -> AsyncIterator[StartGunicorn]:
-    """Start ``gunicorn -k <worker> app:<target>``; the master is killed if a test leaves it."""
-    (tmp_path / "gunicorn_test_app.py").write_text(APP)
-    started: list[Gunicorn] = []
-    env = dict(os.environ)
-    paths = [tmp_path, *(Path(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
-    env["PYTHONPATH"] = os.pathsep.join(str(Path.cwd() / p) for p in paths)
-
-    async def start(worker: str, *args: str, target: str = "app", workers: int = 2) -> Gunicorn:
-        port = unused_port()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            f"weft.web_runner.worker.{worker}",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "10",
-            *_control_socket_args(),
-            *args,
-            f"gunicorn_test_app:{target}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        served = Gunicorn(process, port)
-        started.append(served)
-        return served
-
-    yield start
-    for served in started:
-        if served.process.returncode is None:
-            served.process.kill()
-            await served.process.communicate()
+async def wait_ready(gunicorn: Gunicorn, session: ClientSession) -> None:
+    """The master listens and a first request is answered."""
+    await gunicorn.listening()
+    try:
+        response = await session.get(gunicorn.url(), headers={"Connection": "close"})
+    except ClientConnectionError:
+        await gunicorn.finish()
+        pytest.fail(f"gunicorn did not answer:\n{gunicorn.stderr}")
+    await response.read()
 
 
 async def _serve_and_stop(gunicorn: Gunicorn, expect_loop: str) -> None:
     """Requests are served by the workers; SIGTERM lets an in-flight request finish."""
     async with ClientSession() as session:
-        await gunicorn.wait_ready(session)
+        await wait_ready(gunicorn, session)
         answers = []
         for _ in range(10):
             response = await session.get(gunicorn.url(), headers={"Connection": "close"})
@@ -210,14 +134,14 @@ async def _serve_and_stop(gunicorn: Gunicorn, expect_loop: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_two_workers_serve_and_shut_down_on_sigterm(start_gunicorn: StartGunicorn) -> None:
+async def test_two_workers_serve_and_shut_down_on_sigterm(start_gunicorn: StartApp) -> None:
     """A gunicorn master with two GunicornWebWorkers serves, then stops cleanly on SIGTERM."""
     gunicorn = await start_gunicorn("GunicornWebWorker")
     await _serve_and_stop(gunicorn, "asyncio")
 
 
 @pytest.mark.asyncio
-async def test_uvloop_worker(start_gunicorn: StartGunicorn) -> None:
+async def test_uvloop_worker(start_gunicorn: StartApp) -> None:
     """GunicornUVLoopWebWorker serves on uvloop's event loop."""
     pytest.importorskip("uvloop")
     gunicorn = await start_gunicorn("GunicornUVLoopWebWorker")
@@ -225,13 +149,13 @@ async def test_uvloop_worker(start_gunicorn: StartGunicorn) -> None:
 
 
 @pytest.mark.asyncio
-async def test_async_factory_and_access_log(start_gunicorn: StartGunicorn) -> None:
+async def test_async_factory_and_access_log(start_gunicorn: StartApp) -> None:
     """An async factory is awaited for the app; gunicorn's default access log format works."""
     gunicorn = await start_gunicorn(
         "GunicornWebWorker", "--access-logfile", "-", target="factory", workers=1
     )
     async with ClientSession() as session:
-        await gunicorn.wait_ready(session)
+        await wait_ready(gunicorn, session)
         response = await session.get(gunicorn.url("/"), headers={"User-Agent": "probe/1"})
         assert response.status == 200
         await response.read()
@@ -241,11 +165,11 @@ async def test_async_factory_and_access_log(start_gunicorn: StartGunicorn) -> No
 
 
 @pytest.mark.asyncio
-async def test_max_requests_restarts_the_worker(start_gunicorn: StartGunicorn) -> None:
+async def test_max_requests_restarts_the_worker(start_gunicorn: StartApp) -> None:
     """After max_requests requests the worker exits and gunicorn boots a new one."""
     gunicorn = await start_gunicorn("GunicornWebWorker", "--max-requests", "2", workers=1)
     async with ClientSession() as session:
-        await gunicorn.wait_ready(session)  # the first request
+        await wait_ready(gunicorn, session)  # the first request
         pids = set()
         for _ in range(2):  # the worker exits after its third
             response = await session.get(gunicorn.url(), headers={"Connection": "close"})

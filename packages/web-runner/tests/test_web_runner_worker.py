@@ -8,25 +8,22 @@ booted) and its master dying (the worker notices and shuts down).
 
 from __future__ import annotations
 
-import asyncio
 import os
+import re
 import signal
 import ssl
-import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
-import pytest_asyncio
 import trustme
 
-from weft.web_runner.test_utils import ClientSession, unused_port
+from weft.web_runner.test_utils import ClientSession
 
-gunicorn_config = pytest.importorskip("gunicorn.config")
-
-TIMEOUT = 20.0  # a safety bound only: no test asserts how long anything takes
+if TYPE_CHECKING:
+    from conftest import Gunicorn, StartGunicorn
 
 APP = textwrap.dedent(
     """
@@ -79,117 +76,39 @@ HOOKS = textwrap.dedent(
 )
 
 
-class Gunicorn:
-    """A gunicorn master process serving on a free port of 127.0.0.1."""
-
-    def __init__(self, process: asyncio.subprocess.Process, port: int, scheme: str) -> None:
-        self.process = process
-        self.port = port
-        self.scheme = scheme
-        self.stdout = ""
-        self.stderr = ""
-        self._listening = False
-
-    def url(self, path: str = "/") -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
-
-    async def get_pid(
-        self, session: ClientSession, ssl_context: ssl.SSLContext | None = None
-    ) -> int:
-        """The pid of the worker that answers.
-
-        Once the master logs that it listens, its socket queues the request
-        until a worker accepts it: no polling.
-        """
-        if not self._listening:
-            await self.log_line("Listening at: ")
-            self._listening = True
-        async with asyncio.timeout(TIMEOUT):
-            response = await session.get(
-                self.url(), headers={"Connection": "close"}, ssl=ssl_context
-            )
-            return int(await response.text())
-
-    async def log_line(self, text: str) -> str:
-        """The next line of gunicorn's log (stderr) containing ``text``."""
-        assert self.process.stderr is not None
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                line = (await self.process.stderr.readline()).decode()
-                assert line, f"gunicorn's log ended before {text!r}:\n{self.stderr}"
-                self.stderr += line
-                if text in line:
-                    return line
-
-    async def finish(self) -> int:
-        """Wait for the master (and its workers: they hold the pipes) to exit."""
-        async with asyncio.timeout(TIMEOUT):
-            out, err = await self.process.communicate()
-        self.stdout, self.stderr = out.decode(), self.stderr + err.decode()
-        assert self.process.returncode is not None
-        return self.process.returncode
-
-
-class StartGunicorn(Protocol):
+class StartApp(Protocol):
     def __call__(self, *args: str, target: str = ..., scheme: str = ...) -> Awaitable[Gunicorn]: ...
 
 
-def _control_socket_args() -> list[str]:
-    """Newer gunicorn opens a control socket in $HOME; tests run several masters at once."""
-    names = {setting.name for setting in gunicorn_config.KNOWN_SETTINGS}
-    return ["--no-control-socket"] if "control_socket_disable" in names else []
+@pytest.fixture
+def start_gunicorn(gunicorn_master: StartGunicorn, tmp_path: Path) -> StartApp:
+    """gunicorn -k GunicornWebWorker -w 1 -c HOOKS over this module's APP."""
+    hooks = tmp_path / "worker_test_hooks.py"
+    hooks.write_text(HOOKS)
 
-
-@pytest_asyncio.fixture
-async def start_gunicorn(tmp_path: Path) -> AsyncIterator[StartGunicorn]:
-    """``gunicorn -k GunicornWebWorker -w 1 -c hooks app:<target>``; killed if a test leaves it."""
-    (tmp_path / "worker_test_app.py").write_text(APP)
-    (tmp_path / "worker_test_hooks.py").write_text(HOOKS)
-    started: list[Gunicorn] = []
-    env = dict(os.environ)
-    paths = [tmp_path, *(Path(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
-    env["PYTHONPATH"] = os.pathsep.join(str(Path.cwd() / p) for p in paths)
-
-    async def start(*args: str, target: str = "app", scheme: str = "http") -> Gunicorn:
-        port = unused_port()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--worker-class",
-            "weft.web_runner.worker.GunicornWebWorker",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "10",
-            "--config",
-            f"file:{tmp_path / 'worker_test_hooks.py'}",
-            *_control_socket_args(),
-            *args,
-            f"worker_test_app:{target}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
+    def start(*args: str, target: str = "app", scheme: str = "http") -> Awaitable[Gunicorn]:
+        return gunicorn_master(
+            APP, "--config", f"file:{hooks}", *args, target=target, scheme=scheme
         )
-        served = Gunicorn(process, port, scheme)
-        started.append(served)
-        return served
 
-    yield start
-    for served in started:
-        if served.process.returncode is None:
-            served.process.kill()
-            await served.process.communicate()
+    return start
+
+
+async def get_pid(
+    gunicorn: Gunicorn, session: ClientSession, ssl_context: ssl.SSLContext | None = None
+) -> int:
+    """The pid of the worker that answers."""
+    await gunicorn.listening()
+    response = await session.get(gunicorn.url(), headers={"Connection": "close"}, ssl=ssl_context)
+    return int(await response.text())
 
 
 @pytest.mark.asyncio
-async def test_a_factory_returning_an_app_runner_is_served(start_gunicorn: StartGunicorn) -> None:
+async def test_a_factory_returning_an_app_runner_is_served(start_gunicorn: StartApp) -> None:
     """An async factory may return an AppRunner: the worker serves it as it is."""
     gunicorn = await start_gunicorn(target="runner_factory")
     async with ClientSession() as session:
-        pid = await gunicorn.get_pid(session)
+        pid = await get_pid(gunicorn, session)
     gunicorn.process.send_signal(signal.SIGTERM)
     assert await gunicorn.finish() == 0, gunicorn.stderr
     assert f"cleanup {pid}" in gunicorn.stdout
@@ -204,7 +123,7 @@ async def test_a_factory_returning_an_app_runner_is_served(start_gunicorn: Start
     ],
 )
 async def test_a_target_that_is_not_an_app_fails_the_boot(
-    start_gunicorn: StartGunicorn, target: str, message: str
+    start_gunicorn: StartApp, target: str, message: str
 ) -> None:
     """A factory returning something else, or a plain function: the worker fails to boot.
 
@@ -217,9 +136,7 @@ async def test_a_target_that_is_not_an_app_fails_the_boot(
 
 
 @pytest.mark.asyncio
-async def test_certfile_and_keyfile_serve_https(
-    start_gunicorn: StartGunicorn, tmp_path: Path
-) -> None:
+async def test_certfile_and_keyfile_serve_https(start_gunicorn: StartApp, tmp_path: Path) -> None:
     """gunicorn's --certfile/--keyfile: the worker serves HTTPS with that certificate."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
@@ -235,18 +152,18 @@ async def test_certfile_and_keyfile_serve_https(
         scheme="https",
     )
     async with ClientSession() as session:
-        pid = await gunicorn.get_pid(session, client_context)
+        pid = await get_pid(gunicorn, session, client_context)
     gunicorn.process.send_signal(signal.SIGTERM)
     assert await gunicorn.finish() == 0, gunicorn.stderr
     assert f"cleanup {pid}" in gunicorn.stdout
 
 
 @pytest.mark.asyncio
-async def test_sigint_stops_the_worker_through_worker_int(start_gunicorn: StartGunicorn) -> None:
+async def test_sigint_stops_the_worker_through_worker_int(start_gunicorn: StartApp) -> None:
     """SIGINT to the master: the worker gets SIGQUIT, runs worker_int, and shuts down cleanly."""
     gunicorn = await start_gunicorn()
     async with ClientSession() as session:
-        pid = await gunicorn.get_pid(session)
+        pid = await get_pid(gunicorn, session)
     gunicorn.process.send_signal(signal.SIGINT)
     assert await gunicorn.finish() == 0, gunicorn.stderr
     assert f"worker_int {pid}" in gunicorn.stdout
@@ -256,17 +173,17 @@ async def test_sigint_stops_the_worker_through_worker_int(start_gunicorn: StartG
 
 @pytest.mark.asyncio
 async def test_sigabrt_exits_the_worker_and_gunicorn_replaces_it(
-    start_gunicorn: StartGunicorn,
+    start_gunicorn: StartApp,
 ) -> None:
     """SIGABRT to a worker: worker_abort runs, it exits with code 1, a new worker serves."""
     gunicorn = await start_gunicorn()
     async with ClientSession() as session:
-        first = await gunicorn.get_pid(session)
+        first = await get_pid(gunicorn, session)
         os.kill(first, signal.SIGABRT)
-        await gunicorn.log_line(f"Worker (pid:{first}) exited with code 1")
-        booted = await gunicorn.log_line("Booting worker with pid:")
+        await gunicorn.wait_for_log(re.escape(f"Worker (pid:{first}) exited with code 1"))
+        booted = await gunicorn.wait_for_log("Booting worker with pid:", count=2)
         second = int(booted.rsplit(":", 1)[1])
-        assert await gunicorn.get_pid(session) == second
+        assert await get_pid(gunicorn, session) == second
     gunicorn.process.send_signal(signal.SIGTERM)
     assert await gunicorn.finish() == 0, gunicorn.stderr
     assert f"worker_abort {first}" in gunicorn.stdout
@@ -274,11 +191,11 @@ async def test_sigabrt_exits_the_worker_and_gunicorn_replaces_it(
 
 
 @pytest.mark.asyncio
-async def test_a_worker_whose_master_dies_shuts_down(start_gunicorn: StartGunicorn) -> None:
+async def test_a_worker_whose_master_dies_shuts_down(start_gunicorn: StartApp) -> None:
     """The master killed: the worker sees its parent change, and shuts down gracefully."""
     gunicorn = await start_gunicorn()
     async with ClientSession() as session:
-        pid = await gunicorn.get_pid(session)
+        pid = await get_pid(gunicorn, session)
     gunicorn.process.kill()
     assert await gunicorn.finish() == -signal.SIGKILL  # returns once the worker closed its pipes
     assert "Parent changed, shutting down" in gunicorn.stderr
