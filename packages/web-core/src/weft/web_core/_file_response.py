@@ -62,8 +62,8 @@ for _ctype, _ext in {
     CONTENT_TYPES.add_type(_ctype, _ext)
 
 
-# Closing a file can block (network file systems); it runs in the executor,
-# unawaited, and the futures are kept alive here until they finish.
+# Closing a file can block (network file systems), so it runs in the executor;
+# its future is kept alive here in case the task awaiting it is cancelled.
 _CLOSE_FUTURES: set[asyncio.Future[None]] = set()
 
 
@@ -214,9 +214,13 @@ class FileResponse(StreamResponse):
             try:
                 return await self._send_file(request, found.fobj, found.st, found.encoding)
             finally:
+                # Closed before prepare() ends, so that no descriptor outlives the
+                # response (CVE-2026-54280); shielded, so that a cancellation of this
+                # task cannot leave the file open, and the future kept alive meanwhile.
                 close = loop.run_in_executor(None, found.fobj.close)
                 _CLOSE_FUTURES.add(close)
                 close.add_done_callback(_CLOSE_FUTURES.discard)
+                await asyncio.shield(close)
         self._compression = False  # no body worth compressing
         if outcome is _Outcome.NOT_MODIFIED:
             assert found.st is not None
