@@ -119,11 +119,21 @@ async def test_host_from_header() -> None:
 
 
 @pytest.mark.asyncio
-async def test_host_without_header_is_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a Host header (HTTP/1.0) host is this machine's name."""
-    monkeypatch.setattr("socket.getfqdn", lambda name="": "machine.local")
-    request, _ = make_request(b"GET /x HTTP/1.0\r\n\r\n")
-    assert request.host == "machine.local"
+@pytest.mark.parametrize(
+    ("sockname", "host"),
+    [
+        (("192.0.2.1", 8080), "192.0.2.1"),
+        (("2001:db8::1", 8080, 0, 0), "[2001:db8::1]"),
+        ("/run/app.sock", "/run/app.sock"),
+        (None, ""),
+    ],
+    ids=["ipv4", "ipv6", "unix", "unknown"],
+)
+async def test_host_without_header_is_the_local_address(sockname: object, host: str) -> None:
+    """Without a Host header (HTTP/1.0) host is where the request arrived, as aiohttp 3.14."""
+    transport = FakeTransport({"sockname": sockname})
+    request, _ = make_request(b"GET /x HTTP/1.0\r\n\r\n", transport=transport)
+    assert request.host == host
     assert request.version == HttpVersion10
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-import socket
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -161,11 +160,19 @@ class BaseRequest(MutableMapping[str, Any]):
 
         From an absolute-form target when there is one (RFC 9112 §3.2.2: the
         server must then ignore Host, so that a proxy routing by the target and
-        this app agree on the host), else the Host header, else this machine's
-        name (HTTP/1.0 without Host). The scheme never comes from the target.
+        this app agree on the host), else the Host header. Without either
+        (HTTP/1.0), as aiohttp 3.14: the address the request arrived on, an
+        IPv6 one bracketed as in a Host field, or the unix socket's path; ""
+        when the transport does not say. The scheme never comes from the target.
         """
         host = self._routing_host()
-        return host if host is not None else socket.getfqdn()
+        if host is not None:
+            return host
+        transport = self._protocol.transport
+        local = None if transport is None else transport.get_extra_info("sockname")
+        if isinstance(local, (list, tuple)):
+            return f"[{local[0]}]" if len(local) == 4 else str(local[0])
+        return "" if local is None else str(local)
 
     def _routing_host(self) -> str | None:
         """The authority routing uses (domain sub-apps): the target's or Host."""
