@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -302,8 +303,62 @@ async def test_cleanup_ctx_with_two_yields_is_an_error() -> None:
     app.cleanup_ctx.append(twice)
     app.freeze()
     await app.startup()
-    with pytest.raises(RuntimeError, match="more than one 'yield'"):
+    with pytest.raises(RuntimeError, match="didn't stop"):
         await app.cleanup()
+
+
+@pytest.mark.asyncio
+async def test_cleanup_ctx_takes_async_context_managers() -> None:
+    """A function decorated with @contextlib.asynccontextmanager is a cleanup context too."""
+    log: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def pool(app: Application) -> AsyncIterator[None]:
+        log.append("open")
+        yield
+        log.append("close")
+
+    app = Application()
+    app.cleanup_ctx.append(pool)
+    app.freeze()
+    await app.startup()
+    assert log == ["open"]
+    await app.cleanup()
+    assert log == ["open", "close"]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_startup_exits_the_contexts_it_entered() -> None:
+    """A cleanup context fails to enter after two did: cleanup() exits those two, in
+    reverse; the context after it is never entered and on_cleanup does not run (as aiohttp)."""
+    log: list[str] = []
+
+    def ctx(name: str) -> Any:
+        async def gen(app: Application) -> AsyncIterator[None]:
+            log.append(f"enter {name}")
+            yield
+            log.append(f"exit {name}")
+
+        return gen
+
+    async def no_database(app: Application) -> AsyncIterator[None]:
+        raise RuntimeError("no database")
+        yield  # pragma: no cover (an async generator that fails on entry)
+
+    async def on_cleanup(app: Application) -> None:
+        log.append("on_cleanup")
+
+    app = Application()
+    for context in (ctx("a"), ctx("b"), no_database, ctx("never")):
+        app.cleanup_ctx.append(context)
+    app.on_cleanup.append(on_cleanup)
+    app.on_startup.freeze()
+    with pytest.raises(RuntimeError, match="no database"):
+        await app.startup()
+    await app.cleanup()
+    assert log == ["enter a", "enter b", "exit b", "exit a"]
+    await app.cleanup()  # a second cleanup has nothing left to exit
+    assert log == ["enter a", "enter b", "exit b", "exit a"]
 
 
 # -- routing and handlers

@@ -21,6 +21,7 @@ from collections.abc import (
     Mapping,
     MutableMapping,
 )
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
@@ -52,7 +53,10 @@ web_logger = logging.getLogger("weft.web")
 _T = TypeVar("_T")
 _AppSignal = Signal[Callable[["Application"], Awaitable[None]]]
 _PrepareSignal = Signal[Callable[[Request, StreamResponse], Awaitable[None]]]
-_CleanupCallback = Callable[["Application"], AsyncIterator[None]]
+# An async generator function, or a function returning an async context manager.
+_CleanupCallback = Callable[
+    ["Application"], AsyncIterator[None] | AbstractAsyncContextManager[object]
+]
 
 
 class CleanupError(RuntimeError):
@@ -64,29 +68,32 @@ class CleanupError(RuntimeError):
 
 
 class CleanupContext(list[_CleanupCallback]):
-    """``app.cleanup_ctx``: async generators whose code after ``yield`` is cleanup."""
+    """``app.cleanup_ctx``: async generators whose code after ``yield`` is cleanup, or
+    functions returning an async context manager (``@contextlib.asynccontextmanager``).
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._exits: list[AsyncIterator[None]] = []
+        self._exits: list[AbstractAsyncContextManager[object]] = []
 
     async def _on_startup(self, app: Application) -> None:
         for callback in self:
-            iterator = callback(app).__aiter__()
-            await iterator.__anext__()
-            self._exits.append(iterator)
+            context = callback(app)
+            if not isinstance(context, AbstractAsyncContextManager):
+                # An async generator function: run it as aiohttp does, as a context.
+                generator = cast(Callable[[Application], AsyncIterator[None]], callback)
+                context = asynccontextmanager(generator)(app)
+            await context.__aenter__()
+            self._exits.append(context)
 
     async def _on_cleanup(self, app: Application) -> None:
+        """Exit every context entered, in reverse, even those of a startup that failed."""
         errors: list[BaseException] = []
-        for iterator in reversed(self._exits):
+        for context in reversed(self._exits):
             try:
-                await iterator.__anext__()
-            except StopAsyncIteration:
-                continue
+                await context.__aexit__(None, None, None)
             except (Exception, asyncio.CancelledError) as exc:
                 errors.append(exc)
-            else:
-                errors.append(RuntimeError(f"{iterator!r} has more than one 'yield'"))
         self._exits.clear()
         if len(errors) == 1:
             raise errors[0]
@@ -365,8 +372,16 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         await self._on_shutdown.send(self)
 
     async def cleanup(self) -> None:
-        """Run on_cleanup callbacks (cleanup contexts exit here, in reverse)."""
-        await self._on_cleanup.send(self)
+        """Run on_cleanup callbacks (cleanup contexts exit here, in reverse).
+
+        After a startup that failed (the app never froze), as aiohttp: only the
+        cleanup contexts that startup entered are exited, in reverse; the
+        on_cleanup callbacks, written for an app that started, do not run.
+        """
+        if self._on_cleanup.frozen:
+            await self._on_cleanup.send(self)
+        else:
+            await self._cleanup_ctx._on_cleanup(self)
 
     # -- serving (used by web-runner)
 

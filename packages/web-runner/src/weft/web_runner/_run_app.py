@@ -73,8 +73,10 @@ async def _run_app(
     runner = AppRunner(
         app, handle_signals=handle_signals, shutdown_timeout=shutdown_timeout, **runner_kwargs
     )
-    await runner.setup()
     try:
+        # Inside the try, unlike aiohttp's run_app: a start-up that fails still
+        # exits the cleanup contexts it entered (a pool it opened is closed).
+        await runner.setup()
         sites: list[BaseSite] = []
         hosts = _as_list(host)
         paths = _as_list(path)
