@@ -547,3 +547,57 @@ def test_events_compare_by_value() -> None:
     head = only_head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert head == only_head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert "GET /" in repr(head)
+
+
+def test_max_messages_stops_before_the_next_head_and_keeps_its_bytes() -> None:
+    """feed(data, max_messages=n) returns at most n heads, each with its whole body if
+    it arrived; the rest stays buffered, and feed(b"") with room goes on from there, so
+    any caps give the same requests in the same order (row 31's hard queue cap)."""
+    one = b"POST /%d HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab"
+    data = b"".join(one % i for i in range(7)) + b"GET /partial HTT"
+    parser = RequestParser()
+    events = parser.feed(data, 2)
+    assert [h.path for h in heads(events)] == ["/0", "/1"]
+    assert isinstance(events[-1], EndOfMessage)  # the second body is complete
+    assert body(events) == b"abab"
+    assert parser.head_pending
+    assert parser.feed(b"", 0) == []  # no room: nothing parsed, nothing lost
+    assert parser.feed(b"P/1.1\r\nHost: h\r\n", 0) == []
+    events = parser.feed(b"", 3)
+    assert [h.path for h in heads(events)] == ["/2", "/3", "/4"]
+    events = parser.feed(b"\r\n")  # no limit: the rest, the partial head completed
+    assert [h.path for h in heads(events)] == ["/5", "/6", "/partial"]
+    assert not parser.head_pending
+
+
+def test_max_messages_counts_heads_of_messages_without_a_body() -> None:
+    """Thousands of tiny pipelined requests in one feed: the cap holds exactly."""
+    data = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n" * 5000
+    parser = RequestParser()
+    total = 0
+    while True:
+        got = len(heads(parser.feed(b"", 32) if total else parser.feed(data, 32)))
+        assert got <= 32
+        if not got:
+            break
+        total += got
+    assert total == 5000
+    assert not parser.head_pending
+
+
+@pytest.mark.parametrize(
+    ("data", "pending"),
+    [
+        (b"", False),
+        (b"\r", False),  # a lone CR of the empty lines before a request-line
+        (b"G", True),
+        (b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", False),
+        (b"GET / HTTP/1.1\r\nHost: h\r\n\r\nG", True),  # a head after a whole request
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\na", False),  # in a body
+    ],
+)
+def test_head_pending_says_whether_a_head_has_begun(data: bytes, pending: bool) -> None:
+    """head_pending is true exactly while bytes of a head not yet returned are held."""
+    parser = RequestParser()
+    parser.feed(data)
+    assert parser.head_pending is pending

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from weft.http_parser import streams
 from weft.http_parser.streams import EMPTY_BODY, BodyStream
 
 
@@ -129,6 +130,58 @@ async def test_readuntil_separator() -> None:
     stream = filled(b"a--", b"-b")
     assert await stream.readuntil(b"---") == b"a---"
     assert await stream.read() == b"b"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("separator", [b"\n", b"\r\n", b"--boundary"])
+async def test_readuntil_searches_each_byte_once(
+    monkeypatch: pytest.MonkeyPatch, separator: bytes
+) -> None:
+    """A line arriving one byte per feed costs readuntil() linear work: each wake-up
+    searches the new bytes plus len(separator) - 1 before them, not the whole buffer
+    again (which was quadratic up to high_water)."""
+    examined = 0
+
+    def counting_find(window: bytes, sep: bytes, start: int) -> int:
+        nonlocal examined
+        examined += len(window) - start
+        return window.find(sep, start)
+
+    monkeypatch.setattr(streams, "_find", counting_find)
+    size = 20_000
+    stream = BodyStream(high_water=size + len(separator))
+    reader = asyncio.ensure_future(stream.readuntil(separator))
+    line = b"x" * size + separator
+    for at in range(len(line)):
+        stream.feed_data(line[at : at + 1])
+        await asyncio.sleep(0)  # the reader wakes and searches after every byte
+    stream.feed_data(b"rest")
+    stream.feed_eof()
+    assert await reader == line
+    assert examined <= len(line) * len(separator)
+    assert await stream.read() == b"rest"
+
+
+@pytest.mark.asyncio
+async def test_readuntil_finds_a_separator_straddling_chunks_at_any_split() -> None:
+    """Every split of a body into chunks, fed while readuntil() waits, gives the same
+    lines (the carried-over tail finds a separator cut anywhere, an offset into the
+    first chunk is honoured)."""
+    body = b"ab--cd-e---f---"
+    for cut1 in range(1, len(body)):
+        for cut2 in range(cut1, len(body) + 1):
+            stream = BodyStream()
+            stream.feed_data(b"zz")
+            assert await stream.read(1) == b"z"  # an offset into the first chunk
+            reader = asyncio.ensure_future(stream.readuntil(b"---"))
+            for piece in (body[:cut1], body[cut1:cut2], body[cut2:]):
+                if piece:
+                    stream.feed_data(piece)
+                    await asyncio.sleep(0)
+            stream.feed_eof()
+            assert await reader == b"zab--cd-e---"
+            assert await stream.readuntil(b"---") == b"f---"
+            assert await stream.readuntil(b"---") == b""
 
 
 @pytest.mark.asyncio

@@ -83,6 +83,48 @@ async def test_ten_thousand_pipelined_requests_pause_reading_at_the_queue_cap(
     assert len(queued_at_read) > 1  # and the writes did come in several reads
 
 
+@pytest.mark.asyncio
+async def test_one_read_of_thousands_of_requests_never_queues_past_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GHSA-4fvr-rgm6-gqmc / CVE-2026-54273, the cap made hard: one socket read holding
+    thousands of tiny requests (27 bytes each: ~9,700 in 256 KiB) never puts more than
+    32 in the queue; the parser keeps the rest and goes on as the queue drains, and
+    every request is answered, in order."""
+    cap = protocol_module._QUEUE_HIGH
+    longest = 0
+    reads: list[int] = []
+    real_dispatch = RequestHandler._dispatch
+    real_data_received = RequestHandler.data_received
+
+    def recording_dispatch(self: RequestHandler, events: list[object]) -> None:
+        nonlocal longest
+        real_dispatch(self, events)  # type: ignore[arg-type]
+        longest = max(longest, len(self._queue))
+
+    def recording_read(self: RequestHandler, data: bytes) -> None:
+        reads.append(len(data))
+        real_data_received(self, data)
+
+    monkeypatch.setattr(RequestHandler, "_dispatch", recording_dispatch)
+    monkeypatch.setattr(RequestHandler, "data_received", recording_read)
+    count = 20_000
+    one = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    async with serving(ok) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            one * (count - 1) + b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        sending = asyncio.ensure_future(writer.drain())
+        answers = await asyncio.wait_for(reader.read(), TIMEOUT)
+        await sending
+        writer.close()
+    bodies = [a.rpartition(b"\r\n\r\n")[2] for a in answers.split(b"HTTP/1.1 200 OK\r\n")[1:]]
+    assert bodies == [b"/"] * (count - 1) + [b"/last"]
+    assert longest == cap  # the queue filled up to the cap, never past it
+    assert max(reads) > len(one) * cap  # and some read held many more requests than that
+
+
 # -- 34: no fd left when the client vanishes mid-download (CVE-2026-54280)
 
 

@@ -76,11 +76,6 @@ async def test_head_timeout_answers_pending_requests_first(
 
 
 @pytest.mark.asyncio
-@pytest.mark.xfail(
-    reason="the head clock starts only at a read that completes no request: the parser "
-    "(weft-http-parser) does not say whether it holds part of a head",
-    strict=True,
-)
 async def test_head_clock_starts_with_its_first_byte(serve: Serve, clock: VirtualClock) -> None:
     """A head whose first bytes arrive in the read that completes the request before it
     and that never ends gets its 408 after read_head_timeout (README: the clock starts

@@ -34,7 +34,10 @@ line is bounded by ``max_line_size``, each field line by ``max_field_size``,
 the section by ``max_head_size`` and ``max_headers``, a chunk-size line by
 ``max_chunk_line_size``; body bytes are passed on as they arrive, never
 buffered. Bytes after a message that closes the connection are dropped: they
-must not be processed (RFC 9112 §9.6).
+must not be processed (RFC 9112 §9.6). ``feed(data, max_messages=n)`` is the
+one exception, and the caller's choice: the bytes after the n-th message stay
+buffered unparsed, so a caller that asks for it stops reading its socket
+until it has room again.
 
 Invariant 3: after an error the parser is finished. The error that ``feed``
 raised is raised again (as a fresh instance of the same class) by every later
@@ -150,8 +153,17 @@ class MessageParser(Generic[H]):
 
     # -- the public surface
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[H | BodyChunk | EndOfMessage]:
+    def feed(
+        self, data: bytes | bytearray | memoryview, max_messages: int = -1
+    ) -> list[H | BodyChunk | EndOfMessage]:
         """Parse ``data`` (the next bytes from the peer); return the events completed.
+
+        ``max_messages`` (>= 0) caps the heads returned: parsing stops at the
+        start of the next head, whose bytes stay buffered (``head_pending``)
+        until a later call, ``feed(b"")`` with room again, goes on from there.
+        A caller that queues requests so holds no more than it has room for,
+        whatever one read contains; it must stop feeding its socket while it
+        passes 0, since what is buffered is not bounded by the limits then.
 
         Raises an HttpParserError subclass when the input is invalid; after
         that every call raises again.
@@ -170,7 +182,7 @@ class MessageParser(Generic[H]):
         buf = self._buf + data if self._buf else data
         events: list[H | BodyChunk | EndOfMessage] = []
         try:
-            pos = self._run(buf, events)
+            pos = self._run(buf, events, max_messages)
         except HttpParserError as exc:
             self._fail(exc, events)
             raise
@@ -203,6 +215,17 @@ class MessageParser(Generic[H]):
         raise exc
 
     @property
+    def head_pending(self) -> bool:
+        """True while the parser holds bytes of a head it has not returned yet.
+
+        The start of a head that is still arriving, or heads held back by
+        ``max_messages``; a lone CR (of the empty lines a server ignores
+        before a request-line) does not count. A server starts its head clock
+        when this becomes true.
+        """
+        return self._state == HEAD and self._buf != b"" and self._buf != b"\r"
+
+    @property
     def switched(self) -> bool:
         """True once a message switched protocols: later bytes are not HTTP."""
         return self._state == SWITCHED
@@ -229,13 +252,18 @@ class MessageParser(Generic[H]):
         self._error = exc
         self._buf = b""
 
-    def _run(self, buf: bytes, events: list[H | BodyChunk | EndOfMessage]) -> int:
-        """Parse ``buf`` from its start; return where the unused bytes begin."""
+    def _run(self, buf: bytes, events: list[H | BodyChunk | EndOfMessage], heads: int) -> int:
+        """Parse ``buf`` from its start; return where the unused bytes begin.
+
+        ``heads``: how many more heads may be returned (negative: no limit).
+        """
         pos = 0
         end = len(buf)
         state = self._state
         while pos < end:
             if state == HEAD:
+                if heads == 0:  # the caller has no room for another message
+                    break
                 scanner = self._head_scanner
                 if scanner.searched == 0:
                     if self._skip_empty_lines and buf[pos] == _CR:
@@ -256,6 +284,7 @@ class MessageParser(Generic[H]):
                 scanner.reset()
                 pos = term + 4
                 events.append(head)
+                heads -= 1
                 self._current = head
                 state = self._start_body(head, events)
 

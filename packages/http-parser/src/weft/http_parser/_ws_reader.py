@@ -110,11 +110,12 @@ class WebSocketReader:
         "_msg_compressed",
         "_msg_opcode",
         "_msg_size",
-        "_parts",
+        "_payload",
         "_remaining",
         "_tail",
-        "_texts",
+        "_text",
         "_want_mask",
+        "_whole",
         "closed",
     )
 
@@ -153,8 +154,14 @@ class WebSocketReader:
         self._msg_opcode = 0
         self._msg_compressed = False
         self._msg_size = 0
-        self._parts: list[bytes] = []  # of a binary message
-        self._texts: list[str] = []  # of a text message, decoded
+        # A message's payload arriving in more than one chunk is copied into
+        # one bytearray (UTF-8 for text, checked as it comes by _decoder), so
+        # it costs about its size whatever the fragmentation: a list of one
+        # bytes object per fragment cost ~40 bytes per 1-byte fragment
+        # (aiohttp #13350). A message arriving in one chunk is not copied.
+        self._payload = bytearray()
+        self._whole: bytes | None = None
+        self._text: str | None = None  # a text message decoded from one chunk
         self._decoder: codecs.IncrementalDecoder | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[WSMessage]:
@@ -281,8 +288,9 @@ class WebSocketReader:
             self._msg_opcode = opcode
             self._msg_compressed = bool(rsv1)
             self._msg_size = 0
-            self._parts = []
-            self._texts = []
+            self._payload = bytearray()
+            self._whole = None
+            self._text = None
             self._decoder = None
         limit = self._max_msg_size
         if limit and not self._msg_compressed and self._msg_size + length > limit:
@@ -293,27 +301,35 @@ class WebSocketReader:
         return pos + size
 
     def _add(self, chunk: bytes, message_end: bool) -> None:
-        """Append payload to the message; text is decoded as it comes (invariant 2)."""
+        """Append payload to the message; text is checked as it comes (invariant 2)."""
         self._msg_size += len(chunk)
-        if self._msg_opcode != _TEXT:
-            if chunk:
-                self._parts.append(chunk)
-            return
-        decoder = self._decoder
-        if decoder is None:
-            if message_end:  # the whole text message in one chunk
+        if message_end and not self._payload:
+            # The whole message in one chunk (the common case): kept, not
+            # copied; text decoded once.
+            if self._msg_opcode == _TEXT and self._decoder is None:
                 try:
-                    self._texts.append(chunk.decode("utf-8"))
+                    self._text = chunk.decode("utf-8")
                 except UnicodeDecodeError:
                     raise WebSocketError(1007, "invalid UTF-8 in a text message") from None
                 return
-            decoder = self._decoder = _UTF8_DECODER()
+            if self._msg_opcode == _TEXT:
+                self._check_text(chunk, True)
+            self._whole = chunk
+            return
+        if self._msg_opcode == _TEXT:
+            if self._decoder is None:
+                self._decoder = _UTF8_DECODER()
+            self._check_text(chunk, message_end)
+        self._payload += chunk
+
+    def _check_text(self, chunk: bytes, message_end: bool) -> None:
+        """Refuse invalid UTF-8 at the chunk that makes it so; the text is decoded at the end."""
+        decoder = self._decoder
+        assert decoder is not None
         try:
-            text = decoder.decode(chunk, message_end)
+            decoder.decode(chunk, message_end)
         except UnicodeDecodeError:
             raise WebSocketError(1007, "invalid UTF-8 in a text message") from None
-        if text:
-            self._texts.append(text)
 
     def _add_compressed(self, chunk: bytes, message_end: bool) -> None:
         inflater = self._inflater
@@ -330,13 +346,20 @@ class WebSocketReader:
         opcode = self._msg_opcode
         self._msg_opcode = 0
         self._decoder = None
+        if opcode == _TEXT and self._text is not None:
+            text = self._text
+            self._text = None
+            return WSMessage(_TEXT, text, "")
+        whole = self._whole
+        if whole is None:
+            whole = bytes(self._payload)
+            self._payload = bytearray()
+        else:
+            self._whole = None
         if opcode == _TEXT:
-            texts = self._texts
-            self._texts = []
-            return WSMessage(_TEXT, texts[0] if len(texts) == 1 else "".join(texts), "")
-        parts = self._parts
-        self._parts = []
-        return WSMessage(_BINARY, parts[0] if len(parts) == 1 else b"".join(parts), "")
+            # Checked already (a single chunk) or by the incremental decoder.
+            return WSMessage(_TEXT, whole.decode("utf-8"), "")
+        return WSMessage(_BINARY, whole, "")
 
     def _control_message(self) -> WSMessage:
         payload = self._control

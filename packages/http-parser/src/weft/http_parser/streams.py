@@ -220,22 +220,48 @@ class BodyStream:
         """
         if not separator:
             raise ValueError("separator must not be empty")
+        # Each byte is searched once: a wake-up searches only the chunks fed
+        # since the last one, after the last len(separator) - 1 bytes already
+        # searched (a separator may straddle them). Joining and searching the
+        # whole buffer each time cost O(n**2) for a line sent a byte at a
+        # time. Only the reader takes bytes, and nothing is taken while this
+        # loop waits, so the chunks already searched stay where they were.
+        keep = len(separator) - 1
+        buffer = self._buffer
+        seen = 0  # chunks of the buffer searched
+        scanned = 0  # bytes searched, counted from the read position
+        tail = b""  # the last ``keep`` bytes searched
         while True:
             self._check()
-            if self._size:
-                chunk = self._coalesce()
-                index = chunk.find(separator, self._offset)
+            count = len(buffer)
+            if count > seen:
+                offset = self._offset
+                if seen == 0 and count == 1:  # the common case: no copy
+                    window = buffer[0]
+                    index = _find(window, separator, offset)
+                    found = index - offset
+                    tail = window[max(offset, len(window) - keep) :] if keep else b""
+                    added = len(window) - offset
+                else:
+                    parts = list(buffer) if seen == 0 else [buffer[i] for i in range(seen, count)]
+                    if seen == 0 and offset:
+                        parts[0] = parts[0][offset:]
+                    window = tail + b"".join(parts)
+                    index = _find(window, separator, 0)
+                    found = scanned - len(tail) + index
+                    added = len(window) - len(tail)
+                    tail = window[-keep:] if keep else b""
+                seen = count
+                scanned += added
                 if index >= 0:
-                    return self._take(index + len(separator) - self._offset)
-                if self._eof:
-                    return self._take(-1)
-                if self._size > self._high_water:
-                    raise ValueError(
-                        f"no {separator!r} in {self._size} bytes, more than high_water="
-                        f"{self._high_water}"
-                    )
-            elif self._eof:
-                return b""
+                    return self._take(found + len(separator))
+            if self._eof:
+                return self._take(-1) if self._size else b""
+            if self._size > self._high_water:
+                raise ValueError(
+                    f"no {separator!r} in {self._size} bytes, more than high_water="
+                    f"{self._high_water}"
+                )
             await self._wait("readuntil")
 
     def read_nowait(self, n: int = -1) -> bytes:
@@ -305,15 +331,6 @@ class BodyStream:
         finally:
             self._waiter = None
 
-    def _coalesce(self) -> bytes:
-        """Join the buffer into one chunk (for a search across chunk boundaries)."""
-        buffer = self._buffer
-        if len(buffer) > 1:
-            joined = b"".join(buffer)
-            buffer.clear()
-            buffer.append(joined)
-        return buffer[0]
-
     def _take(self, n: int) -> bytes:
         """Remove and return up to ``n`` buffered bytes (all when ``n < 0``); needs some."""
         buffer = self._buffer
@@ -352,6 +369,11 @@ class BodyStream:
             assert self._flow is not None
             self._flow.resume_reading()
         return data
+
+
+def _find(window: bytes, separator: bytes, start: int) -> int:
+    """``window.find(separator, start)``; apart so a test can count the bytes searched."""
+    return window.find(separator, start)
 
 
 class _EmptyBodyStream(BodyStream):

@@ -205,7 +205,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_parser",
         "_payload",
         "_queue",
+        "_queue_full",
         "_read_bufsize",
+        "_reader_paused",
         "_reading_paused",
         "_server",
         "_task",
@@ -301,6 +303,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         # the client sent its FIN, or close() / keep_alive(False) asked for it.
         self._last_request = False
         self._close_requested = False
+        # Reading stops for either of two reasons, each with its own flag:
+        # a body stream (or WebSocket) over its high-water mark asked for it,
+        # or the pipeline queue is full (set at _QUEUE_HIGH, cleared at
+        # _QUEUE_LOW). _reading_paused is the transport's state.
+        self._reader_paused = False
+        self._queue_full = False
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -348,8 +356,14 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return
         if self._parse_failed or self._closing:
             return  # after an error, or while lingering: read and discard
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse ``data`` (b"": what the parser held back) into the queue, up to its cap."""
         try:
-            events = self._parser.feed(data)
+            # The cap is hard: the parser stops before a head the queue has no
+            # room for and keeps its bytes, however many one read holds (row 31).
+            events = self._parser.feed(data, max(_QUEUE_HIGH - len(self._queue), 0))
         except HttpParserError as exc:
             # Requests completed before the error are answered first (exc.events).
             self._dispatch(exc.events)
@@ -382,13 +396,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._body_handle = self._loop.call_later(
                         self._body_timeout, self._on_body_timeout
                     )
-        elif (
-            not events
-            and self._head_timeout
-            and self._head_handle is None
-            and not self._parser.switched  # after an upgrade the bytes are not HTTP
-        ):
-            # Bytes of a head that is not complete yet: start the head clock.
+        elif self._head_timeout and self._head_handle is None and self._parser.head_pending:
+            # The first bytes of a head arrived (alone, or after whole requests in
+            # the same read): start the head clock. A head completed in this read
+            # stopped the previous clock in _dispatch.
             self._head_handle = self._loop.call_later(self._head_timeout, self._on_head_timeout)
 
     def _dispatch(self, events: list[Event]) -> None:
@@ -408,7 +419,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._payload = BodyStream.empty()
                 self._queue.append((head, self._payload))
                 if len(self._queue) >= _QUEUE_HIGH:
-                    self.pause_reading()
+                    self._queue_full = True
+                    self._apply_reading()
             elif kind is EndOfMessage:
                 if self._payload is not None and not self._payload.is_eof():
                     self._payload.feed_eof()
@@ -475,18 +487,38 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     # -- FlowControl, for the body streams
 
     def pause_reading(self) -> None:
-        if not self._reading_paused and self._transport is not None and not self._lingering:
-            self._reading_paused = True
-            self._transport.pause_reading()
+        self._reader_paused = True
+        self._apply_reading()
 
     def resume_reading(self, resume_parser: bool = True) -> None:
-        # resume_parser is aiohttp's; weft's parser keeps nothing unparsed while paused.
-        if len(self._queue) > _QUEUE_LOW:
-            return  # the pipeline is still full: _serve resumes once it has drained
-        if self._reading_paused and self._transport is not None:
+        # resume_parser is aiohttp's; weft resumes its parser when the queue drains.
+        self._reader_paused = False
+        self._apply_reading()
+
+    def _apply_reading(self) -> None:
+        """Pause or resume the transport as the two reasons to pause say."""
+        transport = self._transport
+        if transport is None:
+            return
+        if self._reader_paused or self._queue_full:
+            if not self._reading_paused and not self._lingering:
+                self._reading_paused = True
+                transport.pause_reading()
+        elif self._reading_paused:
             self._reading_paused = False
             self._body_read_at = self._loop.time()  # the body clock restarts now
-            self._transport.resume_reading()
+            transport.resume_reading()
+
+    def _queue_drained(self) -> None:
+        """The queue is down to _QUEUE_LOW: parse what the parser held back, then read."""
+        self._queue_full = False
+        if (
+            self._parser.head_pending
+            and self._upgraded is None
+            and not (self._parse_failed or self._closing)
+        ):
+            self._feed(b"")  # may fill the queue again (and keep reading paused)
+        self._apply_reading()
 
     # -- timeouts
 
@@ -626,8 +658,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._idle_since = None
                     continue
                 item = self._queue.popleft()
-                if self._reading_paused and len(self._queue) == _QUEUE_LOW:
-                    self.resume_reading()
+                if self._queue_full and len(self._queue) <= _QUEUE_LOW:
+                    self._queue_drained()
                 if isinstance(item, _Rejection):
                     self._write_raw(item.status, item.reason, item.text)
                     self.logger.debug(item.log)
