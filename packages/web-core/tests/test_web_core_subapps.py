@@ -214,6 +214,36 @@ async def test_config_dict_looks_up_from_the_innermost_app_outwards() -> None:
 
 
 @pytest.mark.asyncio
+async def test_each_apps_middleware_sees_its_own_config_dict() -> None:
+    """A parent's middleware reads the parent's chain (the middleware is the parent's, as in
+    aiohttp); the sub-app's middleware and handler read theirs, whoever read first."""
+    root, api = Application(), Application()
+    root[LEVEL] = "root"
+    api[LEVEL] = "api"
+    seen: list[tuple[str, str]] = []
+
+    def recording(where: str) -> Any:
+        @middleware
+        async def record(request: Request, handler: Handler) -> StreamResponse:
+            seen.append((where, request.config_dict[LEVEL]))
+            return await handler(request)
+
+        return record
+
+    async def handler(request: Request) -> Response:
+        seen.append(("handler", request.config_dict[LEVEL]))
+        return Response(text=request.config_dict[LEVEL])
+
+    root.middlewares.append(recording("root middleware"))
+    api.middlewares.append(recording("api middleware"))
+    api.router.add_get("/", handler)
+    root.add_subapp("/api", api)
+    ex = await exchange(root, get("/api/"))
+    assert ex.parsed.body == b"api"
+    assert seen == [("root middleware", "root"), ("api middleware", "api"), ("handler", "api")]
+
+
+@pytest.mark.asyncio
 async def test_config_dict_of_apps_without_state() -> None:
     """Without state it is empty, yet truthy: apps are always true, as aiohttp's are."""
     root, sub = Application(), Application()

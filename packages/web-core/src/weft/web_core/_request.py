@@ -520,8 +520,15 @@ class Request(BaseRequest):
 
     @property
     def config_dict(self) -> ChainMapProxy:
-        """The state of every app the request went through, innermost first (read-only)."""
-        return ChainMapProxy([cast("Application", app) for app in reversed(self.match_info.apps)])
+        """The state of ``request.app`` and of the apps around it, innermost first (read-only).
+
+        In a parent app's middleware that is the parent's chain, as in aiohttp,
+        since the middleware belongs to the parent. Unlike aiohttp's, it is not
+        cached by the first reader: the sub-app's handler still sees its own.
+        """
+        apps, current = self.match_info.apps, self.match_info.current_app
+        chain = apps[: apps.index(current) + 1] if current in apps else apps
+        return ChainMapProxy([cast("Application", app) for app in reversed(chain)])
 
     async def _prepare_hook(self, response: StreamResponse) -> None:
         match_info = self._match_info
