@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp.test_utils import make_mocked_request as aiohttp_request
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,7 +25,10 @@ DB = AppKey("db", str)
         ),
         ('for="[2001:db8:cafe::17]:4711"', [{"for": "[2001:db8:cafe::17]:4711"}]),
         ("for=192.0.2.43, for=198.51.100.17", [{"for": "192.0.2.43"}, {"for": "198.51.100.17"}]),
-        ("FOR=a;For=b", [{"for": "a"}]),
+        ("FOR=a;For=b", [{"for": "b"}]),
+        ("for=1.2.3.4:1234", [{"for": "1.2.3.4:1234"}]),
+        (";for=1.2.3.4", [{"for": "1.2.3.4"}]),
+        ("for=1, ,for=2", [{"for": "1"}, {}, {"for": "2"}]),
         ('for="a\\"b"', [{"for": 'a"b'}]),
         ("garbage, for=9", [{}, {"for": "9"}]),
         ("for=1;bad, for=2", [{"for": "1"}, {"for": "2"}]),
@@ -42,6 +46,36 @@ def test_forwarded_across_several_headers() -> None:
         "GET", "/", headers=[("Forwarded", "for=1"), ("Forwarded", "for=2")]
     )
     assert [dict(hop) for hop in request.forwarded] == [{"for": "1"}, {"for": "2"}]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "for",
+                "proto",
+                "By",
+                "=",
+                ";",
+                ",",
+                " ",
+                '"',
+                "\\",
+                ":",
+                "1",
+                "80",
+                "x.y",
+                "[::1]",
+                "_h",
+            ]
+        ),
+        max_size=14,
+    ).map("".join)
+)
+def test_forwarded_reads_as_aiohttp_reads_it(header: str) -> None:
+    """Any arrangement of Forwarded's pieces, well-formed or not, gives aiohttp's elements."""
+    theirs = aiohttp_request("GET", "/", headers={"Forwarded": header}).forwarded
+    assert [dict(hop) for hop in parse_forwarded([header])] == [dict(hop) for hop in theirs]
 
 
 @given(st.text(max_size=60))
