@@ -174,19 +174,39 @@ async def test_tcp_site_name_shows_the_bound_port() -> None:
         await runner.cleanup()
 
 
-def test_tcp_site_name_defaults() -> None:
+@pytest.mark.asyncio
+async def test_tcp_site_name_defaults() -> None:
     """Without host TCPSite is named 0.0.0.0, port 8080 by default, IPv6 in brackets."""
     runner = AppRunner(Application())
+    await runner.setup()
     assert TCPSite(runner).name == "http://0.0.0.0:8080"
     assert TCPSite(runner, "::1", 9000).name == "http://[::1]:9000"
     assert TCPSite(runner, "example.com", 81).name == "http://example.com:81"
+    await runner.cleanup()
 
 
 @pytest.mark.asyncio
-async def test_starting_a_site_before_setup_raises() -> None:
-    """site.start() before runner.setup() raises RuntimeError."""
+async def test_making_a_site_before_setup_raises() -> None:
+    """A site made before runner.setup() raises RuntimeError at once, as aiohttp's."""
     runner = AppRunner(Application())
+    with socket.socket() as sock:
+        for make in (
+            lambda: TCPSite(runner, "127.0.0.1", 0),
+            lambda: UnixSite(runner, "/nonexistent/sock"),
+            lambda: SockSite(runner, sock),
+        ):
+            with pytest.raises(RuntimeError, match=r"Call runner.setup\(\) before making a site"):
+                make()
+    assert runner.sites == set()
+
+
+@pytest.mark.asyncio
+async def test_starting_a_site_after_cleanup_raises() -> None:
+    """A site made while set up, started after runner.cleanup(): RuntimeError, nothing served."""
+    runner = AppRunner(Application())
+    await runner.setup()
     site = TCPSite(runner, "127.0.0.1", 0)
+    await runner.cleanup()
     with pytest.raises(RuntimeError, match=r"setup\(\)"):
         await site.start()
     assert runner.sites == set()

@@ -175,6 +175,8 @@ class BaseSite(ABC):
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
     ) -> None:
+        if runner.server is None:  # as aiohttp: a site serves a runner that is set up
+            raise RuntimeError("Call runner.setup() before making a site")
         if shutdown_timeout is not None:
             warnings.warn(
                 "shutdown_timeout should be set on BaseRunner: "
