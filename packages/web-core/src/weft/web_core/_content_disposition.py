@@ -10,8 +10,10 @@ Reading::
 the parameters (names lower-cased). An extended parameter (``filename*``) is
 stored decoded under its own name; continuation segments (``filename*0``,
 ``filename*1*``) are stored raw and joined by ``content_disposition_filename``,
-which prefers ``name*`` over ``name`` over the continuations. A malformed
-header gives ``(None, {})``: a part without a usable name, never an error.
+which prefers ``name*`` over ``name`` over the continuations. Leading ``/``
+and ``\\`` are stripped from plain values (``filename="/etc/passwd"`` is
+``etc/passwd``), as aiohttp does. A malformed header gives ``(None, {})``: a
+part without a usable name, never an error.
 """
 
 from __future__ import annotations
@@ -132,6 +134,11 @@ def parse_content_disposition(header: str | None) -> tuple[str | None, dict[str,
             if decoded is None:
                 continue  # an undecodable filename* is ignored; filename may still serve
             value = decoded
+        elif "*" not in key:
+            # aiohttp strips leading slashes and backslashes from every plain value, so
+            # that filename="/etc/passwd" cannot name an absolute path; the same here,
+            # for the same names (and the same defence) as an aiohttp app sees.
+            value = value.lstrip("\\/")
         params[key] = value
     return disptype, params
 

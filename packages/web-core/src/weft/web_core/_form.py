@@ -8,7 +8,12 @@ approach, which also bounds the file descriptors a body of many small files
 can take). ``client_max_size`` is enforced while reading: a declared
 Content-Length above it is refused before any byte is read, and a body that
 grows past it stops being read at once. Every problem a client can cause is
-an HTTP exception: 413 for size and field count, 400 for a malformed body.
+an HTTP exception: 413 for size and field count (``HTTPRequestEntityTooLarge``,
+as aiohttp), 400 for a malformed body. The 400s are also of the builtin type
+aiohttp lets escape in their place (a ValueError, or a LookupError for an
+unknown charset), so a handler's ``except ValueError`` around ``post()``
+works unchanged; uncaught, they answer 400 with their message where aiohttp
+answers 500.
 """
 
 from __future__ import annotations
@@ -52,6 +57,27 @@ class FileField:
 PostValue = str | bytes | FileField
 
 
+class _BadFormValue(HTTPBadRequest, ValueError):
+    """A form whose text cannot be decoded: aiohttp lets a UnicodeDecodeError escape."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(text=message)
+        self.args = (message,)
+
+
+class _UnknownCharset(_BadFormValue, LookupError):
+    """A charset Python does not know: aiohttp lets codecs' LookupError escape."""
+
+
+def _decode(data: bytes, charset: str, what: str) -> str:
+    try:
+        return data.decode(charset)
+    except LookupError:
+        raise _UnknownCharset(f"Unknown charset {charset!r} of {what}") from None
+    except UnicodeDecodeError as exc:
+        raise _BadFormValue(f"{what.capitalize()} is not valid {charset}: {exc}") from None
+
+
 def _too_many_fields(max_fields: int) -> HTTPRequestEntityTooLarge:
     return HTTPRequestEntityTooLarge(
         max_fields, text=f"Maximum number of form fields {max_fields} exceeded."
@@ -70,10 +96,7 @@ async def read_post(request: BaseRequest, max_fields: int) -> MultiDictProxy[Pos
         data = await request.read()  # enforces client_max_size
         if data:
             charset = request.charset or "utf-8"
-            try:
-                query = data.rstrip().decode(charset)
-            except (LookupError, UnicodeDecodeError):
-                raise HTTPBadRequest(text=f"The form is not valid {charset}") from None
+            query = _decode(data.rstrip(), charset, "the form")
             try:
                 pairs = parse_qsl(
                     query,
@@ -109,9 +132,9 @@ async def _read_multipart(request: BaseRequest, out: MultiDict[PostValue], max_f
         while (field := await reader.next()) is not None:
             check_size()
             if not isinstance(field, BodyPartReader):
-                raise HTTPBadRequest(text="A nested multipart in a form needs multipart()")
+                raise MultipartError("A nested multipart in a form needs request.multipart()")
             if field.name is None:
-                raise HTTPBadRequest(text="A multipart form field has no name")
+                raise MultipartError("A multipart form field has no name")
             field_ct = field.headers.get("Content-Type")
             if field.filename:
                 # Not a context manager: the file outlives this call, in the FileField.
@@ -137,15 +160,13 @@ async def _read_multipart(request: BaseRequest, out: MultiDict[PostValue], max_f
                     raw += chunk
                 value = field.decode(bytes(raw))
                 if field_ct is None or field_ct.startswith("text/"):
-                    out.add(field.name, value.decode(field.get_charset(default="utf-8")))
+                    charset = field.get_charset(default="utf-8")
+                    out.add(field.name, _decode(value, charset, f"field {field.name!r}"))
                 else:
                     out.add(field.name, value)
     except MultipartTooManyParts:
         _close(files)
         raise _too_many_fields(max_fields) from None
-    except (MultipartError, UnicodeDecodeError, LookupError) as exc:
-        _close(files)
-        raise HTTPBadRequest(text=f"Malformed multipart/form-data body: {exc}") from None
     except BaseException:
         _close(files)
         raise

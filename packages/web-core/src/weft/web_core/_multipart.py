@@ -10,10 +10,22 @@ skipped with ``release()``; moving to the next part releases the current one.
 The body is never held whole: the reader keeps a small look-ahead buffer
 (``_BufferedBody``) shared by a reader and its nested readers, and a part's
 bytes are handed out as soon as they cannot be the start of the delimiter
-``CRLF "--" boundary``. Every error a malformed body can cause is a
-``MultipartError`` (a ValueError) whose ``status`` says how a server answers
-it (400, or 413 for too many parts); ``BaseRequest.post()`` turns them into
-HTTP exceptions.
+``CRLF "--" boundary``.
+
+Errors. Every error a malformed body can cause is a ``MultipartError``::
+
+    ValueError                        (what aiohttp's reader raises: the except
+    HTTPBadRequest  (400)              clause of an aiohttp handler still works)
+     └── MultipartError                a malformed body, 400
+          ├── MultipartHeadersTooLarge a part header line over max_field_size,
+          │                            or more than max_headers of them, 400
+          └── MultipartTooManyParts    more than max_parts parts, 413
+                                       (also an HTTPRequestEntityTooLarge)
+
+Being HTTP exceptions, they answer 400 (413) with their message when a
+handler iterating ``request.multipart()`` lets them escape, where aiohttp
+answers 500. A body over ``client_max_size`` raises ``max_size_error_cls``
+(``HTTPRequestEntityTooLarge`` from a request), as in aiohttp.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from weft.web_exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 
 from ._content_disposition import content_disposition_filename, parse_content_disposition
 from ._helpers import parse_content_type
@@ -49,26 +63,52 @@ _HEADER_NAME = re.compile(rb"[%s]+" % TCHAR.encode("ascii"))
 _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BASE64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _NON_BASE64 = bytes(b for b in range(256) if b not in _BASE64_BYTES)
+# A part may carry each of these once. aiohttp's header parser refuses a repeat of
+# its singletons; weft adds the two that say what a part is (its field name and
+# filename, its decoding): two of them could be read one way by a proxy or a
+# filter and the other way by the app.
+_SINGLETON_HEADERS = frozenset(
+    {
+        "content-disposition",
+        "content-encoding",
+        "content-length",
+        "content-location",
+        "content-range",
+        "content-transfer-encoding",
+        "content-type",
+        "etag",
+        "host",
+        "max-forwards",
+        "server",
+        "transfer-encoding",
+        "user-agent",
+    }
+)
 _RELEASE_CHUNK = 2**16
 _READLINE_LIMIT = 2**16
 
 
-class MultipartError(ValueError):
-    """A malformed multipart body; ``status`` is the HTTP status a server answers with."""
+class MultipartError(HTTPBadRequest, ValueError):
+    """A malformed multipart body: a ValueError (aiohttp's type) that answers 400 if uncaught."""
 
-    status: int = 400
+    def __init__(self, message: str) -> None:
+        super().__init__(text=message)
+        self.args = (message,)  # str(exc) is the message, as for the ValueError it stands for
 
 
 class MultipartHeadersTooLarge(MultipartError):
-    """A part's header line is longer than ``max_field_size`` or it has too many headers."""
+    """A part's header line is longer than ``max_field_size`` or it has too many headers.
 
-    status = 400
+    A 400 as aiohttp's own error for it (BadHttpMessage / LineTooLong, code
+    400): the caps bound a parse, not the size of what is uploaded.
+    """
 
 
-class MultipartTooManyParts(MultipartError):
-    """The body has more parts than ``max_parts``."""
+class MultipartTooManyParts(HTTPRequestEntityTooLarge, MultipartError):
+    """The body has more parts than ``max_parts``: a 413, as aiohttp's too many form fields."""
 
-    status = 413
+    def __init__(self, message: str) -> None:
+        MultipartError.__init__(self, message)
 
 
 class _ReadAny(Protocol):
@@ -130,7 +170,9 @@ class _BufferedBody:
         del self._buf[:n]
 
     async def read_line(self, limit: int) -> bytes:
-        """The bytes before the next CRLF (which is consumed); at most ``limit`` of them."""
+        """The bytes before the next CRLF (which is consumed); ``limit`` bytes with the CRLF."""
+        cap = limit
+        limit -= 2  # aiohttp's readline(max_line_length=) counts the line's CRLF
         searched = 0
         while True:
             index = self._buf.find(b"\r\n", searched)
@@ -145,7 +187,7 @@ class _BufferedBody:
             searched = max(0, len(self._buf) - 1)
             if not await self._fill(len(self._buf) + 1):
                 raise MultipartError("The multipart body ended inside a part's headers")
-        raise MultipartHeadersTooLarge(f"A part's header line is longer than {limit} bytes")
+        raise MultipartHeadersTooLarge(f"A part's header line is longer than {cap} bytes")
 
     async def skip_to(self, needle: bytes) -> bool:
         """Discard bytes until ``needle`` starts the buffer; False when the body ends first."""
@@ -204,8 +246,11 @@ def _parse_part_headers(lines: list[bytes]) -> CIMultiDictProxy[str]:
         value = value.strip(b" \t")
         if _BAD_VALUE_BYTE.search(value) is not None:
             raise MultipartError(f"Invalid character in a multipart header: {line[:80]!r}")
+        key = name.decode("ascii")
+        if key in headers and key.lower() in _SINGLETON_HEADERS:
+            raise MultipartError(f"A multipart part has two {key} headers")
         # RFC 7578 §5.1: form-data senders put raw UTF-8 in names and filenames.
-        headers.add(name.decode("ascii"), value.decode("utf-8", "surrogateescape"))
+        headers.add(key, value.decode("utf-8", "surrogateescape"))
     return CIMultiDictProxy(headers)
 
 
@@ -218,12 +263,10 @@ def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
         wbits = -zlib.MAX_WBITS  # raw deflate, as aiohttp's writer sends it
     decompressor = zlib.decompressobj(wbits)
     try:
-        out = decompressor.decompress(data, min(limit, sys.maxsize - 1) + 1)
+        # One byte more than the limit tells the caller that the limit was passed.
+        return decompressor.decompress(data, min(limit, sys.maxsize - 1) + 1)
     except zlib.error as exc:
         raise MultipartError(f"Cannot decode the {encoding} content of a part: {exc}") from None
-    if len(out) > limit:
-        raise MultipartError(f"A decoded part is larger than {limit} bytes")
-    return out
 
 
 class BodyPartReader:
@@ -399,6 +442,8 @@ class BodyPartReader:
             coding = self.headers.get("Content-Encoding", "").strip().lower()
             if coding in ("gzip", "deflate"):
                 data = _decompress(data, coding, self._client_max_size)
+                if len(data) > self._client_max_size:  # a limit, as a too large body: 413
+                    raise self._max_size_error_cls(self._client_max_size)
             elif coding not in ("", "identity"):
                 raise MultipartError(f"Unknown Content-Encoding of a part: {coding}")
         return data
