@@ -32,9 +32,6 @@ _ROUTER_KWARGS = "explicit name= and expect_handler= keywords (what aiohttp forw
 DIFFERENCES: dict[str, str] = {
     # web-core
     "Application.ATTRS": _ATTRS,
-    "Application.loop": "deprecated since aiohttp 3.5; use asyncio.get_running_loop()",
-    "Application.make_handler": "deprecated since aiohttp 3.2; use AppRunner",
-    "Application(): keyword loop": "deprecated since aiohttp 3.5 (ignored by aiohttp)",
     "BaseRequest.ATTRS": _ATTRS,
     "BaseRequest.message": "aiohttp's RawRequestMessage, deprecated in aiohttp; weft's is .head",
     "BaseRequest(): positional 0 named head not message": "built from weft's RequestHead",

@@ -46,9 +46,27 @@ from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
 
-__all__ = ["AppKey", "Application", "CleanupError", "NotAppKeyWarning", "web_logger"]
+__all__ = [
+    "AppKey",
+    "Application",
+    "CleanupError",
+    "NotAppKeyWarning",
+    "register_server_factory",
+    "web_logger",
+]
 
 web_logger = logging.getLogger("weft.web")
+
+# What the deprecated make_handler() builds: web-runner's Server, registered when
+# web-runner is imported (web-core sits below web-runner and cannot import it).
+_server_factory: Callable[..., Any] | None = None
+
+
+def register_server_factory(factory: Callable[..., Any]) -> None:
+    """Called by web-runner: the low-level server ``Application.make_handler()`` returns."""
+    global _server_factory
+    _server_factory = factory
+
 
 _T = TypeVar("_T")
 _AppSignal = Signal[Callable[["Application"], Awaitable[None]]]
@@ -137,7 +155,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         client_max_size: int = 1024**2,
         client_max_fields: int = 1000,
         debug: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
+        if loop is not None:
+            warnings.warn("loop argument is deprecated", DeprecationWarning, stacklevel=2)
+        self._loop = loop
         self._router = UrlDispatcher() if router is None else router
         if self._router.default_expect_handler is None:
             self._router.default_expect_handler = _default_expect_handler
@@ -242,6 +264,37 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     @property
     def debug(self) -> bool:
         return self._debug
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """Deprecated (aiohttp 3.5): the loop serving the app; use asyncio.get_running_loop()."""
+        warnings.warn("loop property is deprecated", DeprecationWarning, stacklevel=2)
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # outside the loop: the one given to Application(loop=)
+            return cast(asyncio.AbstractEventLoop, self._loop)
+
+    def make_handler(self, *, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any) -> Any:
+        """Deprecated (aiohttp 3.2): a low-level server for ``loop.create_server()``.
+
+        The app is frozen; its start-up and clean-up callbacks do not run (as in
+        aiohttp): use an AppRunner, which runs them.
+        """
+        warnings.warn(
+            "Application.make_handler(...) is deprecated, use AppRunner API instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if _server_factory is None:
+            raise RuntimeError(
+                "Application.make_handler() needs weft-web-runner: install it and import "
+                "weft.web_runner (or weft.web), or use an AppRunner"
+            )
+        if loop is not None:
+            self._loop = loop
+        self.freeze()
+        options = {**kwargs, "debug": self._debug, **self._handler_args}
+        return _server_factory(self._handle, request_factory=self._make_request, **options)
 
     @property
     def on_startup(self) -> _AppSignal:

@@ -15,6 +15,7 @@ from typing import Any
 from weft.http_parser import RequestHead
 from weft.http_parser.streams import BodyStream
 from weft.web_core import BaseRequest, StreamResponse, StreamWriter
+from weft.web_core._app import register_server_factory
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._protocol import RequestHandler, check_handler_options
@@ -81,7 +82,7 @@ class Server:
     Keyword arguments not named here go to each connection's RequestHandler
     (see it): aiohttp's ``keepalive_timeout``, ``tcp_keepalive``,
     ``lingering_time``, ``max_line_size``, ``max_field_size``,
-    ``max_headers``, ``read_bufsize``, ``auto_decompress`` (False only),
+    ``max_headers``, ``read_bufsize``, ``auto_decompress`` (default True),
     ``timeout_ceil_threshold``, ``debug``, and weft's ``read_head_timeout``,
     ``read_body_timeout``, ``lingering_body_size``. Any other keyword is a
     TypeError here, not at the first connection.
@@ -174,3 +175,7 @@ class Server:
             access_logger=self.access_logger,
             **self._kwargs,
         )
+
+
+# Application.make_handler() (deprecated, aiohttp's) builds one of these.
+register_server_factory(Server)

@@ -1,0 +1,62 @@
+"""aiohttp 3's deprecated entry points that old apps still use, with aiohttp's warnings."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from weft.web_core import Application
+from weft.web_core import _app as app_module
+
+
+@pytest.mark.asyncio
+async def test_application_loop_argument_and_property_warn() -> None:
+    loop = asyncio.get_running_loop()
+    with pytest.warns(DeprecationWarning, match="loop argument is deprecated"):
+        app = Application(loop=loop)
+    with pytest.warns(DeprecationWarning, match="loop property is deprecated"):
+        assert app.loop is loop
+
+
+def test_the_loop_property_outside_a_loop_is_the_one_given() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.warns(DeprecationWarning, match="loop argument"):
+            app = Application(loop=loop)
+        with pytest.warns(DeprecationWarning, match="loop property"):
+            assert app.loop is loop
+    finally:
+        loop.close()
+
+
+def test_make_handler_without_web_runner_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """web-core alone has no server to build: a clear error naming the package."""
+    monkeypatch.setattr(app_module, "_server_factory", None)
+    with (
+        pytest.warns(DeprecationWarning, match="use AppRunner API instead"),
+        pytest.raises(RuntimeError, match="weft-web-runner"),
+    ):
+        Application().make_handler()
+
+
+def test_make_handler_builds_the_registered_server_over_a_frozen_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The app is frozen; handler_args and debug reach the server as an AppRunner's would."""
+    built: dict[str, object] = {}
+
+    def factory(handler: object, **kwargs: object) -> str:
+        built.update(kwargs, handler=handler)
+        return "server"
+
+    monkeypatch.setattr(app_module, "_server_factory", factory)
+    app = Application(handler_args={"keepalive_timeout": 5}, debug=True)
+    with pytest.warns(DeprecationWarning, match="make_handler"):
+        assert app.make_handler(access_log=None) == "server"
+    assert app.frozen
+    assert built["handler"] == app._handle
+    assert built["request_factory"] == app._make_request
+    assert (built["keepalive_timeout"], built["debug"], built["access_log"]) == (5, True, None)
