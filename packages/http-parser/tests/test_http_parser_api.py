@@ -34,7 +34,7 @@ def test_all_has_no_duplicates() -> None:
 
 def test_streams_all_is_true_and_complete() -> None:
     """streams.__all__ names exactly the stream module's public classes and constant."""
-    assert set(streams.__all__) == {"BodyStream", "FlowControl", "EMPTY_BODY"}
+    assert set(streams.__all__) == {"BodyStream", "DecodingBodyStream", "FlowControl", "EMPTY_BODY"}
     for name in streams.__all__:
         assert hasattr(streams, name)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
 
 import pytest
 
-from weft.http_parser import streams
-from weft.http_parser.streams import EMPTY_BODY, BodyStream
+from weft.http_parser import BadRequest, ContentDecoder, streams
+from weft.http_parser.streams import EMPTY_BODY, BodyStream, DecodingBodyStream
 
 
 class Flow:
@@ -325,3 +327,91 @@ def test_bad_water_marks_are_refused() -> None:
         BodyStream(high_water=0)
     with pytest.raises(ValueError, match="low_water"):
         BodyStream(high_water=4, low_water=5)
+
+
+def _decoding(coded: bytes, encoding: str = "gzip", step: int = 1024) -> DecodingBodyStream:
+    raw = BodyStream()
+    if coded:
+        raw.feed_data(coded)
+    raw.feed_eof()
+    return DecodingBodyStream(raw, ContentDecoder(encoding, max_size=None), step=step)
+
+
+@pytest.mark.asyncio
+async def test_decoding_stream_reads_like_a_body_stream() -> None:
+    """The decoded view has the reader API: lines, exact reads, the rest, the end."""
+    text = b"".join(b"line %d\n" % i for i in range(500))
+    stream = _decoding(gzip.compress(text), step=100)
+    assert stream.raw.at_eof() is False
+    assert await stream.readline() == b"line 0\n"
+    assert await stream.readexactly(7) == b"line 1\n"
+    assert await stream.readuntil(b"3\n") == b"line 2\nline 3\n"
+    rest = await stream.read()
+    assert rest == text[len(b"line 0\nline 1\nline 2\nline 3\n") :]
+    assert stream.at_eof()
+    assert stream.total_bytes == len(text)
+    assert await stream.read() == b""
+
+
+@pytest.mark.asyncio
+async def test_decoding_is_driven_by_the_reader_in_bounded_steps() -> None:
+    """A 64 MiB bomb in a few KB of gzip: nothing is decoded until the reader asks, and
+    then at most one step at a time; the coded bytes wait in the raw stream, whose
+    flow control pauses the owner (the decoded view never does)."""
+    flow = Flow()
+    raw = BodyStream(flow, high_water=4096)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    coded = b"".join(c.compress(bytes(1 << 20)) for _ in range(64)) + c.flush()
+    for at in range(0, len(coded), 1000):
+        raw.feed_data(coded[at : at + 1000])
+    raw.feed_eof()
+    assert flow.calls == ["pause"]
+    step = 8192
+    stream = DecodingBodyStream(raw, ContentDecoder("gzip", max_size=None), step=step)
+    assert stream.total_bytes == 0  # nothing decoded ahead of the reader
+    total = 0
+    while piece := await stream.readany():
+        assert len(piece) <= step
+        assert stream._size == 0  # the reader took all there was: one step
+        total += len(piece)
+        if total >= 1 << 20:
+            break
+    assert flow.calls == ["pause", "resume"]  # raw drained as the reader went on
+    assert stream.total_bytes == total < 1 << 20 + step
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("coded", "match"),
+    [
+        (b"\x1f\x8b not gzip at all", "not valid gzip"),
+        (gzip.compress(b"abc" * 100)[:-6], "truncated"),
+    ],
+    ids=["corrupt", "truncated"],
+)
+async def test_decoding_errors_reach_the_reader_and_stay(coded: bytes, match: str) -> None:
+    """Corrupt or truncated data is BadRequest (400) at the read that meets it, and
+    every later read raises it again."""
+    stream = _decoding(coded)
+    with pytest.raises(BadRequest, match=match):
+        await stream.read()
+    with pytest.raises(BadRequest, match=match):
+        await stream.readany()
+
+
+@pytest.mark.asyncio
+async def test_decoding_stream_wait_eof_and_one_reader() -> None:
+    """wait_eof() waits for the coded body without decoding it; a second reader while
+    one waits is a RuntimeError, as with BodyStream."""
+    raw = BodyStream()
+    stream = DecodingBodyStream(raw, ContentDecoder("gzip", max_size=None))
+    first = asyncio.ensure_future(stream.readany())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="already waiting"):
+        await stream.readany()
+    waiting = asyncio.ensure_future(stream.wait_eof())
+    raw.feed_data(gzip.compress(b"hello"))
+    raw.feed_eof()
+    await waiting
+    assert await first == b"hello"
+    assert await stream.read() == b""

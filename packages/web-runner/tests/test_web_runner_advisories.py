@@ -15,11 +15,13 @@ import logging
 import os
 import socket
 import struct
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from weft.http_parser import ContentDecoder
 from weft.web_core import BaseRequest, FileResponse, Response, StreamResponse
 from weft.web_core import _file_response as file_response_module
 from weft.web_runner import RequestHandler, Server, ServerRunner, TCPSite
@@ -123,6 +125,43 @@ async def test_one_read_of_thousands_of_requests_never_queues_past_the_cap(
     assert bodies == [b"/"] * (count - 1) + [b"/last"]
     assert longest == cap  # the queue filled up to the cap, never past it
     assert max(reads) > len(one) * cap  # and some read held many more requests than that
+
+
+# -- 33: an unread compressed body is discarded without decoding it (GHSA-g3cq-j2xw-wf74)
+
+
+@pytest.mark.asyncio
+async def test_an_unread_compressed_body_is_discarded_without_decoding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GHSA-g3cq-j2xw-wf74 / CVE-2026-54278: a handler that answers without reading a
+    gzip body (a bomb of 64 MiB in ~64 KB) leaves it to the connection, which discards
+    the coded bytes: not one byte is decoded, and the next request on the same
+    connection is answered."""
+    pulls: list[int] = []
+    real_pull = ContentDecoder.pull
+
+    def counting_pull(self: ContentDecoder, n: int) -> bytes:
+        pulls.append(n)
+        return real_pull(self, n)
+
+    monkeypatch.setattr(ContentDecoder, "pull", counting_pull)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(c.compress(bytes(1 << 20)) for _ in range(64)) + c.flush()
+    assert len(bomb) < 2**16  # within the 64 KiB a connection drains to stay open
+    async with serving(ok) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /bomb HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n%s"
+            % (len(bomb), bomb)
+            + b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        answers = await asyncio.wait_for(reader.read(), TIMEOUT)
+        writer.close()
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert answers.endswith(b"/next")
+    assert pulls == []
 
 
 # -- 34: no fd left when the client vanishes mid-download (CVE-2026-54280)

@@ -88,35 +88,27 @@ def test_read_bufsize_must_be_positive() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("options", [{}, {"auto_decompress": False}])
-async def test_a_compressed_request_body_is_handed_over_as_sent(
-    serve: Serve, client: aiohttp.ClientSession, options: dict[str, bool]
+@pytest.mark.parametrize("where", ["runner", "handler_args"])
+async def test_auto_decompress_false_hands_a_compressed_body_over_as_sent(
+    serve: Serve, client: aiohttp.ClientSession, where: str
 ) -> None:
-    """auto_decompress=False (weft's only behaviour): a gzip request body reads compressed."""
+    """auto_decompress=False (on the runner or in the app's handler_args): a gzip
+    request body reads compressed, as aiohttp."""
 
     async def echo(request: Request) -> Response:
         return Response(body=await request.read())
 
     sent = gzip.compress(b"hello " * 100)
-    served = await serve(app_with(echo, method="POST"), **options)
+    if where == "runner":
+        served = await serve(app_with(echo, method="POST"), auto_decompress=False)
+    else:
+        app = Application(handler_args={"auto_decompress": False})
+        app.router.add_post("/", echo)
+        served = await serve(app)
     async with client.post(
         served.url(), data=sent, headers={"Content-Encoding": "gzip"}
     ) as response:
         assert await response.read() == sent
-
-
-def test_auto_decompress_true_is_refused() -> None:
-    """weft does not decode request bodies: asking it to is an error, not a silent no."""
-
-    async def hello(request: BaseRequest) -> Response:
-        return Response()
-
-    with pytest.raises(NotImplementedError, match="ContentDecoder"):
-        Server(hello, auto_decompress=True)
-    with pytest.raises(NotImplementedError, match="auto_decompress"):
-        AppRunner(Application(), auto_decompress=True)
-    with pytest.raises(NotImplementedError, match="auto_decompress"):
-        AppRunner(Application(handler_args={"auto_decompress": True}))
 
 
 @pytest.mark.asyncio

@@ -20,6 +20,24 @@ in a row.
 Bytes are kept as the ``bytes`` objects that were fed, in a deque, with an
 offset into the first one: a reader that takes whole chunks gets the very
 objects that were fed, and nothing is copied until a read has to cut or join.
+
+Decoding a Content-Encoding: ``DecodingBodyStream(raw, decoder)`` is the
+decoded view of ``raw`` (the stream of the body as sent), with the same
+reader API. Nothing decodes ahead of the reader::
+
+    socket -> parser -> raw BodyStream          (coded bytes; flow control as above)
+    reader wants bytes and the decoded buffer is empty:
+        decoder.pull(step)        -> up to ``step`` decoded bytes into the buffer
+        b"" (needs input)         -> decoder.push(await raw.readany()), pull again
+        raw at its end            -> decoder.flush() (400 if truncated), then EOF
+
+So decoded bytes in memory never exceed one ``step`` (plus what the reader
+itself keeps): a 1 KB body that inflates to 1 GB costs the reader one step
+at a time, and while it reads nothing, the coded bytes wait in ``raw``,
+whose high-water mark stops the socket. The owner can discard an unread
+body by reading ``raw``, which decodes nothing. A decoding failure
+(BadRequest 400, PayloadTooLarge 413 when the decoder has a cap) is raised
+to the reader and by every later read.
 """
 
 from __future__ import annotations
@@ -29,7 +47,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
-__all__ = ["EMPTY_BODY", "BodyStream", "FlowControl"]
+from ._content_encoding import ContentDecoder
+from ._errors import HttpParserError
+
+__all__ = ["EMPTY_BODY", "BodyStream", "DecodingBodyStream", "FlowControl"]
 
 
 class FlowControl(Protocol):
@@ -374,6 +395,60 @@ class BodyStream:
 def _find(window: bytes, separator: bytes, start: int) -> int:
     """``window.find(separator, start)``; apart so a test can count the bytes searched."""
     return window.find(separator, start)
+
+
+class DecodingBodyStream(BodyStream):
+    """The decoded view of ``raw``, decoded as the reader reads (see the module doc).
+
+    ``decoder`` undoes the body's Content-Encoding; ``step`` bounds the
+    decoded bytes made at a time (and, as ``high_water``, the line
+    ``readuntil`` looks through). The owner feeds ``raw``, never this stream.
+    """
+
+    __slots__ = ("_decoder", "_pumping", "_raw", "_step")
+
+    def __init__(self, raw: BodyStream, decoder: ContentDecoder, *, step: int = 65536) -> None:
+        super().__init__(None, high_water=step)
+        self._raw = raw
+        self._decoder = decoder
+        self._step = step
+        self._pumping = False
+
+    @property
+    def raw(self) -> BodyStream:
+        """The body as sent (coded)."""
+        return self._raw
+
+    async def wait_eof(self) -> None:
+        """Wait until the coded body is complete (decoding nothing)."""
+        self._check()
+        await self._raw.wait_eof()
+
+    async def _wait(self, name: str) -> None:
+        # Instead of waiting for an owner, make the next decoded bytes (or the end).
+        if self._pumping:
+            raise RuntimeError(
+                f"{name}() called while another coroutine is already waiting for the body"
+            )
+        self._pumping = True
+        try:
+            decoder = self._decoder
+            while True:
+                piece = decoder.pull(self._step)
+                if piece:
+                    self.feed_data(piece)
+                    return
+                data = await self._raw.readany()
+                if not data:
+                    decoder.flush()  # nothing more to give: raises if truncated
+                    self.feed_eof()
+                    return
+                decoder.push(data)
+        except HttpParserError as exc:
+            self._exception = exc  # every later read raises it too
+            raise
+        finally:
+            self._pumping = False
 
 
 class _EmptyBodyStream(BodyStream):

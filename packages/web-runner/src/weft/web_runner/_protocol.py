@@ -53,15 +53,18 @@ from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
 from weft.http_parser import (
     BodyChunk,
+    ContentDecoder,
     EndOfMessage,
     Event,
     HttpParserError,
     HttpVersion11,
     RequestHead,
     RequestParser,
+    UnsupportedContentEncoding,
     serialize_response_head,
+    supported_encodings,
 )
-from weft.http_parser.streams import BodyStream
+from weft.http_parser.streams import BodyStream, DecodingBodyStream
 from weft.web_core import (
     BaseRequest,
     Response,
@@ -94,9 +97,12 @@ class _Rejection(NamedTuple):
     reason: str
     text: str
     log: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def _error_bytes(status: int, reason: str, text: str) -> bytes:
+def _error_bytes(
+    status: int, reason: str, text: str, headers: tuple[tuple[str, str], ...] = ()
+) -> bytes:
     body = text.encode()
     head = serialize_response_head(
         status,
@@ -104,6 +110,7 @@ def _error_bytes(status: int, reason: str, text: str) -> bytes:
         [
             ("Content-Type", "text/plain; charset=utf-8"),
             ("Content-Length", str(len(body))),
+            *headers,
             ("Connection", "close"),
         ],
         HttpVersion11,
@@ -111,7 +118,9 @@ def _error_bytes(status: int, reason: str, text: str) -> bytes:
     return head + body
 
 
-_Item = tuple[RequestHead, BodyStream] | _Rejection
+# A request: its head, its body as sent (the connection's to feed and discard)
+# and the body the handler reads (the same stream, or its decoded view).
+_Item = tuple[RequestHead, BodyStream, BodyStream] | _Rejection
 
 # Pipelined requests waiting for their turn: above the high mark the connection
 # stops reading, below the low mark it reads again, so a client that pipelines
@@ -120,6 +129,7 @@ _QUEUE_HIGH = 32
 _QUEUE_LOW = 8
 
 _TCP_FAMILIES: Final = (socket.AF_INET, socket.AF_INET6)
+_EMPTY: Final = BodyStream.empty()
 
 
 class _FromArguments:
@@ -131,20 +141,11 @@ class _FromArguments:
 
 _FROM_ARGUMENTS: Final = _FromArguments()
 
-_NO_DECOMPRESS = (
-    "auto_decompress=True is not supported: weft does not decode request bodies yet, it "
-    "hands them over as sent (what aiohttp does with auto_decompress=False). Decode a "
-    "Content-Encoding yourself with weft.http_parser.ContentDecoder(request.headers"
-    '["Content-Encoding"], max_size=...)'
-)
-
 
 def check_handler_options(
-    *, read_bufsize: int = 2**16, auto_decompress: bool = False, **_: object
+    *, read_bufsize: int = 2**16, auto_decompress: bool = True, **_: object
 ) -> None:
     """Refuse RequestHandler options that cannot work, before any connection is made."""
-    if auto_decompress:
-        raise NotImplementedError(_NO_DECOMPRESS)
     if read_bufsize < 1:
         raise ValueError(f"read_bufsize must be a positive number of bytes, not {read_bufsize!r}")
 
@@ -166,9 +167,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
       logger once and passes it as ``access_logger``).
     * ``read_bufsize``: request body bytes buffered before reading from the
       socket pauses (default 64 KiB).
-    * ``auto_decompress``: False, weft's only behaviour: a request body is
-      handed over as sent, ``Content-Encoding`` and all. True raises
-      NotImplementedError (aiohttp decodes bodies by default; weft does not).
+    * ``auto_decompress`` (default True, as aiohttp): a request body sent
+      with a Content-Encoding (gzip, deflate, br, zstd where available) is
+      decoded as the handler reads it (http-parser's DecodingBodyStream);
+      an unsupported coding is 415. False: the body as sent.
     * ``timeout_ceil_threshold``: accepted and stored, no effect. aiohttp
       rounds its WebSocket heartbeat deadlines over this many seconds up to
       whole seconds; weft's timers fire when they are due.
@@ -179,6 +181,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     """
 
     __slots__ = (
+        "_auto_decompress",
         "_body_handle",
         "_body_read_at",
         "_body_timeout",
@@ -243,7 +246,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         max_field_size: int = 8190,
         lingering_time: float = 10.0,
         read_bufsize: int = 2**16,
-        auto_decompress: bool = False,
+        auto_decompress: bool = True,
         timeout_ceil_threshold: float = 5,
         read_head_timeout: float | None = 20.0,
         read_body_timeout: float | None = 60.0,
@@ -265,6 +268,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._lingering_time = lingering_time
         self._lingering_body_size = lingering_body_size
         self._read_bufsize = read_bufsize
+        self._auto_decompress = auto_decompress
         self._handler_cancellation = handler_cancellation
         self.logger: logging.Logger = server.logger if logger is None else logger
         self.debug = debug
@@ -413,11 +417,22 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if self._head_handle is not None:
                     self._head_handle.cancel()
                     self._head_handle = None
-                if head.chunked or head.content_length:
-                    self._payload = BodyStream(self, high_water=self._read_bufsize)
-                else:
-                    self._payload = BodyStream.empty()
-                self._queue.append((head, self._payload))
+                content = self._payload = (
+                    BodyStream(self, high_water=self._read_bufsize)
+                    if head.chunked or head.content_length
+                    else BodyStream.empty()
+                )
+                if head.content_encoding and self._auto_decompress and content is not _EMPTY:
+                    try:
+                        decoder = ContentDecoder(head.content_encoding, max_size=None)
+                    except UnsupportedContentEncoding as exc:
+                        self._reject_coding(exc)
+                        return
+                    # Decoded as the handler reads it, a read buffer at a time;
+                    # the handler's read() counts the decoded bytes against
+                    # client_max_size.
+                    content = DecodingBodyStream(content, decoder, step=self._read_bufsize)
+                self._queue.append((head, self._payload, content))
                 if len(self._queue) >= _QUEUE_HIGH:
                     self._queue_full = True
                     self._apply_reading()
@@ -428,6 +443,21 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if self._body_handle is not None:
                     self._body_handle.cancel()
                     self._body_handle = None
+
+    def _reject_coding(self, exc: UnsupportedContentEncoding) -> None:
+        """415 for a body in a coding we cannot undo (RFC 9110 §15.5.16), then close."""
+        self._payload = None
+        accept = ", ".join(supported_encodings())
+        self._reject(
+            _Rejection(
+                exc.status,
+                exc.reason,
+                f"{exc.status}: {exc}",
+                f"Unsupported request Content-Encoding: {exc}",
+                (("Accept-Encoding", accept),),
+            ),
+            exc,
+        )
 
     def _reject(self, rejection: _Rejection, exc: BaseException) -> None:
         """Stop parsing; answer ``rejection`` after the requests before it, then close."""
@@ -661,7 +691,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if self._queue_full and len(self._queue) <= _QUEUE_LOW:
                     self._queue_drained()
                 if isinstance(item, _Rejection):
-                    self._write_raw(item.status, item.reason, item.text)
+                    self._write_raw(item.status, item.reason, item.text, item.headers)
                     self.logger.debug(item.log)
                     break
                 if not await self._answer(*item):
@@ -674,8 +704,13 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         finally:
             self._end()
 
-    async def _answer(self, head: RequestHead, payload: BodyStream) -> bool:
-        """Answer one request; True when the connection may serve another."""
+    async def _answer(self, head: RequestHead, payload: BodyStream, content: BodyStream) -> bool:
+        """Answer one request; True when the connection may serve another.
+
+        ``payload`` is the body as sent, ``content`` what the handler reads
+        (its decoded view with auto_decompress): an unread body is discarded
+        from ``payload``, so it is never decoded (advisory row 33).
+        """
         self._handling = True
         start = self._loop.time() if self._logging_enabled else 0.0
         request: BaseRequest | None = None
@@ -683,7 +718,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             writer = StreamWriter(self)
             try:
                 request = self._server.request_factory(
-                    head, payload, self, writer, self._task, self._loop
+                    head, content, self, writer, self._task, self._loop
                 )
             except Exception as exc:  # a custom request_factory that fails
                 return self._abort(exc, writer, payload)
@@ -706,7 +741,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if isinstance(exc, BodyReadTimeoutError):
                     response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
                     response.force_close()
-                elif isinstance(exc, RequestPayloadError):
+                elif isinstance(exc, (RequestPayloadError, HttpParserError)):
+                    # HttpParserError: the body failed to decode (400, or 413 past a cap).
                     text = f"{exc.status}: {exc}"
                     response = Response(status=exc.status, reason=exc.reason, text=text)
                     response.force_close()
@@ -738,6 +774,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self._handling = False
             # A task the handler left behind must not read what belongs to the next request.
             payload.set_exception(_PAYLOAD_ACCESS_ERROR)
+            if content is not payload:
+                content.set_exception(_PAYLOAD_ACCESS_ERROR)
             if request is not None:
                 request._finish()
 
@@ -787,10 +825,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         response.force_close()
         return response
 
-    def _write_raw(self, status: int, reason: str, text: str) -> None:
+    def _write_raw(
+        self, status: int, reason: str, text: str, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         """Send a whole error response straight to the transport (then the caller closes)."""
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(_error_bytes(status, reason, text))
+            self._transport.write(_error_bytes(status, reason, text, headers))
 
     def __repr__(self) -> str:
         state = "handling" if self._handling else "idle"
