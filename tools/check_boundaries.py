@@ -30,7 +30,12 @@ IMPORT_NAMES: dict[str, tuple[str, ...]] = {
     "brotli": ("brotli",),
     "uvloop": ("uvloop",),
     "gunicorn": ("gunicorn",),
+    "backports.zstd": ("backports",),
 }
+
+# Standard-library packages newer than the oldest Python weft supports (3.11), so
+# absent from its sys.stdlib_module_names; imported only where they exist.
+LATER_STDLIB: frozenset[str] = frozenset({"compression"})  # Python 3.14
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ def _imports(tree: ast.AST, current_package: str) -> Iterator[tuple[int, str]]:
 def _allowed(module: str, dist: Distribution, by_name: dict[str, Distribution]) -> bool:
     top = module.split(".")[0]
     if top != "weft":
-        if top in sys.stdlib_module_names or top == "__future__":
+        if top in sys.stdlib_module_names or top in LATER_STDLIB or top == "__future__":
             return True
         return any(top in IMPORT_NAMES.get(req, (req.replace("-", "_"),)) for req in dist.requires)
     owners = [dist.own_module] + [by_name[r].own_module for r in dist.requires if r in by_name]
