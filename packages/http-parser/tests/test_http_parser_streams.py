@@ -202,17 +202,19 @@ async def test_readchunk_at_end() -> None:
 
 @pytest.mark.asyncio
 async def test_state_and_total_bytes() -> None:
-    """is_eof, at_eof and total_bytes track feeding and reading."""
+    """is_eof, at_eof, total_bytes and buffered_bytes track feeding and reading."""
     stream = BodyStream()
     stream.feed_data(b"abc")
-    assert stream.total_bytes == 3
+    assert (stream.total_bytes, stream.buffered_bytes) == (3, 3)
     assert not stream.is_eof()
+    assert await stream.readexactly(1) == b"a"
+    assert (stream.total_bytes, stream.buffered_bytes) == (3, 2)
     stream.feed_eof()
     assert stream.is_eof()
     assert not stream.at_eof()
     await stream.read()
     assert stream.at_eof()
-    assert stream.total_bytes == 3
+    assert (stream.total_bytes, stream.buffered_bytes) == (3, 0)
 
 
 @pytest.mark.asyncio

@@ -324,5 +324,47 @@ async def test_unread_body_over_the_drain_limit_closes(serve: Serve) -> None:
                 received += data
     head, _, answer = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK")
+    # Said in the answer, so that a client sends its next request elsewhere (aiohttp's
+    # client otherwise reuses the connection and its request is lost in the drain).
+    assert b"\r\nConnection: close" in head
     assert answer == b"ignored /big"
     assert served.server.requests_count == 1
+
+
+@pytest.mark.asyncio
+async def test_a_client_told_to_close_loses_no_request(
+    serve: Serve, client: aiohttp.ClientSession
+) -> None:
+    """aiohttp's client posts a 100 kB body the handler ignores, then asks again: both answered."""
+    served = await serve(ignore_body)
+    url = f"http://{served.host}:{served.port}"
+    async with client.post(f"{url}/big", data=b"z" * 100_000) as response:
+        assert response.headers["Connection"] == "close"
+        assert await response.text() == "ignored /big"
+    async with client.get(f"{url}/next") as response:
+        assert await response.text() == "ignored /next"
+    assert served.server.requests_count == 2
+
+
+@pytest.mark.asyncio
+async def test_an_unread_chunked_body_still_arriving_closes_with_notice(serve: Serve) -> None:
+    """Its length is unknown, so it may not fit the drain: the answer says Connection: close."""
+    served = await serve(ignore_body)
+    connection = await served.connect()
+    connection.send(b"POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    connection.send(b"5\r\nhello\r\n")  # and more to come
+    response = await connection.response()
+    assert response.body == b"ignored /stream"
+    assert response.headers["Connection"] == "close"
+
+
+@pytest.mark.asyncio
+async def test_a_small_unread_body_keeps_the_connection_without_notice(serve: Serve) -> None:
+    """Within the drain limit, even with bytes still on their way, the connection is kept."""
+    served = await serve(ignore_body)
+    connection = await served.connect()
+    connection.send(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+    response = await connection.response()
+    assert "Connection" not in response.headers
+    connection.send(b"x" * 990 + GET % b"/b")
+    assert (await connection.response()).body == b"ignored /b"

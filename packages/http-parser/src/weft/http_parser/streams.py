@@ -176,6 +176,11 @@ class BodyStream:
         """Bytes fed so far."""
         return self._total
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes fed and not read yet."""
+        return self._size
+
     # -- the reader's side
 
     async def read(self, n: int = -1) -> bytes:

@@ -752,6 +752,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # The handler answered without asking for the body (no "100 Continue"
                 # went out): the client may not send it at all, so don't wait for it.
                 response.force_close()
+            elif self._unread_exceeds_discard(head, payload):
+                # The rest of the body will not be drained: say so in this response,
+                # or the client sends its next request on a connection that is about
+                # to close, and that request is lost (read as body, then dropped).
+                response.force_close()
             try:
                 await response.prepare(request)
                 await response.write_eof()
@@ -785,6 +790,15 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self.access_logger.log(request, response, time)
         except Exception:
             self.logger.exception("Error in the access logger")
+
+    def _unread_exceeds_discard(self, head: RequestHead, payload: BodyStream) -> bool:
+        """Whether ``_discard_body`` would give up on what is left of this body."""
+        if payload.is_eof():
+            return payload.buffered_bytes > self._lingering_body_size
+        if head.content_length is None:
+            return True  # chunked, still arriving: its length is unknown
+        unread = head.content_length - payload.total_bytes + payload.buffered_bytes
+        return unread > self._lingering_body_size
 
     async def _discard_body(self, payload: BodyStream) -> bool:
         """Read an unread body up to a limit so the next request can be parsed."""
