@@ -285,8 +285,13 @@ class BytesPayload(Payload):
         await writer.write(self._value)
 
 
-def _charset_of(content_type: str) -> str:
-    return parse_content_type(content_type)[1].get("charset") or "utf-8"
+def text_encoding(encoding: str | None, content_type: str | None) -> tuple[str, str]:
+    """(encoding, content type) of text: either one given decides the other, else UTF-8."""
+    if encoding is None:
+        if content_type is None:
+            return "utf-8", "text/plain; charset=utf-8"
+        return parse_content_type(content_type)[1].get("charset") or "utf-8", content_type
+    return encoding, f"text/plain; charset={encoding}" if content_type is None else content_type
 
 
 class StringPayload(BytesPayload):
@@ -300,14 +305,7 @@ class StringPayload(BytesPayload):
         content_type: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if encoding is None:
-            if content_type is None:
-                encoding = "utf-8"
-                content_type = "text/plain; charset=utf-8"
-            else:
-                encoding = _charset_of(content_type)
-        elif content_type is None:
-            content_type = f"text/plain; charset={encoding}"
+        encoding, content_type = text_encoding(encoding, content_type)
         super().__init__(
             value.encode(encoding), *args, encoding=encoding, content_type=content_type, **kwargs
         )

@@ -19,8 +19,14 @@ import os
 from pathlib import PurePath
 from typing import IO, Any, Final
 
-from ._helpers import parse_content_type
-from ._payload import CHUNK_SIZE, PAYLOAD_REGISTRY, Payload, PayloadWriter, StringPayload
+from ._payload import (
+    CHUNK_SIZE,
+    PAYLOAD_REGISTRY,
+    Payload,
+    PayloadWriter,
+    StringPayload,
+    text_encoding,
+)
 
 __all__ = [
     "BufferedReaderPayload",
@@ -136,14 +142,7 @@ class TextIOPayload(IOBasePayload):
         content_type: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if encoding is None:
-            if content_type is None:
-                encoding = "utf-8"
-                content_type = "text/plain; charset=utf-8"
-            else:
-                encoding = parse_content_type(content_type)[1].get("charset") or "utf-8"
-        elif content_type is None:
-            content_type = f"text/plain; charset={encoding}"
+        encoding, content_type = text_encoding(encoding, content_type)
         super().__init__(value, *args, content_type=content_type, encoding=encoding, **kwargs)
 
     def _encode(self, chunk: Any) -> bytes:
