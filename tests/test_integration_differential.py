@@ -19,9 +19,9 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import brotli
@@ -29,9 +29,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web as aiohttp_web
 
+from tests.differential import under_both
 from weft import web as weft_web
-
-T = TypeVar("T")
 
 # Headers whose values are the server's own business.
 IGNORED = {"Date", "Server", "Keep-Alive", "Connection"}
@@ -467,24 +466,6 @@ def _range_failure(answer: Answer) -> tuple[int, str, str | None, bytes]:
     return status, reason, headers.get("Content-Range"), body
 
 
-async def _under_both(
-    build: Callable[[Any], Any], talk: Callable[[str], Awaitable[T]]
-) -> dict[str, T]:
-    """Serve ``build(web)`` with each framework on loopback; what ``talk(base_url)`` saw of each."""
-    seen: dict[str, T] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner = web.AppRunner(build(web))
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            seen[name] = await talk(f"http://{host}:{port}")
-        finally:
-            await runner.cleanup()
-    return seen
-
-
 async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
@@ -526,7 +507,7 @@ def static_dir(tmp_path: Path) -> Path:
 
 @pytest_asyncio.fixture
 async def answers(static_dir: Path) -> AsyncIterator[dict[str, list[Answer]]]:
-    yield await _under_both(
+    yield await under_both(
         lambda web: build_app(web, static_dir), lambda base: _ask_all(base, REQUESTS)
     )
 
@@ -616,7 +597,7 @@ async def test_same_app_same_raw_answers(static_dir: Path) -> None:
     async def talk(base: str) -> list[bytes]:
         return [_without_server_headers(await _raw(base, data)) for data in RAW]
 
-    results = await _under_both(lambda web: build_app(web, static_dir), talk)
+    results = await under_both(lambda web: build_app(web, static_dir), talk)
     differences = [
         f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
         for data, theirs, ours in zip(RAW, results["aiohttp"], results["weft"], strict=True)
@@ -652,7 +633,7 @@ NORMALIZING: list[Request] = [
 @pytest.mark.asyncio
 async def test_normalize_path_middleware_same_answers() -> None:
     """normalize_path_middleware redirects exactly where aiohttp's does."""
-    answers = await _under_both(build_normalizing_app, lambda base: _ask_all(base, NORMALIZING))
+    answers = await under_both(build_normalizing_app, lambda base: _ask_all(base, NORMALIZING))
     differences = _differences(NORMALIZING, answers)
     assert not differences, "\n".join(differences)
 
@@ -716,7 +697,7 @@ async def _ws_session(base: str, compress: int) -> list[object]:
 @pytest.mark.parametrize("compress", [0, 15])
 async def test_websocket_same_conversation(compress: int) -> None:
     """The same WebSocket conversation, message for message, under both."""
-    results = await _under_both(build_ws_app, lambda base: _ws_session(base, compress))
+    results = await under_both(build_ws_app, lambda base: _ws_session(base, compress))
     assert results["weft"] == results["aiohttp"]
 
 
@@ -897,7 +878,7 @@ BODY_REQUESTS: list[Request] = [
 @pytest.mark.asyncio
 async def test_bodies_same_answers(static_dir: Path) -> None:
     """Payload bodies, late chunking and Content-Type / cookie values: aiohttp's answers."""
-    answers = await _under_both(
+    answers = await under_both(
         lambda web: build_body_app(web, static_dir), lambda base: _ask_all(base, BODY_REQUESTS)
     )
     differences = _differences(BODY_REQUESTS, answers)
@@ -928,7 +909,7 @@ async def test_bodies_same_raw_answers(static_dir: Path) -> None:
     async def talk(base: str) -> list[bytes]:
         return [_without_server_headers(await _raw(base, data)) for data in BODY_RAW]
 
-    results = await _under_both(lambda web: build_body_app(web, static_dir), talk)
+    results = await under_both(lambda web: build_body_app(web, static_dir), talk)
     differences = [
         f"{data!r}:\n  aiohttp {theirs!r}\n  weft    {ours!r}"
         for data, theirs, ours in zip(BODY_RAW, results["aiohttp"], results["weft"], strict=True)
@@ -938,7 +919,7 @@ async def test_bodies_same_raw_answers(static_dir: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_the_head_arrives_at_prepare_under_both(static_dir: Path) -> None:
+async def test_the_head_arrives_at_prepareunder_both(static_dir: Path) -> None:
     """A client reads a StreamResponse's whole head while the handler, past prepare(),
     has written nothing (an SSE / long-poll client), under both frameworks alike."""
 
@@ -1041,5 +1022,5 @@ async def test_decoded_request_bodies_same_answers(auto_decompress: bool) -> Non
             seen.append((raw.count(b"HTTP/1.1 "), raw.split(b"\r\n", 1)[0]))
         return seen
 
-    answers = await _under_both(lambda web: build_decoding_app(web, auto_decompress), talk)
+    answers = await under_both(lambda web: build_decoding_app(web, auto_decompress), talk)
     assert answers["weft"] == answers["aiohttp"]

@@ -33,8 +33,8 @@ import base64
 import io
 import json
 import quopri
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -43,9 +43,8 @@ from aiohttp import web as aiohttp_web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.differential import under_both
 from weft import web as weft_web
-
-T = TypeVar("T")
 
 B = "xYzZY"  # the boundary of the hand-built bodies
 CT = f"multipart/form-data; boundary={B}"
@@ -120,24 +119,6 @@ def build_app(web: Any) -> Any:
     app.router.add_post("/multipart", multipart)
     app.router.add_post("/catch", catch)
     return app
-
-
-async def _under_both(
-    build: Callable[[Any], Any], talk: Callable[[str], Awaitable[T]]
-) -> dict[str, T]:
-    """Serve ``build(web)`` with each framework on loopback; what ``talk(base_url)`` saw of each."""
-    seen: dict[str, T] = {}
-    for name, web in (("aiohttp", aiohttp_web), ("weft", weft_web)):
-        runner = web.AppRunner(build(web))
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            seen[name] = await talk(f"http://{host}:{port}")
-        finally:
-            await runner.cleanup()
-    return seen
 
 
 # -- the bodies
@@ -630,7 +611,7 @@ def _difference(case: str, path: str, theirs: Answer, ours: Answer) -> str | Non
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def answers() -> dict[str, dict[tuple[str, str], Answer]]:
-    return await _under_both(build_app, _ask_all)
+    return await under_both(build_app, _ask_all)
 
 
 ALL_CASES = [case for case, _, _ in CASES] + [case for case, _ in FORMDATA_CASES]
