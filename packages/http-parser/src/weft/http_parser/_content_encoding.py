@@ -54,7 +54,7 @@ try:  # pragma: no cover - depends on the Python version and the environment
     import compression.zstd as _zstd  # type: ignore[import-not-found, unused-ignore]
 except ImportError:  # pragma: no cover - depends on the environment
     try:
-        import backports.zstd as _zstd  # type: ignore[import-not-found, no-redef, unused-ignore]
+        import backports.zstd as _zstd  # type: ignore[import-not-found, import-untyped, no-redef, unused-ignore]
     except ImportError:
         _zstd = None
 if _zstd is not None:  # pragma: no cover - depends on the environment
