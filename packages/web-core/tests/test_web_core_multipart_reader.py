@@ -368,6 +368,18 @@ def _filename(header: str, name: str = "filename") -> str | None:
     return content_disposition_filename(parse_content_disposition(header)[1], name)
 
 
+def test_a_continuation_number_is_ascii_digits() -> None:
+    """``filename*\u0661`` (an Arabic-Indic one) is no segment 1, though int() reads it as 1.
+
+    A header holding it is refused whole (a parameter name is a token); the
+    parameters of a header parsed elsewhere are held to the same rule.
+    """
+    assert _filename("attachment; filename*0=a; filename*1=b") == "ab"
+    assert parse_content_disposition("attachment; filename*0=a; filename*\u0661=b") == (None, {})
+    params = {"filename*0": "a", "filename*\u0661": "b"}
+    assert content_disposition_filename(params, "filename") == "a"
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [

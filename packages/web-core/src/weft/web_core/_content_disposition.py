@@ -31,7 +31,7 @@ __all__ = [
     "parse_content_disposition",
 ]
 
-_CONTINUATION = re.compile(r"([^*]+)\*(\d+)(\*?)")
+_CONTINUATION = re.compile(r"([^*]+)\*([0-9]+)(\*?)")  # ASCII digits: int() takes any
 # RFC 8187 §3.2.1 attr-char, the characters an ext-value keeps unescaped.
 _ATTR_SAFE = "!#$&+-.^_`|~"
 
