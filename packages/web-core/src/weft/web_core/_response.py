@@ -23,7 +23,7 @@ import datetime
 import warnings
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, cast, overload
 
 from multidict import CIMultiDict
 
@@ -589,6 +589,9 @@ class Response(StreamResponse):
                 content_type if charset is None else f"{content_type}; charset={charset}",
             )
         self._body: bytes | bytearray | Payload | None = None
+        # The body when it is a Payload: checked on every response, and isinstance()
+        # against Payload, an ABC, costs more than this attribute.
+        self._payload: Payload | None = None
         self.body = body
         self._zlib_executor_size = zlib_executor_size
         self._zlib_executor = zlib_executor
@@ -603,12 +606,13 @@ class Response(StreamResponse):
         self._compressed_body = None
         if body is None or isinstance(body, (bytes, bytearray)):
             self._body = body
+            self._payload = None
             return
         try:
             payload = get_payload(body)
         except PayloadLookupError:
             raise ValueError(f"Unsupported body type {type(body)!r}") from None
-        self._body = payload
+        self._body = self._payload = payload
         # The payload's headers (Content-Type, a file's Content-Disposition) unless set.
         for name, value in payload.headers.items():
             if name not in self._headers:
@@ -630,6 +634,7 @@ class Response(StreamResponse):
         if self.charset is None:
             self.charset = "utf-8"
         self._body = text.encode(self.charset or "utf-8")
+        self._payload = None
         self._compressed_body = None
 
     @property
@@ -641,22 +646,24 @@ class Response(StreamResponse):
             return int(raw)
         if self._compressed_body is not None:
             return len(self._compressed_body)
-        if isinstance(self._body, Payload):
+        if self._payload is not None:
             return None  # as aiohttp: known once prepared (from its size), or chunked
-        return 0 if self._body is None else len(self._body)
+        body = cast("bytes | bytearray | None", self._body)  # not a Payload: see above
+        return 0 if body is None else len(body)
 
     @content_length.setter
     def content_length(self, value: int | None) -> None:
         raise RuntimeError("Content length is set automatically")
 
     async def _start(self, request: BaseRequest) -> StreamWriter:
-        body = self._body
+        payload = self._payload
         if not self._chunked and CONTENT_LENGTH not in self._headers:
-            if isinstance(body, Payload):
-                size = body.size
+            if payload is not None:
+                size = payload.size
                 if size is not None:
                     self._headers[CONTENT_LENGTH] = str(size)
             else:
+                body = cast("bytes | bytearray | None", self._body)  # _payload is None
                 length = 0 if body is None else len(body)
                 # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
                 if length or (self._status != 304 and request.method != "HEAD"):
@@ -665,8 +672,8 @@ class Response(StreamResponse):
             return await super()._start(request)
         except BaseException:
             # No write_eof() will come to close it (a refused header, a failing hook).
-            if isinstance(body, Payload):
-                await body.close()
+            if payload is not None:
+                await payload.close()
             raise
 
     async def write_eof(self, data: bytes = b"") -> None:
@@ -674,10 +681,10 @@ class Response(StreamResponse):
             raise ValueError("Response.write_eof() takes no data: set body or text instead")
         if self._eof_sent:
             return
-        body = self._body
-        if not isinstance(body, Payload):
-            whole = self._compressed_body or body or b""
-            await super().write_eof(whole if isinstance(whole, bytes) else bytes(whole))
+        body = self._payload
+        if body is None:
+            whole = self._compressed_body or cast("bytes | bytearray | None", self._body) or b""
+            await super().write_eof(whole if type(whole) is bytes else bytes(whole))
             return
         try:
             if isinstance(body, BytesPayload):
@@ -701,7 +708,7 @@ class Response(StreamResponse):
 
         A chunked response, or a Payload body, is compressed as it streams (aiohttp's).
         """
-        if self._chunked or isinstance(self._body, Payload):
+        if self._chunked or self._payload is not None:
             await super()._do_start_compression(request, coding)
             return
         if not self._body or self._status < 200 or self._status in (204, 304):
@@ -712,7 +719,7 @@ class Response(StreamResponse):
             max_sync_size=self._zlib_executor_size,
             executor=self._zlib_executor,
         )
-        body = self._body if isinstance(self._body, bytes) else bytes(self._body)
+        body = bytes(cast("bytes | bytearray", self._body))  # _payload is None
         self._compressed_body = await compressor.compress(body) + compressor.flush()
         self._headers[CONTENT_ENCODING] = coding.value
         self._headers[CONTENT_LENGTH] = str(len(self._compressed_body))
