@@ -138,6 +138,28 @@ async def test_handler_exception_gives_500_and_server_goes_on(
 
 
 @pytest.mark.asyncio
+async def test_a_handler_timeout_is_504_and_logged(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A TimeoutError escaping the handler (a backend it waited on): 504, no body, closed,
+    the error logged, as aiohttp answers (tests/test_integration_handler_errors.py)."""
+
+    async def handler(request: BaseRequest) -> Response:
+        raise TimeoutError("the backend did not answer")
+
+    served = await serve(handler)
+    connection = await served.connect()
+    with caplog.at_level(logging.ERROR):
+        connection.send(b"GET /slow HTTP/1.1\r\n" + HOST + b"\r\n")
+        response = await connection.response()
+    assert (response.status, response.reason, response.body) == (504, "Gateway Timeout", b"")
+    assert response.headers["Connection"] == "close"
+    assert any(
+        "the backend did not answer" in r.getMessage() + str(r.exc_info) for r in caplog.records
+    )
+
+
+@pytest.mark.asyncio
 async def test_debug_500_shows_the_traceback(serve: Serve) -> None:
     """With debug=True the 500 page carries the traceback."""
 

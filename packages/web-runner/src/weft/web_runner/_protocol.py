@@ -746,6 +746,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     text = f"{exc.status}: {exc}"
                     response = Response(status=exc.status, reason=exc.reason, text=text)
                     response.force_close()
+                elif isinstance(exc, TimeoutError):
+                    # As aiohttp: a timeout the handler let escape (a backend it waited
+                    # on) is a gateway's, 504 with no body; logged as any failure.
+                    self.logger.exception("Error handling request", exc_info=exc)
+                    response = Response(status=504, content_type="text/plain")
+                    response.force_close()
                 else:
                     response = self._internal_error(exc)
             if head.expect_continue and payload.total_bytes == 0 and not payload.is_eof():
