@@ -109,14 +109,12 @@ def tokens(values: list[str] | None) -> frozenset[str]:
         value = values[0]
         found = _token_cache.get(value)
         if found is None:
-            if value.isascii():
-                found = frozenset(filter(None, [e.strip(" \t") for e in value.lower().split(",")]))
-                # Only ASCII values are cached: a hit is known to be ASCII (framing_tokens).
-                if len(_token_cache) < _TOKEN_CACHE_MAX:
-                    _token_cache[value] = found
-            else:
-                lowered = ascii_lower(value)
-                found = frozenset(filter(None, [e.strip(" \t") for e in lowered.split(",")]))
+            ascii = value.isascii()
+            lowered = value.lower() if ascii else ascii_lower(value)
+            found = frozenset(filter(None, [e.strip(" \t") for e in lowered.split(",")]))
+            # Only ASCII values are cached: a hit is known to be ASCII (framing_tokens).
+            if ascii and len(_token_cache) < _TOKEN_CACHE_MAX:
+                _token_cache[value] = found
         return found
     return frozenset().union(*map(tokens, ([v] for v in values)))
 

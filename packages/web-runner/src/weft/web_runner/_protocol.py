@@ -64,7 +64,7 @@ from weft.http_parser import (
     serialize_response_head,
     supported_encodings,
 )
-from weft.http_parser.streams import BodyStream, DecodingBodyStream
+from weft.http_parser.streams import EMPTY_BODY, BodyStream, DecodingBodyStream
 from weft.web_core import (
     BaseRequest,
     Response,
@@ -129,7 +129,6 @@ _QUEUE_HIGH = 32
 _QUEUE_LOW = 8
 
 _TCP_FAMILIES: Final = (socket.AF_INET, socket.AF_INET6)
-_EMPTY: Final = BodyStream.empty()
 
 
 class _FromArguments:
@@ -422,7 +421,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     if head.chunked or head.content_length
                     else BodyStream.empty()
                 )
-                if head.content_encoding and self._auto_decompress and content is not _EMPTY:
+                if head.content_encoding and self._auto_decompress and content is not EMPTY_BODY:
                     try:
                         decoder = ContentDecoder(head.content_encoding, max_size=None)
                     except UnsupportedContentEncoding as exc:
