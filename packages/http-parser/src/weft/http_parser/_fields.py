@@ -77,6 +77,9 @@ _SECTION_TEXT: Final = _text_pattern(_SECTION.pattern)
 _SIMPLE_FIELD_TEXT: Final = re.compile(_SIMPLE_FIELD.decode("ascii"))
 
 _CR: Final = 13
+_SP: Final = 32
+#: A run of tchar; matches (possibly empty) wherever it starts.
+_TCHARS: Final = re.compile(rb"[%s]*+" % TCHAR)
 
 
 def fast_fields(
@@ -226,6 +229,7 @@ class SectionScanner:
         "_max_count",
         "_max_field",
         "_max_line",
+        "_max_method",
         "_max_size",
         "count",
         "line",
@@ -243,6 +247,7 @@ class SectionScanner:
         check_request_line: Callable[[bytes, int, int], object] | None,
         line_error: type[HttpParserError] = RequestTargetTooLong,
         line_name: str = "request-line",
+        max_method: int = 0,
     ) -> None:
         self._max_line = max_line_size
         self._max_field = max_field_size
@@ -251,6 +256,9 @@ class SectionScanner:
         self._check_request_line = check_request_line
         self._line_error = line_error  # raised for a start line over max_line_size
         self._line_name = line_name
+        # > 0: the start line is a request-line, whose method is checked as it
+        # arrives (see _check_method); 0 for a status line or a trailer section.
+        self._max_method = max_method
         self.reset()
 
     def reset(self) -> None:
@@ -293,6 +301,8 @@ class SectionScanner:
         if tail and buf[stop - 1] == _CR:
             tail -= 1
         if self.lines == 0 and self._check_request_line is not None:
+            if self._max_method:
+                self._check_method(buf, pos, pos + tail)
             if tail > self._max_line:
                 raise self._line_too_long()
         elif tail > self._max_field:
@@ -307,6 +317,8 @@ class SectionScanner:
     def _check_line(self, buf: bytes, start: int, end: int, crlf: bool) -> None:
         length = end - start
         if self.lines == 0 and self._check_request_line is not None:
+            if self._max_method:
+                self._check_method(buf, start, end)
             if length > self._max_line:
                 raise self._line_too_long()
             if not crlf:
@@ -331,10 +343,41 @@ class SectionScanner:
         check_field_line(bytes(buf[start:end]))
         self.lines += 1
 
+    def _check_method(self, buf: bytes, start: int, stop: int) -> None:
+        """Refuse ``buf[start:stop]``, the start of a request-line, if no method can begin it.
+
+        A byte that cannot be in a token before the first SP, or a method over
+        ``max_method`` bytes, is refused as soon as it arrives rather than at
+        the line's end: a TLS ClientHello or another protocol's bytes sent to
+        this port may never send a line end, and would hold the connection
+        until a timeout. Only the first ``max_line_size`` bytes are looked at,
+        so a line over that limit is 414 wherever its first bad byte is, on
+        the partial line and the complete one alike (the split never matters).
+        """
+        stop = min(stop, start + self._max_line, start + self._max_method + 1)
+        match = _TCHARS.match(buf, start, stop)
+        end = match.end() if match is not None else start
+        if end - start > self._max_method:
+            raise BadRequest(
+                f"the method {bytes(buf[start:end])[:50]!r}... is longer than "
+                f"{self._max_method} bytes: this is not an HTTP request"
+            )
+        if end < stop and (end == start or buf[end] != _SP):
+            raise BadRequest(
+                f"byte 0x{buf[end]:02x} cannot be part of a method (a token, RFC 9110 §9): "
+                + _not_http(bytes(buf[start:stop]))
+            )
+
     def _line_too_long(self) -> HttpParserError:
         return self._line_error(
             f"the {self._line_name} is longer than max_line_size={self._max_line} bytes"
         )
+
+
+def _not_http(start: bytes) -> str:
+    if start.startswith(b"\x16\x03"):
+        return "TLS handshake bytes on a plain-HTTP port (use http://, or serve TLS)"
+    return f"{start[:50]!r} is not the start of an HTTP request"
 
 
 def _bare_lf() -> BadRequest:

@@ -32,6 +32,7 @@ from ._fields import TCHAR, TOKEN
 from ._types import HttpVersion, HttpVersion10, HttpVersion11, TargetForm
 
 __all__ = [
+    "MAX_METHOD_SIZE",
     "REQUEST_LINE",
     "REQUEST_LINE_TEXT",
     "RequestLine",
@@ -42,7 +43,14 @@ __all__ = [
 #: method, target, path, query_string, form, version
 RequestLine: TypeAlias = tuple[str, str, str, str, TargetForm, HttpVersion]
 
-REQUEST_LINE: Final = re.compile(rb"([%s]++) ([\x21-\x7e]++) HTTP/([0-9])\.([0-9])" % TCHAR)
+#: The longest method accepted. Registered methods have at most 17 bytes
+#: (UPDATEREDIRECTREF); a longer run of token bytes is another protocol's
+#: data, refused at its 33rd byte rather than at the end of the line.
+MAX_METHOD_SIZE: Final = 32
+
+REQUEST_LINE: Final = re.compile(
+    rb"([%s]{1,%d}+) ([\x21-\x7e]++) HTTP/([0-9])\.([0-9])" % (TCHAR, MAX_METHOD_SIZE)
+)
 #: The same regex for a head decoded as text (UTF-8 with surrogateescape): it
 #: matches ASCII only, where decoding changes nothing, so it matches the same
 #: lines, and ends at the same offset as in the bytes.
@@ -64,7 +72,10 @@ _USERINFO_AUTHORITY: Final = re.compile(r"[^@]*+@")
 
 
 def parse_request_line(buf: bytes, start: int, end: int) -> RequestLine:
-    """Parse ``buf[start:end]`` (a request-line without CRLF); raise what is wrong."""
+    """Parse ``buf[start:end]`` (a request-line without CRLF); raise what is wrong.
+
+    The scanner has refused a method over MAX_METHOD_SIZE before this is called.
+    """
     if REQUEST_LINE.fullmatch(buf, start, end) is None:
         _diagnose(bytes(buf[start:end]))
     # It matched, so it is ASCII: the text regex matches the decoded line the same way.

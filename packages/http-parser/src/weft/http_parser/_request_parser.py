@@ -21,7 +21,12 @@ from ._errors import BadRequest
 from ._fields import SectionScanner, fast_head_fields
 from ._head import build_head
 from ._parser import CLOSED, HEAD, SWITCHED, MessageParser
-from ._request_line import REQUEST_LINE_TEXT, parse_request_line, request_line_from_match
+from ._request_line import (
+    MAX_METHOD_SIZE,
+    REQUEST_LINE_TEXT,
+    parse_request_line,
+    request_line_from_match,
+)
 from ._types import END_OF_MESSAGE, Event, RequestHead
 
 __all__ = ["RequestParser"]
@@ -61,7 +66,12 @@ class RequestParser(MessageParser[RequestHead]):
     ) -> None:
         super().__init__(
             SectionScanner(
-                max_line_size, max_field_size, max_headers, max_head_size, parse_request_line
+                max_line_size,
+                max_field_size,
+                max_headers,
+                max_head_size,
+                parse_request_line,
+                max_method=MAX_METHOD_SIZE,
             ),
             max_line_size=max_line_size,
             max_field_size=max_field_size,
