@@ -13,7 +13,8 @@ Sessions:
   lint             ruff check + ruff format --check
   boundaries       tools/check_boundaries.py: no import outside the declared graph
   build            sdist + wheel of all six distributions, then the meta installed
-                   from those wheels into a fresh venv and ``import weft.web`` checked
+                   from those wheels into a fresh venv and ``import weft.web`` checked,
+                   and the aiohttp compatibility switch (``weft[aiohttp-compat]``)
   bench            tools/bench (not run by default: timings are not tests)
 """
 
@@ -346,6 +347,22 @@ def build(session: nox.Session) -> None:
         "import weft.web as web; assert web.Application and web.run_app; print('weft.web ok')",
         external=True,
     )
+    # The compatibility switch as a user gets it: the extra brings aiohttp, the
+    # wheel's .pth honours WEFT_AS_AIOHTTP=1 at start, python -m weft.compat sets it.
+    session.run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--find-links",
+        str(dist),
+        "weft[aiohttp-compat]",
+        external=True,
+    )
+    check = "import aiohttp.web, weft.web; assert aiohttp.web is weft.web; print('compat ok')"
+    session.run(python, "-c", check, env={"WEFT_AS_AIOHTTP": "1"}, external=True)
+    session.run(python, "-m", "weft.compat", "--", python, "-c", check, external=True)
 
 
 @nox.session
