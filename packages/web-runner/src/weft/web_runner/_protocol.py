@@ -47,7 +47,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import traceback
 from collections import deque
 from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
@@ -77,6 +76,7 @@ from weft.web_exceptions import HTTPException
 
 from ._access_log import AbstractAccessLogger, AccessLogger
 from ._access_log import access_logger as default_access_log
+from ._error_page import internal_error_body
 from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
 from ._handler_api import HandlerApiMixin
 from ._upgrade import UpgradeMixin
@@ -101,14 +101,18 @@ class _Rejection(NamedTuple):
 
 
 def _error_bytes(
-    status: int, reason: str, text: str, headers: tuple[tuple[str, str], ...] = ()
+    status: int,
+    reason: str,
+    text: str,
+    headers: tuple[tuple[str, str], ...] = (),
+    content_type: str = "text/plain",
 ) -> bytes:
     body = text.encode()
     head = serialize_response_head(
         status,
         reason,
         [
-            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Type", f"{content_type}; charset=utf-8"),
             ("Content-Length", str(len(body))),
             *headers,
             ("Connection", "close"),
@@ -691,7 +695,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._queue_drained()
                 if isinstance(item, _Rejection):
                     self._write_raw(item.status, item.reason, item.text, item.headers)
-                    self.logger.debug(item.log)
+                    self.logger.debug("Error handling request from %s: %s", self._peer(), item.log)
                     break
                 if not await self._answer(*item):
                     break
@@ -720,7 +724,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     head, content, self, writer, self._task, self._loop
                 )
             except Exception as exc:  # a custom request_factory that fails
-                return self._abort(exc, writer, payload)
+                return self._abort(exc, writer, payload, head)
             try:
                 result: object = await self._server.request_handler(request)
                 if isinstance(result, HTTPException):
@@ -736,7 +740,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 raise
             except Exception as exc:
                 if writer.output_size or writer.chunked:
-                    return self._abort(exc, writer, payload)
+                    return self._abort(exc, writer, payload, head)
                 if isinstance(exc, BodyReadTimeoutError):
                     response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
                     response.force_close()
@@ -747,12 +751,14 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     response.force_close()
                 elif isinstance(exc, TimeoutError):
                     # As aiohttp: a timeout the handler let escape (a backend it waited
-                    # on) is a gateway's, 504 with no body; logged as any failure.
-                    self.logger.exception("Error handling request", exc_info=exc)
+                    # on) is a gateway's, 504 with no body. Logged as aiohttp logs it:
+                    # the line at ERROR, the traceback at DEBUG and only with debug=True.
+                    self.log_debug("Request handler timed out.", exc_info=exc)
+                    self.logger.error("Error handling request from %s", self._peer())
                     response = Response(status=504, content_type="text/plain")
                     response.force_close()
                 else:
-                    response = self._internal_error(exc)
+                    response = self._internal_error(exc, head)
             if head.expect_continue and payload.total_bytes == 0 and not payload.is_eof():
                 # The handler answered without asking for the body (no "100 Continue"
                 # went out): the client may not send it at all, so don't wait for it.
@@ -768,7 +774,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             except ConnectionError:
                 return False
             except Exception as exc:  # an on_response_prepare callback, a body that fails
-                return self._abort(exc, writer, payload)
+                return self._abort(exc, writer, payload, head)
             self._server.requests_count += 1
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
@@ -818,14 +824,22 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return False
         return payload.at_eof()
 
-    def _internal_error_text(self, exc: BaseException) -> str:
-        self.logger.exception("Error handling request", exc_info=exc)
-        text = "500 Internal Server Error\n\nServer got itself in trouble"
-        if self.debug:
-            text += "\n\n" + "".join(traceback.format_exception(exc))
-        return text
+    def _peer(self) -> str | None:
+        """The client's address as ``request.remote`` gives it (there may be no request)."""
+        transport = self._transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        if isinstance(peer, (list, tuple)):
+            return str(peer[0])
+        return None if peer is None else str(peer)
 
-    def _abort(self, exc: Exception, writer: StreamWriter, payload: BodyStream) -> bool:
+    def _internal_error_body(self, exc: BaseException, head: RequestHead) -> tuple[str, str]:
+        """Log ``exc`` with aiohttp's line; the 500's (text, content type) for ``head``."""
+        self.logger.exception("Error handling request from %s", self._peer(), exc_info=exc)
+        return internal_error_body(head.headers.get("Accept", ""), exc, self.debug)
+
+    def _abort(
+        self, exc: Exception, writer: StreamWriter, payload: BodyStream, head: RequestHead
+    ) -> bool:
         """End a response that failed on its way out; the connection closes.
 
         Nothing sent yet (a prepared stream may have left chunked framing on the
@@ -833,23 +847,30 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         response already out: the only honest end is the close.
         """
         if writer.output_size:
-            self.logger.exception("Error after the response started", exc_info=exc)
+            self.logger.exception("Error handling request from %s", self._peer(), exc_info=exc)
         else:
-            self._write_raw(500, "Internal Server Error", self._internal_error_text(exc))
+            text, content_type = self._internal_error_body(exc, head)
+            self._write_raw(500, "Internal Server Error", text, content_type=content_type)
         self._linger = not payload.is_eof()
         return False
 
-    def _internal_error(self, exc: BaseException) -> StreamResponse:
-        response = Response(status=500, text=self._internal_error_text(exc))
+    def _internal_error(self, exc: BaseException, head: RequestHead) -> StreamResponse:
+        text, content_type = self._internal_error_body(exc, head)
+        response = Response(status=500, text=text, content_type=content_type)
         response.force_close()
         return response
 
     def _write_raw(
-        self, status: int, reason: str, text: str, headers: tuple[tuple[str, str], ...] = ()
+        self,
+        status: int,
+        reason: str,
+        text: str,
+        headers: tuple[tuple[str, str], ...] = (),
+        content_type: str = "text/plain",
     ) -> None:
         """Send a whole error response straight to the transport (then the caller closes)."""
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(_error_bytes(status, reason, text, headers))
+            self._transport.write(_error_bytes(status, reason, text, headers, content_type))
 
     def __repr__(self) -> str:
         state = "handling" if self._handling else "idle"
