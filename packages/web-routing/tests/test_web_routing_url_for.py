@@ -88,11 +88,21 @@ def test_url_for_rejects_non_str() -> None:
 
 
 def test_literal_with_escape_is_kept() -> None:
-    """Escapes written in a path stay escapes; a lone '%' is encoded."""
+    """Escapes written in a path stay as written, in URLs and in matching (aiohttp's rule).
+
+    The literal is compared with the request's path-safe path, where every
+    escape but ``%2F`` and ``%25`` is decoded: ``/a%20b`` is never matched,
+    ``/p%25q`` and a lone ``%`` are, and every URL built routes back.
+    """
     router = UrlDispatcher()
     router.add_get("/a%20b/{x}", handler, name="e")
     router.add_get("/100%/{x}", handler, name="pct")
+    router.add_get("/p%25q/{x}", handler, name="p")
     assert router["e"].canonical == "/a%20b/{x}"
-    assert router["pct"].canonical == "/100%25/{x}"
-    assert dict(router.match("GET", "/a%20b/1")) == {"x": "1"}
-    assert dict(router.match("GET", "/100%25/2")) == {"x": "2"}
+    assert router["pct"].canonical == "/100%/{x}"
+    assert str(router["pct"].url_for(x="2")) == "/100%/2"
+    assert str(router["p"].url_for(x="3")) == "/p%25q/3"
+    assert router.match("GET", "/a%20b/1").http_exception is not None
+    assert router.match("GET", "/100%25/2").http_exception is not None
+    assert dict(router.match("GET", "/100%/2")) == {"x": "2"}
+    assert dict(router.match("GET", "/p%25q/3")) == {"x": "3"}

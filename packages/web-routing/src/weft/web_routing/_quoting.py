@@ -62,12 +62,13 @@ def unquote_value(value: str) -> str:
 
 
 def requote(path: str) -> str:
-    """Encode what must be, keep valid escapes: ``'/a b%20'`` -> ``'/a%20b%20'``."""
-    quoted = quote(path, safe=_PATH_SAFE + "%")
-    if "%" not in path:
-        return quoted
-    # quote() kept every '%'; encode the ones that do not start an escape.
-    return re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", quoted)
+    """Encode what must be, keep every ``%``: ``'/a b%20 100%'`` -> ``'/a%20b%20%20100%'``.
+
+    A registered path is matched as written (see ``_template``), so a ``%``
+    written in it, escape or not, stays as it is: the URL built from it then
+    routes back to it, as aiohttp's ``_requote_path`` does.
+    """
+    return quote(path, safe=_PATH_SAFE + "%")
 
 
 def quote_value(value: str, *, keep_slash: bool) -> str:

@@ -215,8 +215,10 @@ class PlainResource(Resource):
 
     def _set_path(self, path: str) -> None:
         self._path = path
-        # What a request's path-safe path must equal; '' is served as '/'.
-        self._match_key = decode_path_safe(requote(path)) or "/"
+        # What a request's path-safe path must equal: the path as written, as
+        # aiohttp compares it, so an escape in it ('/a%2Cb') is not decoded
+        # and only a '%2F' or '%25' there can ever match; '' is served as '/'.
+        self._match_key = path or "/"
 
     @property
     def canonical(self) -> str:
@@ -357,12 +359,13 @@ class PrefixResource(AbstractResource):
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(f"prefix must start with / and not end with /, got {prefix!r}")
         super().__init__(name=name)
-        self._set_prefix(requote(prefix))
+        self._set_prefix(prefix)
 
     def _set_prefix(self, prefix: str) -> None:
-        self._prefix = prefix  # encoded, as in URLs: '/my%20files'
-        self._match_prefix = decode_path_safe(prefix)  # compared with path-safe paths
-        self._prefix2 = self._match_prefix + "/"
+        self._prefix = requote(prefix)  # encoded, as in URLs: '/my%20files'
+        # Compared with path-safe paths as written, like a plain path.
+        self._match_prefix = prefix
+        self._prefix2 = prefix + "/"
 
     @property
     def canonical(self) -> str:
@@ -379,7 +382,7 @@ class PrefixResource(AbstractResource):
 
     def add_prefix(self, prefix: str) -> None:
         _check_prefix(prefix)
-        self._set_prefix(requote(prefix) + self._prefix)
+        self._set_prefix(prefix + self._match_prefix)
 
     def raw_match(self, prefix: str) -> bool:  # the parameter's name is aiohttp's
         return False

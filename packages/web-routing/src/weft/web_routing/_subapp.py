@@ -64,7 +64,7 @@ class PrefixedSubAppResource(PrefixResource):
             raise ValueError("Prefix cannot be empty")
         super().__init__(prefix)
         self._app = app
-        self._add_prefix_to_resources(self._prefix)
+        self._add_prefix_to_resources(prefix)
 
     @property
     def app(self) -> SubApplication:

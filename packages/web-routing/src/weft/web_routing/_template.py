@@ -2,9 +2,10 @@
 
 A template is literal text and variables.  ``{name}`` matches one segment
 (``[^{}/]+``); ``{name:regex}`` matches ``regex``, which may itself contain
-one level of braces (``{year:\\d{4}}``).  Literals are compared with the
-path-safe form of the request's path (see ``_quoting``), so ``'/caf\u00e9'``,
-``'/caf%C3%A9'`` and a request for ``/caf%C3%A9`` all agree.
+one level of braces (``{year:\\d{4}}``).  Literals are compared, as
+written, with the path-safe form of the request's path (see ``_quoting``):
+``'/caf\u00e9'`` matches a request for ``/caf%C3%A9``; ``'/a%2Cb'`` matches no
+request, as in aiohttp, since a request's ``%2C`` is decoded before matching.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._quoting import decode_path_safe, requote
+from ._quoting import requote
 
 __all__ = ["DEFAULT_VAR_RE", "Template", "is_dynamic", "parse_template"]
 
@@ -75,9 +76,10 @@ def parse_template(path: str) -> Template:
                     f"Invalid path '{path}'['{part}']: a variable is '{{name}}' or "
                     "'{name:regex}', with name a Python identifier"
                 )
-            quoted = requote(part)
-            formatter.append(quoted)
-            decoded = decode_path_safe(quoted)
+            formatter.append(requote(part))
+            # Matched as written, as aiohttp's plain paths are (its dynamic
+            # ones requote first and so never match a non-ASCII literal).
+            decoded = part
             if slashes is not None:
                 slashes += decoded.count("/")
             shape.append(decoded)
