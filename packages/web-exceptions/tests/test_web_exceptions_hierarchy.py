@@ -127,6 +127,17 @@ def test_exceptions_are_not_responses() -> None:
     ]
 
 
+@pytest.mark.parametrize("cls", [we.HTTPOk, we.HTTPFound, we.HTTPNotFound, we.HTTPBadGateway])
+def test_never_prepared(cls: type[HTTPException]) -> None:
+    """aiohttp 3's exceptions are responses, and middlewares written for them
+    (aiohttp-session's) check ``prepared`` on a raised one before touching its
+    headers: an exception is never sent itself, so it is never prepared."""
+    exc = cls(location="/x") if issubclass(cls, we.HTTPMove) else cls()
+    assert exc.prepared is False
+    exc.headers["X-Late"] = "1"
+    assert exc.prepared is False
+
+
 def test_catch_by_category() -> None:
     """A 404 is caught as HTTPClientError, HTTPError, HTTPException and Exception."""
     with pytest.raises(HTTPClientError) as info:

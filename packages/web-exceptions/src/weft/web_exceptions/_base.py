@@ -154,6 +154,13 @@ class HTTPException(Exception):
         """The reason phrase: the one given, else the standard phrase of the status."""
         return self._reason
 
+    @property
+    def prepared(self) -> bool:
+        """Always False: an exception is never sent itself, the framework answers with a
+        response made from it. aiohttp 3's exceptions are responses, and middlewares
+        written for them (aiohttp-session's) ask a raised one whether its head went out."""
+        return False
+
     # ------------------------------------------------------------------ headers
 
     @property
