@@ -24,6 +24,9 @@ CASES: list[tuple[str, bytes, type[HttpParserError]]] = [
     # request-line
     ("method not a token", b"G(T / HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("method with NUL", b"G\x00T / HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("TLS ClientHello", b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03", BadRequest),
+    ("leading space", b" GET / HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
+    ("method over 32 bytes", b"A" * 33 + b" / HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("two spaces", b"GET  / HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("tab separator", b"GET\t/ HTTP/1.1\r\n" + H + b"\r\n", BadRequest),
     ("missing version", b"GET /\r\n" + H + b"\r\n", BadRequest),
