@@ -248,6 +248,40 @@ def test_unreadable_file_and_directory_are_403(world_readable_tree: Path) -> Non
     as_unprivileged(check)
 
 
+def test_listing_with_an_entry_it_cannot_stat_is_403(world_readable_tree: Path) -> None:
+    """A listing whose entry cannot be looked at is 403, as aiohttp (issue 14: it was a 500).
+
+    The entry is a symlink into a folder the process may not enter: listing
+    the folder works, asking whether the entry is a directory is refused.
+    """
+    router = make_router()
+    router.add_static("/static", world_readable_tree, show_index=True)
+    (world_readable_tree / "locked" / "inner.txt").write_bytes(b"in")
+    (world_readable_tree / "into_locked").symlink_to(world_readable_tree / "locked" / "inner.txt")
+    (world_readable_tree / "locked").chmod(0)
+
+    def check() -> None:
+        assert asyncio.run(fetch(router, "/static/")) == 403
+        assert asyncio.run(fetch(router, "/static/into_locked")) == 403
+        assert asyncio.run(fetch(router, "/static/hello.txt"))[0] == "file"  # type: ignore[index]
+
+    as_unprivileged(check)
+
+
+@pytest.mark.asyncio
+async def test_listing_refused_midway_is_403(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PermissionError while the page is built (here from is_dir()) is 403, never 500."""
+    router = make_router()
+    router.add_static("/static", tree, show_index=True)
+    assert (await fetch(router, "/static/"))[0] == "html"  # type: ignore[index]
+
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_dir", refused)
+    assert await fetch(router, "/static/") == 403
+
+
 @pytest.mark.asyncio
 async def test_index_page(tree: Path) -> None:
     """show_index renders aiohttp's page: names escaped, links encoded, directories with /."""

@@ -273,15 +273,16 @@ class StaticResource(PrefixResource):
         relative = dir_path.relative_to(self._directory).as_posix()  # '.' for the root
         index_of = f"Index of /{html.escape(relative)}"
         items: list[str] = []
+        # Listing or an entry's is_dir() (a symlink into a folder this process
+        # may not enter) can be refused: 403 like aiohttp, not an error page.
         try:
-            entries = sorted(dir_path.iterdir())
+            for entry in sorted(dir_path.iterdir()):
+                rel_path = entry.relative_to(self._directory).as_posix()
+                url = self._prefix + "/" + quote_value(rel_path, keep_slash=True)
+                file_name = f"{entry.name}/" if entry.is_dir() else entry.name
+                items.append(f'<li><a href="{html.escape(url)}">{html.escape(file_name)}</a></li>')
         except PermissionError as error:
             raise HTTPForbidden() from error
-        for entry in entries:
-            rel_path = entry.relative_to(self._directory).as_posix()
-            url = self._prefix + "/" + quote_value(rel_path, keep_slash=True)
-            file_name = f"{entry.name}/" if entry.is_dir() else entry.name
-            items.append(f'<li><a href="{html.escape(url)}">{html.escape(file_name)}</a></li>')
         ul = "<ul>\n{}\n</ul>".format("\n".join(items))
         body = f"<body>\n<h1>{index_of}</h1>\n{ul}\n</body>"
         head = f"<head>\n<title>{index_of}</title>\n</head>"
