@@ -115,11 +115,13 @@ async def test_shutdown_with_50_requests_in_flight_loses_none(serve: Serve) -> N
     assert not cleanup.done()  # ... and waits for the 50
     release.set()
     responses = [await connection.response() for connection in connections]
-    await asyncio.wait_for(cleanup, TIMEOUT)
     assert [r.status for r in responses] == [200] * 50
     assert [r.body for r in responses] == [b"done /r%d" % i for i in range(50)]
+    assert {r.headers["Connection"] for r in responses} == {"close"}
     for connection in connections:
-        assert await connection.read_to_eof() == b""  # then closed
+        assert await connection.read_to_eof() == b""  # then closed ...
+        await connection.close()  # ... and the client closes too, as told
+    await asyncio.wait_for(cleanup, TIMEOUT)
 
 
 @pytest.mark.asyncio

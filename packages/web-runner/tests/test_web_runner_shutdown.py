@@ -99,6 +99,7 @@ async def test_cleanup_stops_accepting_new_connections(serve: Serve) -> None:
         await asyncio.wait_for(asyncio.open_connection(served.host, served.port), TIMEOUT)
     gate.release.set()
     assert (await busy.response()).body == b"done"
+    await busy.close()  # told Connection: close, a client closes; the server waits for it
     await asyncio.wait_for(cleanup, TIMEOUT)
 
 
@@ -122,6 +123,7 @@ async def test_idle_keepalive_connections_close_at_once(serve: Serve) -> None:
     gate.release.set()
     assert (await busy.response()).body == b"done"
     assert await busy.read_to_eof() == b""  # and then it is closed too
+    await busy.close()
     await asyncio.wait_for(cleanup, TIMEOUT)
 
 
@@ -174,6 +176,7 @@ async def test_low_level_server_shutdown(serve: Serve) -> None:
     assert not cleanup.done()  # ... and waits for the busy one
     gate.release.set()
     assert (await busy.response()).body == b"done"
+    await busy.close()
     await asyncio.wait_for(cleanup, TIMEOUT)
 
 

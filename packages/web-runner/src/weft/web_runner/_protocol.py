@@ -356,6 +356,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._logging_enabled = self.access_logger is not None and self.access_logger.enabled
         self._server.connection_made(self, self._transport)
         self._task = self._loop.create_task(self._serve())
+        if self._server.shutting_down:
+            # Accepted just before the sites stopped listening: nothing is started on it.
+            self.close()
 
     def data_received(self, data: bytes) -> None:
         if self._upgraded is not None:  # switched protocols (see _upgrade)
@@ -363,6 +366,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return
         if self._parse_failed or self._closing:
             return  # after an error, or while lingering: read and discard
+        if self._close_requested and self._payload is None:
+            # Closing (close(), the graceful shutdown): the request in hand has
+            # its whole body, and no request after it will be started.
+            return
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
@@ -370,7 +377,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         try:
             # The cap is hard: the parser stops before a head the queue has no
             # room for and keeps its bytes, however many one read holds (row 31).
-            events = self._parser.feed(data, max(_QUEUE_HIGH - len(self._queue), 0))
+            room = 0 if self._close_requested else max(_QUEUE_HIGH - len(self._queue), 0)
+            events = self._parser.feed(data, room)
         except HttpParserError as exc:
             # Requests completed before the error are answered first (exc.events).
             self._dispatch(exc.events)
@@ -403,7 +411,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._body_handle = self._loop.call_later(
                         self._body_timeout, self._on_body_timeout
                     )
-        elif self._head_timeout and self._head_handle is None and self._parser.head_pending:
+        elif (
+            self._head_timeout
+            and self._head_handle is None
+            and self._parser.head_pending
+            and not self._close_requested  # a head that will not be parsed has no clock
+        ):
             # The first bytes of a head arrived (alone, or after whole requests in
             # the same read): start the head clock. A head completed in this read
             # stopped the previous clock in _dispatch.
@@ -636,6 +649,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         """Close when the connection's task ends: at once, or lingering (see the module doc)."""
         transport = self._transport
         self._queue.clear()  # a rejection queued behind a request that ended the connection
+        if self._server.shutting_down:
+            # The last answer of a connection the graceful shutdown let finish: the
+            # client may have sent more already (pipelined, or before it read
+            # Connection: close), and a close over unread bytes is a reset that can
+            # destroy that answer before the client reads it.
+            self._linger = True
         if (
             not (self._linger or self._parse_failed)
             or self._client_eof
@@ -662,8 +681,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._linger_handle = self._loop.call_later(self._lingering_time, self._close)
 
     def close_if_idle(self) -> bool:
-        """Close now if no request is being answered or waiting (graceful shutdown)."""
-        if self._lingering or (not self._handling and not self._queue):
+        """Close now unless a request is being answered: requests parsed but not yet
+        started are not started (close(), the graceful shutdown)."""
+        if self._lingering or not self._handling:
             self._close()
             self._wake()
             return True
@@ -767,6 +787,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # The rest of the body will not be drained: say so in this response,
                 # or the client sends its next request on a connection that is about
                 # to close, and that request is lost (read as body, then dropped).
+                response.force_close()
+            elif not response.prepared and self._last_request:
+                # The connection's last answer (the graceful shutdown, close(), a
+                # client's FIN): said in it, so the client sends its next request on
+                # a new connection. (A response the handler prepared itself went out
+                # as it was.)
                 response.force_close()
             try:
                 await response.prepare(request)

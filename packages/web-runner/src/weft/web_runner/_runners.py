@@ -1,10 +1,40 @@
 """Runners (what is served) and sites (where it is served).
 
 A runner owns one Server and the lifecycle of what it serves; a site binds
-that server to a listening socket. ``cleanup()`` is the graceful shutdown:
-sites stop accepting, idle keep-alive connections close at once, on_shutdown
-runs, in-flight requests get ``shutdown_timeout`` seconds to finish, then
-on_cleanup runs.
+that server to a listening socket. ``cleanup()`` is the graceful shutdown,
+in this order (aiohttp 3.14's, with the differences marked):
+
+1. Stop accepting: every site's listening socket closes. Connections
+   already open stay.
+2. Every connection is marked closing (``Server.pre_shutdown()``):
+
+   * an idle one (no request being answered) closes at once; requests it
+     has parsed but not started are not started;
+   * a busy one finishes the request in hand, whose body it goes on
+     reading (aiohttp stops reading, so an upload in progress stalls);
+     its answer says ``Connection: close`` unless the handler had sent its
+     head already (aiohttp says nothing); then it half-closes and reads and
+     discards what the client still sends until the client closes, at most
+     ``lingering_time`` (aiohttp closes at once, and a request the client had
+     pipelined turns that close into a reset that can destroy the answer);
+   * no connection parses or starts another request, pipelined requests
+     already buffered included; a connection accepted from now on is
+     closed unserved.
+
+   Under ``run_app`` (``handle_signals=True``) steps 1 and 2 run in the
+   SIGINT/SIGTERM callback itself, so no request starts after the signal;
+   ``cleanup()`` then repeats them, which changes nothing. Without a signal,
+   ``cleanup()`` lets the loop run once first, as aiohttp does, so that a
+   request that arrived just before is started and answered.
+3. ``on_shutdown`` runs (``shutdown()``).
+4. The wait: until every connection's task has ended (its handler returned
+   and its answer went out) and every connection has closed, at most
+   ``shutdown_timeout`` seconds. Each task's end wakes it, so it ends with
+   the last one; nothing polls.
+5. What still runs is cancelled, and the wait goes on until each cancelled
+   handler has unwound (aiohttp does not wait for them), so no handler
+   code runs after the next step starts. Every connection is closed.
+6. ``on_cleanup`` runs and the cleanup contexts exit (``_cleanup_server()``).
 """
 
 from __future__ import annotations
@@ -73,20 +103,28 @@ class BaseRunner(ABC):
     async def setup(self) -> None:
         """Prepare what is served (start-up callbacks run here)."""
         if self._handle_signals:
-            install_signal_handlers(asyncio.get_running_loop())
+            install_signal_handlers(asyncio.get_running_loop(), self._stop_at_signal)
         self._server = await self._make_server()
 
-    async def cleanup(self) -> None:
-        """Graceful shutdown, see the module docstring."""
-        for site in list(self._sites):
-            await site.stop()
+    def _stop_at_signal(self) -> None:
+        """Steps 1 and 2 at the signal itself (the rest follows in ``cleanup()``)."""
+        for site in self._sites:
+            if site._server is not None:
+                site._server.close()
         if self._server is not None:
-            # Let requests that were accepted just before the sites stopped start first.
-            await asyncio.sleep(0)
             self._server.pre_shutdown()
-            await self.shutdown()
-            await self._server.shutdown(self._shutdown_timeout)
-        await self._cleanup_server()
+
+    async def cleanup(self) -> None:
+        """The graceful shutdown: the numbered steps of the module docstring."""
+        for site in list(self._sites):
+            await site.stop()  # 1
+        if self._server is not None:
+            # Requests that arrived just before the sites stopped are started first.
+            await asyncio.sleep(0)
+            self._server.pre_shutdown()  # 2
+            await self.shutdown()  # 3
+            await self._server.shutdown(self._shutdown_timeout)  # 4, 5
+        await self._cleanup_server()  # 6
         self._server = None
         if self._handle_signals:
             remove_signal_handlers(asyncio.get_running_loop())

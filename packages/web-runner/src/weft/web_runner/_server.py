@@ -121,6 +121,8 @@ class Server:
         self.logger = logger
         self._kwargs = kwargs
         self._connections: dict[RequestHandler, asyncio.Transport] = {}
+        self._shutting_down = False
+        self._all_closed: asyncio.Future[None] | None = None
         self.requests_count = 0
 
     @property
@@ -134,6 +136,9 @@ class Server:
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         """``handler``'s connection closed, with ``exc`` when it broke."""
         self._connections.pop(handler, None)
+        waiter = self._all_closed
+        if not self._connections and waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _make_request(
         self,
@@ -146,24 +151,53 @@ class Server:
     ) -> BaseRequest:
         return BaseRequest(head, payload, protocol, writer, task, loop)
 
+    @property
+    def shutting_down(self) -> bool:
+        """True once ``pre_shutdown()`` ran: connections made from now on start nothing."""
+        return self._shutting_down
+
     def pre_shutdown(self) -> None:
-        """Close every idle keep-alive connection at once."""
+        """Mark every connection closing: idle ones close at once, busy ones after
+        the request in hand (answered with ``Connection: close``); no connection
+        starts another request. Connections made later are closed unserved.
+        """
+        self._shutting_down = True
         for connection in list(self._connections):
-            connection.close_if_idle()
+            connection.close()
 
     async def shutdown(self, timeout: float | None = None) -> None:
-        """Let in-flight requests finish within ``timeout``, then cancel the rest."""
+        """Wait for the requests in hand up to ``timeout`` seconds, then cancel the rest.
+
+        Returns once every connection's task has ended, cancelled ones included
+        (so nothing of a handler runs after this: the app's on_cleanup comes
+        next), and every connection is closed. ``None`` waits as long as the
+        requests take.
+        """
         self.pre_shutdown()
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while self._connections:
-            for connection in list(self._connections):
-                connection.close_if_idle()
-            if deadline is not None and loop.time() >= deadline:
-                break
-            await asyncio.sleep(0.05)
+        tasks = {
+            task
+            for connection in self._connections
+            if (task := connection._task) is not None and not task.done()
+        }
+        pending: set[asyncio.Task[None]] = set()
+        if tasks:
+            # Woken by the tasks' ends: the last handler's end ends the wait.
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+        if not pending and self._connections:
+            # Answers still flushing, and connections lingering after their last
+            # answer until the client closes (it was told: Connection: close, FIN).
+            self._all_closed = loop.create_future()
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+            await asyncio.wait((self._all_closed,), timeout=remaining)
+            self._all_closed = None
         for connection in list(self._connections):
-            connection.force_close()
+            connection.force_close()  # closes lingering ones; cancels what still runs
+        if pending:
+            # A cancelled handler may still await while unwinding (closing its own
+            # resources): it must have ended before the app's clean-up begins.
+            await asyncio.wait(pending)
         self._connections.clear()
 
     def __call__(self) -> RequestHandler:
