@@ -17,10 +17,13 @@ Invariants:
   and the request body was fully read (so the next request's bytes are
   where the parser expects them).
 
-Timeouts (each 0 or None disables it):
+Timeouts (each None disables it, and so does 0 but for keepalive_timeout):
 
 * ``keepalive_timeout``: an idle connection (no request queued or being
-  answered, no head arriving) is closed after this many seconds.
+  answered, no head arriving) is closed after this many seconds. ``0`` is
+  no keep-alive, as in aiohttp: the connection closes after each answer
+  (which says ``Connection: close``) unless a request is already waiting
+  behind it; ``None`` keeps idle connections open.
 * ``read_head_timeout``: from the first byte of a request head (its first
   read after the previous message ended) the whole head must arrive within
   this many seconds, or the client gets 408 Request Timeout and the
@@ -788,11 +791,13 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # or the client sends its next request on a connection that is about
                 # to close, and that request is lost (read as body, then dropped).
                 response.force_close()
-            elif not response.prepared and self._last_request:
+            elif not response.prepared and (
+                self._last_request or (self._keepalive_timeout == 0 and not self._queue)
+            ):
                 # The connection's last answer (the graceful shutdown, close(), a
-                # client's FIN): said in it, so the client sends its next request on
-                # a new connection. (A response the handler prepared itself went out
-                # as it was.)
+                # client's FIN; keepalive_timeout=0 with nothing pipelined): said in
+                # it, so the client sends its next request on a new connection.
+                # (A response the handler prepared itself went out as it was.)
                 response.force_close()
             try:
                 await response.prepare(request)
@@ -811,6 +816,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 self._linger = True
             # A client that sent its FIN sends no further request, and close() or
             # keep_alive(False) ask for the same: close once answered.
+            if self._keepalive_timeout == 0 and not self._queue:
+                return False  # as aiohttp: no keep-alive, but pipelined requests are answered
             return keep_alive and not self._closing and not self._last_request
         finally:
             self._handling = False
