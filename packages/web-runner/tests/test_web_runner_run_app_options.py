@@ -94,6 +94,47 @@ def test_banner_request_and_signal(bound_socket: socket.socket) -> None:
     assert results[0].endswith(b"hello")
 
 
+def _fetch_v6_then_stop(port: int, results: list[bytes], banner: list[str]) -> Callable[..., None]:
+    async def go() -> None:
+        try:
+            reader, writer = await asyncio.open_connection("::1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            results.append(await asyncio.wait_for(reader.read(), TIMEOUT))
+            writer.close()
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def fake_print(*args: object) -> None:
+        banner.append(" ".join(str(a) for a in args))
+        asyncio.get_running_loop().create_task(go())
+
+    return fake_print
+
+
+@pytest.mark.parametrize("how", ["host", "sock"])
+def test_an_ipv6_address_is_printed_in_brackets(how: str) -> None:
+    """run_app's banner shows an IPv6 URL as aiohttp's does: http://[::1]:PORT, whether
+    it binds host="::1" itself or is given a bound IPv6 socket."""
+    sock = socket.socket(socket.AF_INET6)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("::1", 0))
+    port = sock.getsockname()[1]
+    results: list[bytes] = []
+    banner: list[str] = []
+    try:
+        if how == "host":
+            sock.close()  # its port, free again, is the one asked for
+            run_app(
+                make_app(), host="::1", port=port, print=_fetch_v6_then_stop(port, results, banner)
+            )
+        else:
+            run_app(make_app(), sock=sock, print=_fetch_v6_then_stop(port, results, banner))
+    finally:
+        sock.close()
+    assert banner == [f"======== Running on http://[::1]:{port} ========\n(Press CTRL+C to quit)"]
+    assert results[0].endswith(b"hello")
+
+
 def test_access_log_parameters_reach_the_server(bound_socket: socket.socket) -> None:
     """access_log_class / access_log_format / access_log are used for each request."""
     port = bound_socket.getsockname()[1]

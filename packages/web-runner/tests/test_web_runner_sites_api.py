@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import aiohttp.web
 import pytest
 
 from weft.web_core import Application, BaseRequest, Request, Response
@@ -204,19 +205,109 @@ async def test_server_connection_made_and_lost_have_aiohttp_signatures() -> None
         await runner.cleanup()
 
 
-def test_unknown_keywords_fail_when_the_server_or_runner_is_made() -> None:
-    """A keyword no Server or RequestHandler takes is a TypeError at once (aiohttp's
-    fallback drops it with a warning at every connection)."""
+async def _connection_options(runner: aiohttp.web.AppRunner | AppRunner) -> dict[str, object]:
+    """What the connection of one request was configured with, under either framework."""
+    await runner.setup()
+    try:
+        site = (
+            aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+            if isinstance(runner, aiohttp.web.AppRunner)
+            else TCPSite(runner, "127.0.0.1", 0)
+        )
+        await site.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), TIMEOUT)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer
+    ka, line = answer.rpartition(b"\r\n\r\n")[2].decode().split()
+    return {"keepalive_timeout": float(ka), "max_line_size": int(line)}
+
+
+def _options_app(web: object, **handler_args: object) -> object:
+    async def options(request: object) -> object:
+        protocol = request.protocol  # type: ignore[attr-defined]
+        text = f"{protocol.keepalive_timeout} {protocol.max_line_size}"
+        return web.Response(text=text)  # type: ignore[attr-defined]
+
+    app = web.Application(handler_args=handler_args or None)  # type: ignore[attr-defined]
+    app.router.add_get("/", options)
+    return app
+
+
+@pytest.mark.asyncio
+async def test_unknown_keywords_are_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A keyword no Server or RequestHandler takes, in the app's handler_args, the
+    runner's or the Server's keywords: served anyway with one warning, as aiohttp
+    3.14 does (its Server retries each connection without the custom keywords and
+    logs "Failed to create request handler with custom kwargs"). aiohttp then drops
+    every custom keyword (max_line_size too); weft drops the unknown ones only."""
+    from weft.web_core import Application as WeftApplication
 
     async def hello(request: BaseRequest) -> Response:
         return Response()
 
-    with pytest.raises(TypeError, match="keepalive_timout"):
+    with caplog.at_level("WARNING", logger="weft.server"):
         Server(hello, keepalive_timout=5)
-    with pytest.raises(TypeError, match="keepalive_timout"):
-        AppRunner(Application(), keepalive_timout=5)
-    with pytest.raises(TypeError, match="keepalive_timout"):
-        AppRunner(Application(handler_args={"keepalive_timout": 5}))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Ignoring keyword arguments the Server and its connections do not take: "
+        "['keepalive_timout'] (misspelt? see the Server's documentation)"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="weft.server"):
+        weft = await _connection_options(
+            AppRunner(
+                _options_app(weft_web_module(), bogus=1),  # type: ignore[arg-type]
+                max_line_size=100,
+                other=2,
+            )
+        )
+    assert len(caplog.records) == 1
+    assert "['bogus', 'other']" in caplog.records[0].getMessage()
+    aio = await _connection_options(
+        aiohttp.web.AppRunner(
+            _options_app(aiohttp.web, bogus=1),  # type: ignore[arg-type]
+            max_line_size=100,
+            other=2,
+        )
+    )
+    assert weft == {"keepalive_timeout": 75.0, "max_line_size": 100}
+    assert aio == {"keepalive_timeout": 3630.0, "max_line_size": 8190}  # all dropped
+    assert isinstance(WeftApplication(handler_args={"bogus": 1}), WeftApplication)
+
+
+@pytest.mark.asyncio
+async def test_the_apps_handler_args_override_the_runners_keywords() -> None:
+    """As aiohttp: AppRunner(app, keepalive_timeout=7) with the app's handler_args
+    saying 5 serves with 5."""
+    seen = {}
+    for name, web in (("aiohttp", aiohttp.web), ("weft", weft_web_module())):
+        app = _options_app(web, keepalive_timeout=5.0, max_line_size=500)
+        seen[name] = await _connection_options(
+            web.AppRunner(app, keepalive_timeout=7.0, max_line_size=600)  # type: ignore[attr-defined]
+        )
+    assert seen["weft"] == seen["aiohttp"] == {"keepalive_timeout": 5.0, "max_line_size": 500}
+
+
+def test_bad_values_still_fail_when_the_runner_is_made() -> None:
+    """A value that cannot work is a ValueError at once, wherever it is given."""
+    with pytest.raises(ValueError, match="read_bufsize"):
+        AppRunner(Application(handler_args={"read_bufsize": 0}))
+    with pytest.raises(ValueError, match="read_bufsize"):
+        AppRunner(Application(), read_bufsize=0, bogus=1)
+
+
+def weft_web_module() -> object:
+    """weft's names as aiohttp.web has them, for the side-by-side tests above."""
+    import types
+
+    return types.SimpleNamespace(
+        Application=Application, Response=Response, AppRunner=AppRunner, TCPSite=TCPSite
+    )
 
 
 def _fetch_then_stop(port: int, results: list[bytes]) -> Callable[..., None]:

@@ -189,13 +189,19 @@ class AppRunner(BaseRunner):
         await self._app.startup()
         self._app.freeze()
         handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
-        # As aiohttp: the app's handler_args configure its connections; the runner's win.
-        kwargs = {**self._app.handler_args, **self._kwargs}
+        # As aiohttp: the app's handler_args configure its connections, over the
+        # runner's keywords.
+        kwargs = {**self._kwargs, **self._app.handler_args}
         kwargs.setdefault("debug", self._app.debug)
         return Server(handler, request_factory=self._app._make_request, **kwargs)
 
     async def _cleanup_server(self) -> None:
         await self._app.cleanup()
+
+
+def _url_host(host: str) -> str:
+    """An IPv6 address in brackets, as in a URL (aiohttp's names are built by yarl)."""
+    return f"[{host}]" if ":" in host else host
 
 
 class BaseSite(ABC):
@@ -285,9 +291,7 @@ class TCPSite(BaseSite):
     def name(self) -> str:
         scheme = "https" if self._ssl_context else "http"
         host = "0.0.0.0" if not self._host else self._host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{scheme}://{host}:{self.port}"
+        return f"{scheme}://{_url_host(host)}:{self.port}"
 
     async def start(self) -> None:
         await super().start()
@@ -383,7 +387,7 @@ class SockSite(BaseSite):
             self._name = f"{scheme}://unix:{sock.getsockname()}:"
         else:
             host, port = sock.getsockname()[:2]
-            self._name = f"{scheme}://{host}:{port}"
+            self._name = f"{scheme}://{_url_host(host)}:{port}"
 
     @property
     def name(self) -> str:

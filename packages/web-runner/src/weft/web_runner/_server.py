@@ -62,18 +62,17 @@ _SERVER_KEYWORDS = frozenset(
 
 
 def check_server_options(options: Mapping[str, Any]) -> None:
-    """Refuse keyword arguments a Server (or its connections) would not take or cannot use.
+    """Refuse values a Server's connections cannot work with (``read_bufsize=0``).
 
     Called when a Server or an AppRunner is made, so a mistake shows there
     rather than at the first connection (or after the app's start-up).
+    Keywords no Server takes are not refused here: see ``Server``.
     """
-    unknown = options.keys() - _HANDLER_KEYWORDS - _SERVER_KEYWORDS
-    if unknown:
-        raise TypeError(
-            f"unexpected keyword arguments for the Server and its connections: "
-            f"{sorted(unknown)}; accepted: {sorted(_HANDLER_KEYWORDS | _SERVER_KEYWORDS)}"
-        )
-    check_handler_options(**options)
+    check_handler_options(**_known(options))
+
+
+def _known(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k in _HANDLER_KEYWORDS or k in _SERVER_KEYWORDS}
 
 
 class Server:
@@ -84,8 +83,9 @@ class Server:
     ``lingering_time``, ``max_line_size``, ``max_field_size``,
     ``max_headers``, ``read_bufsize``, ``auto_decompress`` (default True),
     ``timeout_ceil_threshold``, ``debug``, and weft's ``read_head_timeout``,
-    ``read_body_timeout``, ``lingering_body_size``. Any other keyword is a
-    TypeError here, not at the first connection.
+    ``read_body_timeout``, ``lingering_body_size``. Any other keyword is
+    dropped with one warning on ``logger`` (aiohttp, too, serves without it);
+    a value that cannot work (``read_bufsize=0``) is a ValueError here.
 
     Access log: ``access_log`` (a ``logging.Logger``, default ``weft.access``;
     None turns it off), ``access_log_class`` (an AbstractAccessLogger
@@ -110,6 +110,19 @@ class Server:
                 "access_log_class must be a subclass of weft.web_runner.AbstractAccessLogger, "
                 f"got {access_log_class!r}"
             )
+        unknown = kwargs.keys() - _HANDLER_KEYWORDS
+        if unknown:
+            # As aiohttp 3.14, which serves on without them (it retries each
+            # connection with its custom keywords dropped, and logs it): code written
+            # for another aiohttp version, or an Application's handler_args meant for
+            # it, keeps working. Said once, not at every connection; and only the
+            # unknown ones are dropped (aiohttp drops every custom keyword).
+            logger.warning(
+                "Ignoring keyword arguments the Server and its connections do not take: "
+                "%s (misspelt? see the Server's documentation)",
+                sorted(unknown),
+            )
+            kwargs = {k: v for k, v in kwargs.items() if k not in unknown}
         check_server_options(kwargs)
         self._loop = loop
         self.access_logger: AbstractAccessLogger | None = (
