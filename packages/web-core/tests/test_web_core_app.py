@@ -115,7 +115,8 @@ def test_app_identity() -> None:
 
 def test_app_options_are_readable() -> None:
     """handler_args (read-only, for the server's connections) and debug read back."""
-    app = Application(handler_args={"keepalive_timeout": 30}, debug=True)
+    with pytest.warns(DeprecationWarning, match="debug argument is deprecated"):
+        app = Application(handler_args={"keepalive_timeout": 30}, debug=True)
     assert dict(app.handler_args) == {"keepalive_timeout": 30}
     with pytest.raises(TypeError):
         app.handler_args["keepalive_timeout"] = 5  # type: ignore[index]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 
 import pytest
 
@@ -53,10 +54,27 @@ def test_make_handler_builds_the_registered_server_over_a_frozen_app(
         return "server"
 
     monkeypatch.setattr(app_module, "_server_factory", factory)
-    app = Application(handler_args={"keepalive_timeout": 5}, debug=True)
+    with pytest.warns(DeprecationWarning, match="debug argument"):
+        app = Application(handler_args={"keepalive_timeout": 5}, debug=True)
     with pytest.warns(DeprecationWarning, match="make_handler"):
         assert app.make_handler(access_log=None) == "server"
     assert app.frozen
     assert built["handler"] == app._handle
     assert built["request_factory"] == app._make_request
     assert (built["keepalive_timeout"], built["debug"], built["access_log"]) == (5, True, None)
+
+
+@pytest.mark.parametrize("debug", [True, False, None])
+def test_any_debug_argument_warns_as_aiohttps_and_still_sets_debug_mode(debug: object) -> None:
+    """aiohttp 3 deprecates the argument, not a value: False and None warn too."""
+    with pytest.warns(DeprecationWarning, match="^debug argument is deprecated$") as caught:
+        app = Application(debug=debug)  # type: ignore[arg-type]  # aiohttp takes Any
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # stacklevel: the caller's line, as aiohttp's
+    assert app.debug is bool(debug)
+
+
+def test_no_debug_argument_no_warning_and_no_debug_mode() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Application().debug is False

@@ -23,7 +23,7 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from types import MappingProxyType
+from types import EllipsisType, MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
 from weft.http_parser import HttpVersion11, RequestHead
@@ -154,11 +154,15 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         handler_args: dict[str, Any] | None = None,
         client_max_size: int = 1024**2,
         client_max_fields: int = 1000,
-        debug: bool = False,
+        debug: bool | EllipsisType = ...,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if loop is not None:
             warnings.warn("loop argument is deprecated", DeprecationWarning, stacklevel=2)
+        # aiohttp 3 deprecates the argument itself, so any value given warns, False
+        # included; left out, the app is not in debug mode.
+        if debug is not ...:
+            warnings.warn("debug argument is deprecated", DeprecationWarning, stacklevel=2)
         self._loop = loop
         self._router = UrlDispatcher() if router is None else router
         if self._router.default_expect_handler is None:
@@ -173,7 +177,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._handler_args = handler_args or {}
         self._client_max_size = client_max_size
         self._client_max_fields = client_max_fields
-        self._debug = debug
+        self._debug = False if debug is ... else bool(debug)
         self.logger = logger
         self._state: dict[str | AppKey[Any], Any] = {}
         self._pre_frozen = False
