@@ -17,7 +17,9 @@ Invariants:
    control frames, mask bit, the 7-bit length of a control frame); a data
    frame's declared length is checked against ``max_msg_size`` before its
    payload is read; text is decoded incrementally, so invalid UTF-8 fails at
-   the byte that makes it invalid, not at the end of the message.
+   the byte that makes it invalid, not at the end of the message. With
+   ``decode_text=False`` a TEXT message's payload is its bytes, unchecked
+   (aiohttp 3.14's ``decode_text=False``: the application decodes, or not).
 3. **Every violation raises WebSocketError with the close code to send**:
    1002 for framing (§5.2-§5.5, §7.4.1), 1007 for invalid UTF-8 in text or a
    close reason (§8.1), 1009 for a message over ``max_msg_size`` (§7.4.1).
@@ -53,6 +55,8 @@ _BINARY: Final = WSMsgType.BINARY
 _CLOSE: Final = WSMsgType.CLOSE
 _PING: Final = WSMsgType.PING
 _PONG: Final = WSMsgType.PONG
+#: The assembly state of a TEXT message read with ``decode_text=False`` (no opcode has it).
+_RAW_TEXT: Final = -1
 _UTF8_DECODER: Final = codecs.getincrementaldecoder("utf-8")
 
 
@@ -91,6 +95,8 @@ class WebSocketReader:
     ones; a client refuses masked ones. ``max_msg_size`` caps a message's
     payload after decompression (0: no cap, as in aiohttp). ``compress``:
     the negotiated permessage-deflate parameters, or None without it.
+    ``decode_text=False``: TEXT messages carry their payload as bytes, not
+    UTF-8 checked (invalid UTF-8 is then no 1007).
 
     >>> reader = WebSocketReader()
     >>> reader.feed(b"\\x81\\x85\\x37\\xfa\\x21\\x3d\\x7f\\x9f\\x4d\\x51\\x58")
@@ -100,6 +106,7 @@ class WebSocketReader:
     __slots__ = (
         "_control",
         "_ctrl_opcode",
+        "_decode_text",
         "_decoder",
         "_error",
         "_fin",
@@ -125,11 +132,13 @@ class WebSocketReader:
         is_client: bool = False,
         max_msg_size: int = 4 * 1024 * 1024,
         compress: WSDeflateParams | None = None,
+        decode_text: bool = True,
     ) -> None:
         if max_msg_size < 0:
             raise ValueError("max_msg_size must be >= 0 (0: no limit)")
         self._want_mask = 0 if is_client else 0x80
         self._max_msg_size = max_msg_size
+        self._decode_text = decode_text
         self._inflater: Inflater | None = None
         if compress is not None:
             # We inflate what the peer compressed: its no_context_takeover applies.
@@ -285,7 +294,8 @@ class WebSocketReader:
             return pos + size
         self._ctrl_opcode = 0
         if opcode:  # the first frame of a message
-            self._msg_opcode = opcode
+            # An undecoded TEXT message is assembled as BINARY is, and typed TEXT at the end.
+            self._msg_opcode = opcode if opcode != _TEXT or self._decode_text else _RAW_TEXT
             self._msg_compressed = bool(rsv1)
             self._msg_size = 0
             self._payload = bytearray()
@@ -359,7 +369,7 @@ class WebSocketReader:
         if opcode == _TEXT:
             # Checked already (a single chunk) or by the incremental decoder.
             return WSMessage(_TEXT, whole.decode("utf-8"), "")
-        return WSMessage(_BINARY, whole, "")
+        return WSMessage(_TEXT if opcode == _RAW_TEXT else _BINARY, whole, "")
 
     def _control_message(self) -> WSMessage:
         payload = self._control

@@ -40,10 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar, overload
 
 from weft.http_parser import (
     WS_CLOSED_MESSAGE,
@@ -83,6 +84,13 @@ _PING: Final = WSMsgType.PING
 _PONG: Final = WSMsgType.PONG
 _CLOSE: Final = WSMsgType.CLOSE
 
+# aiohttp 3.14's type parameter: whether TEXT data is str (the default) or bytes. Only
+# Python 3.13's TypeVar takes a default; mypy reads the first branch whatever the version.
+if TYPE_CHECKING or sys.version_info >= (3, 13):
+    _DecodeText = TypeVar("_DecodeText", bound=bool, covariant=True, default=Literal[True])
+else:
+    _DecodeText = TypeVar("_DecodeText", bound=bool, covariant=True)
+
 
 @dataclass(frozen=True, slots=True)
 class WebSocketReady:
@@ -108,7 +116,7 @@ class _Receiver:
 
     __slots__ = ("_ws",)
 
-    def __init__(self, ws: WebSocketResponse) -> None:
+    def __init__(self, ws: WebSocketResponse[Any]) -> None:
         self._ws = ws
 
     def data_received(self, data: bytes) -> None:
@@ -121,7 +129,7 @@ class _Receiver:
         self._ws._connection_lost(exc)
 
 
-class WebSocketResponse(StreamResponse):
+class WebSocketResponse(StreamResponse, Generic[_DecodeText]):
     """A WebSocket endpoint, with aiohttp.web's API::
 
     async def handler(request):
@@ -131,9 +139,61 @@ class WebSocketResponse(StreamResponse):
             if msg.type == web.WSMsgType.TEXT:
                 await ws.send_str(msg.data)
         return ws
+
+    ``decode_text=False`` (aiohttp 3.14) gives TEXT messages whose data is the
+    bytes received, not checked as UTF-8; the type says so:
+    ``WebSocketResponse[Literal[False]]``, whose ``receive_str()`` returns bytes.
     """
 
     _length_check = False
+
+    @overload
+    def __init__(
+        self: WebSocketResponse[Literal[True]],
+        *,
+        timeout: float = ...,
+        receive_timeout: float | None = ...,
+        autoclose: bool = ...,
+        autoping: bool = ...,
+        heartbeat: float | None = ...,
+        protocols: Iterable[str] = ...,
+        compress: bool = ...,
+        max_msg_size: int = ...,
+        writer_limit: int = ...,
+        decode_text: Literal[True] = ...,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: WebSocketResponse[Literal[False]],
+        *,
+        timeout: float = ...,
+        receive_timeout: float | None = ...,
+        autoclose: bool = ...,
+        autoping: bool = ...,
+        heartbeat: float | None = ...,
+        protocols: Iterable[str] = ...,
+        compress: bool = ...,
+        max_msg_size: int = ...,
+        writer_limit: int = ...,
+        decode_text: Literal[False],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: WebSocketResponse[bool],
+        *,
+        timeout: float = ...,
+        receive_timeout: float | None = ...,
+        autoclose: bool = ...,
+        autoping: bool = ...,
+        heartbeat: float | None = ...,
+        protocols: Iterable[str] = ...,
+        compress: bool = ...,
+        max_msg_size: int = ...,
+        writer_limit: int = ...,
+        decode_text: bool = ...,
+    ) -> None: ...
 
     def __init__(
         self,
@@ -236,7 +296,9 @@ class WebSocketResponse(StreamResponse):
         params = handshake.compress
         self._compress = params.server_max_window_bits if params is not None else 0
         self._ws_protocol = handshake.protocol
-        self._reader = WebSocketReader(max_msg_size=self._max_msg_size, compress=params)
+        self._reader = WebSocketReader(
+            max_msg_size=self._max_msg_size, compress=params, decode_text=self._decode_text
+        )
         self._encoder = WebSocketEncoder(compress=params)
         self._transport = transport
         self._connection = connection
@@ -320,8 +382,6 @@ class WebSocketResponse(StreamResponse):
             return
         elif self._closed:
             return  # data after our close frame: nobody reads it any more
-        elif kind is _TEXT and not self._decode_text:
-            msg = WSMessage(_TEXT, msg.data.encode("utf-8"), msg.extra)
         self._enqueue(msg)
 
     def _peer_closed(self, msg: WSMessage) -> None:
@@ -442,8 +502,24 @@ class WebSocketResponse(StreamResponse):
                 self._waiting = False
                 self._waiter = None
 
-    async def receive_str(self, *, timeout: float | None = None) -> str:
-        """The next message, which must be TEXT (else WSMessageTypeError)."""
+    @overload
+    async def receive_str(
+        self: WebSocketResponse[Literal[True]], *, timeout: float | None = None
+    ) -> str: ...
+
+    @overload
+    async def receive_str(
+        self: WebSocketResponse[Literal[False]], *, timeout: float | None = None
+    ) -> bytes: ...
+
+    @overload
+    async def receive_str(
+        self: WebSocketResponse[bool], *, timeout: float | None = None
+    ) -> str | bytes: ...
+
+    async def receive_str(self, *, timeout: float | None = None) -> str | bytes:
+        """The next message, which must be TEXT (else WSMessageTypeError): bytes with
+        ``decode_text=False``."""
         msg = await self.receive(timeout)
         if msg.type is not _TEXT:
             raise WSMessageTypeError(f"Received message {msg.type}:{msg.data!r} is not TEXT")
@@ -462,7 +538,7 @@ class WebSocketResponse(StreamResponse):
         """The next TEXT message parsed by ``loads``."""
         return loads(await self.receive_str(timeout=timeout))
 
-    def __aiter__(self) -> WebSocketResponse:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> WSMessage:
@@ -640,6 +716,11 @@ class WebSocketResponse(StreamResponse):
         self._close_transport()
         if self._waiting:
             self._enqueue(WSMessage(WSMsgType.ERROR, exc, None))
+        else:
+            # aiohttp's receive() answers CLOSED once the heartbeat failed: what the
+            # handler had not read yet is dropped, as close() drops it.
+            self._messages.clear()
+            self._queued = 0
         self._wake_closer()
 
     def _cancel_heartbeat(self) -> None:
