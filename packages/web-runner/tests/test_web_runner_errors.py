@@ -277,22 +277,39 @@ async def test_exception_after_prepare_before_any_write_closes_after_the_head(
 
 
 @pytest.mark.asyncio
-async def test_handler_returning_no_response_gives_500(serve: Serve) -> None:
-    """A low-level handler that returns None is a 500, and the server keeps serving."""
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/none", "Missing return statement on request handler"),
+        ("/dict", "Web-handler should return a response instance, got {'a': 1}"),
+    ],
+)
+async def test_handler_returning_no_response_gives_500_and_keeps_the_connection(
+    serve: Serve, caplog: pytest.LogCaptureFixture, path: str, logged: str
+) -> None:
+    """As aiohttp (tests/test_integration_handler_errors.py): the mistake logged at
+    ERROR, a plain 500, and the same connection answers the next request."""
 
     async def handler(request: BaseRequest) -> Response:
         if request.path == "/none":
             return None  # type: ignore[return-value]
+        if request.path == "/dict":
+            return {"a": 1}  # type: ignore[return-value]
         return Response(text="ok")
 
     served = await serve(handler)
     connection = await served.connect()
-    connection.send(b"GET /none HTTP/1.1\r\n" + HOST + b"\r\n")
-    response = await connection.response()
-    assert response.status == 500
-    again = await served.connect()
-    again.send(b"GET /ok HTTP/1.1\r\n" + HOST + b"\r\n")
-    assert (await again.response()).body == b"ok"
+    with caplog.at_level(logging.DEBUG):
+        connection.send(b"GET " + path.encode() + b" HTTP/1.1\r\n" + HOST + b"\r\n")
+        response = await connection.response()
+    assert (response.status, response.reason) == (500, "Internal Server Error")
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Connection" not in response.headers
+    assert response.body == b"500: Internal Server Error"
+    errors = [r for r in caplog.records if r.name == "weft.server"]
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in errors] == [("ERROR", logged, None)]
+    connection.send(b"GET /ok HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert (await connection.response()).body == b"ok"
 
 
 @pytest.mark.asyncio

@@ -504,7 +504,6 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
                 stacklevel=2,
             )
             return exception_response(response)
-        raise TypeError(
-            f"The handler of {request.method} {request.path} returned {response!r}; "
-            "it must return a web.StreamResponse (for example web.Response)"
-        )
+        # Anything else goes on as it is, as from aiohttp's _handle: the server
+        # logs what the handler returned and answers 500, keeping the connection.
+        return cast(StreamResponse, response)

@@ -753,9 +753,14 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if isinstance(result, HTTPException):
                     result = exception_response(result)
                 if not is_response(result):
-                    raise TypeError(
-                        f"Web-handler should return a response instance, got {result!r}"
+                    # As aiohttp: the handler's mistake is logged, the client gets a
+                    # plain 500, and the connection, which nothing broke, is kept.
+                    self.logger.error(
+                        "Missing return statement on request handler"
+                        if result is None
+                        else f"Web-handler should return a response instance, got {result!r}"
                     )
+                    result = Response(status=500, text="500: Internal Server Error")
                 response = result
             except HTTPException as exc:
                 response = exception_response(exc)
