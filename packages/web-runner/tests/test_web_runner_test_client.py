@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import io
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from weft.web_core import (
     Request,
     Response,
     StreamResponse,
+    WebSocketResponse,
     json_response,
 )
 from weft.web_exceptions import HTTPFound, HTTPTemporaryRedirect
@@ -41,6 +42,9 @@ from weft.web_runner.test_utils import (
     TestClient,
     TestServer,
 )
+
+# What TestClient(TestServer(app)) is, as aiohttp's generic client.
+AppClient = TestClient[Request, Application]
 
 BIG = bytes(range(256)) * (4 * 4096)  # 4 MiB, far above the client's 64 KiB buffer
 
@@ -145,11 +149,20 @@ def make_app(client_max_size: int = 1024**2) -> Application:
     app.router.add_get("/cookies", cookies)
     app.router.add_get("/empty-json", empty_json)
     app.router.add_get("/no-type", no_type)
+
+    async def websocket(request: Request) -> WebSocketResponse:
+        ws = WebSocketResponse()
+        await ws.prepare(request)
+        async for _ in ws:
+            pass
+        return ws
+
+    app.router.add_get("/ws", websocket)
     return app
 
 
 @pytest_asyncio.fixture
-async def client() -> AsyncIterator[TestClient]:
+async def client() -> AsyncIterator[AppClient]:
     async with TestClient(TestServer(make_app())) as test_client:
         yield test_client
 
@@ -179,7 +192,7 @@ async def test_large_streamed_upload_arrives_whole() -> None:
 
 
 @pytest.mark.asyncio
-async def test_an_early_answer_to_a_streamed_upload_is_the_response(client: TestClient) -> None:
+async def test_an_early_answer_to_a_streamed_upload_is_the_response(client: AppClient) -> None:
     """The server refusing a streamed body midway (413, then close) answers the request.
 
     As aiohttp's client: the response that arrived is returned, rather than an
@@ -191,7 +204,7 @@ async def test_an_early_answer_to_a_streamed_upload_is_the_response(client: Test
 
 
 @pytest.mark.asyncio
-async def test_file_objects_are_read_and_sent(client: TestClient) -> None:
+async def test_file_objects_are_read_and_sent(client: AppClient) -> None:
     """A binary file is sent as application/octet-stream, a text file as text/plain."""
     binary = await (await client.post("/echo", data=io.BytesIO(b"\x00\x01bin"))).json()
     assert (binary["content_type"], binary["length"]) == ("application/octet-stream", 5)
@@ -200,7 +213,7 @@ async def test_file_objects_are_read_and_sent(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_pairs_are_a_form_and_repeat_names(client: TestClient) -> None:
+async def test_pairs_are_a_form_and_repeat_names(client: AppClient) -> None:
     """A list or tuple of pairs is urlencoded in order, a name may repeat."""
     response = await client.post("/form", data=[("a", "1"), ("b", "2"), ("a", "3")])
     assert await response.json() == [["a", "1"], ["b", "2"], ["a", "3"]]
@@ -209,7 +222,7 @@ async def test_pairs_are_a_form_and_repeat_names(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_file_field_makes_the_form_multipart(client: TestClient, tmp_path: Path) -> None:
+async def test_a_file_field_makes_the_form_multipart(client: AppClient, tmp_path: Path) -> None:
     """A file object among the fields: multipart/form-data, its filename the file's name."""
     upload = tmp_path / "notes.txt"
     upload.write_text("file body")
@@ -219,7 +232,7 @@ async def test_a_file_field_makes_the_form_multipart(client: TestClient, tmp_pat
 
 
 @pytest.mark.asyncio
-async def test_a_multipart_writer_is_sent_as_built(client: TestClient) -> None:
+async def test_a_multipart_writer_is_sent_as_built(client: AppClient) -> None:
     """data=MultipartWriter(...): its bytes and its Content-Type with the boundary."""
     writer = MultipartWriter("form-data")
     writer.append("value").set_content_disposition("form-data", name="field")
@@ -228,7 +241,7 @@ async def test_a_multipart_writer_is_sent_as_built(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_body_of_another_type_is_refused(client: TestClient) -> None:
+async def test_a_body_of_another_type_is_refused(client: AppClient) -> None:
     """data= of a type it cannot send is a TypeError naming what it takes."""
     with pytest.raises(TypeError, match="got int"):
         await client.post("/echo", data=42)
@@ -238,7 +251,7 @@ async def test_a_body_of_another_type_is_refused(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_body_larger_than_the_buffer_is_read_in_pieces(client: TestClient) -> None:
+async def test_a_body_larger_than_the_buffer_is_read_in_pieces(client: AppClient) -> None:
     """4 MiB read 64 KiB at a time arrives whole, and the connection is then reused."""
     async with client.get("/big") as response:
         port = response.headers["X-Peer-Port"]
@@ -250,7 +263,7 @@ async def test_a_body_larger_than_the_buffer_is_read_in_pieces(client: TestClien
 
 
 @pytest.mark.asyncio
-async def test_interim_responses_are_skipped(client: TestClient) -> None:
+async def test_interim_responses_are_skipped(client: AppClient) -> None:
     """A 103 Early Hints before the answer is not the response: the 200 after it is."""
     response = await client.get("/early-hints")
     assert response.status == 200
@@ -258,7 +271,7 @@ async def test_interim_responses_are_skipped(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_an_unknown_content_coding_is_left_as_sent(client: TestClient) -> None:
+async def test_an_unknown_content_coding_is_left_as_sent(client: AppClient) -> None:
     """A Content-Encoding the client does not know: the body as it came (as aiohttp)."""
     response = await client.get("/opaque")
     assert response.headers["Content-Encoding"] == "x-weft-custom"
@@ -266,7 +279,7 @@ async def test_an_unknown_content_coding_is_left_as_sent(client: TestClient) -> 
 
 
 @pytest.mark.asyncio
-async def test_a_body_that_does_not_decode_is_a_payload_error(client: TestClient) -> None:
+async def test_a_body_that_does_not_decode_is_a_payload_error(client: AppClient) -> None:
     """A gzip body that is not gzip raises ClientPayloadError on read(), as aiohttp's."""
     response = await client.get("/bad-gzip")
     with pytest.raises(ClientPayloadError, match="cannot decode"):
@@ -274,7 +287,7 @@ async def test_a_body_that_does_not_decode_is_a_payload_error(client: TestClient
 
 
 @pytest.mark.asyncio
-async def test_a_truncated_gzip_body_is_a_payload_error(client: TestClient) -> None:
+async def test_a_truncated_gzip_body_is_a_payload_error(client: AppClient) -> None:
     """A gzip stream cut before its trailer raises ClientPayloadError (aiohttp returns it)."""
     response = await client.get("/truncated-gzip")
     with pytest.raises(ClientPayloadError, match="truncated"):
@@ -282,7 +295,7 @@ async def test_a_truncated_gzip_body_is_a_payload_error(client: TestClient) -> N
 
 
 @pytest.mark.asyncio
-async def test_a_malformed_response_head_is_a_400_response_error(client: TestClient) -> None:
+async def test_a_malformed_response_head_is_a_400_response_error(client: AppClient) -> None:
     """A status line that is not HTTP: ClientResponseError with status 400, as aiohttp's."""
     with pytest.raises(ClientResponseError) as info:
         await client.get("/garbage")
@@ -291,7 +304,7 @@ async def test_a_malformed_response_head_is_a_400_response_error(client: TestCli
 
 
 @pytest.mark.asyncio
-async def test_response_members(client: TestClient) -> None:
+async def test_response_members(client: AppClient) -> None:
     """repr, content_type and charset defaults, content_length, cookies, closed, release."""
     response = await client.get("/no-type")
     assert repr(response) == f"<ClientResponse({client.make_url('/no-type')}) [200 OK]>"
@@ -314,13 +327,13 @@ async def test_response_members(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_json_of_an_empty_body_is_none(client: TestClient) -> None:
+async def test_json_of_an_empty_body_is_none(client: AppClient) -> None:
     """json() on an empty application/json body returns None, as aiohttp's."""
     assert await (await client.get("/empty-json")).json() is None
 
 
 @pytest.mark.asyncio
-async def test_json_with_another_expected_content_type(client: TestClient) -> None:
+async def test_json_with_another_expected_content_type(client: AppClient) -> None:
     """json(content_type=...) checks for that media type instead of application/json."""
     response = await client.post("/echo", data=b"")
     assert (await response.json(content_type="application/json"))["length"] == 0
@@ -329,7 +342,7 @@ async def test_json_with_another_expected_content_type(client: TestClient) -> No
 
 
 @pytest.mark.asyncio
-async def test_a_response_is_an_async_context_manager(client: TestClient) -> None:
+async def test_a_response_is_an_async_context_manager(client: AppClient) -> None:
     """``async with response:`` gives the response and releases it at the end."""
     response = await client.get("/peer")
     async with response as same:
@@ -342,7 +355,7 @@ async def test_a_response_is_an_async_context_manager(client: TestClient) -> Non
 
 
 @pytest.mark.asyncio
-async def test_a_streamed_body_cannot_follow_a_307(client: TestClient) -> None:
+async def test_a_streamed_body_cannot_follow_a_307(client: AppClient) -> None:
     """A 307 must resend the body: an async iterable cannot be, so ClientError says so."""
     with pytest.raises(ClientError, match="cannot follow a 307 redirect"):
         await client.post("/temporary", data=chunks(2, 10))
@@ -353,7 +366,7 @@ async def test_a_streamed_body_cannot_follow_a_307(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_redirect_out_of_http_is_refused(client: TestClient) -> None:
+async def test_a_redirect_out_of_http_is_refused(client: AppClient) -> None:
     """Location: ftp://... is not followed: ClientError, as aiohttp's NonHttpUrlRedirect."""
     with pytest.raises(ClientError, match="cannot follow a redirect to 'ftp://"):
         await client.get("/to-ftp")
@@ -363,7 +376,7 @@ async def test_a_redirect_out_of_http_is_refused(client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_session_members_and_use_after_close(client: TestClient) -> None:
+async def test_session_members_and_use_after_close(client: AppClient) -> None:
     """headers are the defaults sent with each request; a closed session refuses requests."""
     session = client.session
     session.headers["X-Default"] = "d"
@@ -375,6 +388,120 @@ async def test_session_members_and_use_after_close(client: TestClient) -> None:
     assert session.closed
     with pytest.raises(RuntimeError, match="Session is closed"):
         await session.get(client.make_url("/echo"))
+
+
+@pytest.mark.asyncio
+async def test_a_request_is_a_coroutine_tasks_take(client: AppClient) -> None:
+    """client.get(...) is a coroutine as aiohttp's _RequestContextManager (issue 15).
+
+    So asyncio.create_task() and ensure_future() take it, and gather() runs
+    requests side by side; it stays an async context manager.
+    """
+    request = client.get("/echo")
+    assert asyncio.iscoroutine(request)
+    task = asyncio.create_task(request)
+    future = asyncio.ensure_future(client.post("/echo", data=b"abc"))
+    first, second = await asyncio.gather(task, future)
+    assert (await first.json())["method"] == "GET"
+    assert (await second.json())["length"] == 3
+    many = await asyncio.gather(*(client.get("/echo") for _ in range(3)))
+    assert [response.status for response in many] == [200, 200, 200]
+    async with client.get("/echo") as response:
+        assert response.status == 200
+    websocket = await asyncio.create_task(client.ws_connect("/ws"))
+    await websocket.close()
+
+
+@pytest.mark.asyncio
+async def test_a_request_task_cancelled_midway_is_cancelled() -> None:
+    """Cancelling the task reaches the request (through throw()), which closes its connection."""
+    started = asyncio.Event()
+    handler_ended = asyncio.Event()
+
+    async def hang(request: Request) -> Response:
+        started.set()
+        try:
+            await hang_forever()
+        finally:
+            handler_ended.set()
+        raise AssertionError("not reached")
+
+    async with TestClient(TestServer(hanging_app(hang))) as hanging:
+        task = asyncio.create_task(hanging.get("/"))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The server saw the client hang up: handler_cancellation cancels the handler.
+        await handler_ended.wait()
+
+
+def hanging_app(handler: Callable[[Request], Awaitable[Response]]) -> Application:
+    app = Application()
+    app.router.add_get("/", handler)
+    return app
+
+
+@pytest.mark.asyncio
+async def test_a_request_not_awaited_can_be_closed(client: AppClient) -> None:
+    """close() closes the request's coroutine (no 'never awaited' warning); iter() is await's."""
+    request = client.get("/echo")
+    request.close()
+    with pytest.raises(RuntimeError, match="cannot reuse already awaited coroutine"):
+        await request
+    other = client.get("/echo")
+    steps = iter(other)
+    assert steps.send(None) is not None  # the first step: waiting for the connection
+    steps.close()
+
+
+@pytest.mark.asyncio
+async def test_session_close_returns_with_its_sockets_closed(client: AppClient) -> None:
+    """close() returns once each connection is closed, as aiohttp's (issue 15).
+
+    The server then sees the ends before a TestClient shuts it down, instead
+    of finding the connections open and waiting for them.
+    """
+    responses = await asyncio.gather(*(client.get("/echo") for _ in range(3)))
+    for response in responses:
+        await response.read()
+    connections = list(client.session._connections)
+    assert len(connections) == 3
+    await client.session.close()
+    assert all(
+        connection.lost.done() and connection.transport is None for connection in connections
+    )
+
+
+@pytest.mark.asyncio
+async def test_session_close_aborts_an_upload_the_server_does_not_read() -> None:
+    """Bytes stuck in a connection's buffer (the server stopped reading) do not hold close()."""
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def ignore_the_body(request: Request) -> Response:
+        started.set()
+        # The server stopped reading too (its body buffer is full), so it would
+        # not see the client go: the handler ends when the test says.
+        await release.wait()
+        return Response()
+
+    async with TestClient(TestServer(hanging_app(ignore_the_body))) as client:
+        upload = asyncio.create_task(client.get("/", data=chunks(1024, 2**20)))
+        await started.wait()
+        (connection,) = client.session._connections
+        transport = connection.transport
+        assert transport is not None
+        for _ in range(100_000):  # loop ticks, not the clock: the buffer fills as chunks go out
+            if transport.get_write_buffer_size():
+                break
+            await asyncio.sleep(0)
+        assert transport.get_write_buffer_size()
+        # A bound, not a timing: a close() waiting for those bytes would never return.
+        await asyncio.wait_for(client.session.close(), 30)
+        assert connection.lost.done()
+        release.set()
+        with pytest.raises(ClientError):
+            await upload
 
 
 @pytest.mark.asyncio
@@ -391,7 +518,7 @@ async def test_an_ipv6_test_server() -> None:
 
 
 @pytest_asyncio.fixture
-async def tls_client() -> AsyncIterator[tuple[TestClient, ssl.SSLContext]]:
+async def tls_client() -> AsyncIterator[tuple[AppClient, ssl.SSLContext]]:
     """A TestClient on an HTTPS TestServer (a trustme CA), and a context trusting that CA."""
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -406,7 +533,7 @@ async def tls_client() -> AsyncIterator[tuple[TestClient, ssl.SSLContext]]:
 
 @pytest.mark.asyncio
 async def test_https_verifies_unless_told_not_to(
-    tls_client: tuple[TestClient, ssl.SSLContext],
+    tls_client: tuple[AppClient, ssl.SSLContext],
 ) -> None:
     """https: the system's CAs by default (refused here), ssl=False skips, a context is used."""
     client, trusting = tls_client
@@ -421,7 +548,7 @@ async def test_https_verifies_unless_told_not_to(
 
 
 @pytest.mark.asyncio
-async def test_a_server_hanging_up_mid_upload_is_reported(client: TestClient) -> None:
+async def test_a_server_hanging_up_mid_upload_is_reported(client: AppClient) -> None:
     """The server closing while a streamed body is being sent: ServerDisconnectedError."""
 
     async def hang_up(request: Request) -> StreamResponse:

@@ -37,11 +37,14 @@ from weft.web_runner.test_utils import (
     WSServerHandshakeError,
 )
 
+# What TestClient(TestServer(app)) is, as aiohttp's generic client.
+AppClient = TestClient[Request, Application]
+
 Handler = Callable[[Request], Awaitable[StreamResponse]]
 
 
 @contextlib.asynccontextmanager
-async def serving(handler: Handler) -> AsyncIterator[TestClient]:
+async def serving(handler: Handler) -> AsyncIterator[AppClient]:
     """A TestClient for an app answering ``/`` with ``handler``."""
     app = Application()
     app.router.add_get("/", handler)

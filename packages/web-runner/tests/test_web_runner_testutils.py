@@ -40,6 +40,9 @@ from weft.web_runner.test_utils import (
     unused_port,
 )
 
+# What TestClient(TestServer(app)) is, as aiohttp's generic client.
+AppClient = TestClient[Request, Application]
+
 if TYPE_CHECKING:
     from conftest import VirtualClock
 
@@ -175,7 +178,7 @@ def make_app() -> Application:
 
 
 @pytest_asyncio.fixture
-async def app_client() -> AsyncIterator[TestClient]:
+async def app_client() -> AsyncIterator[AppClient]:
     """A TestClient on a TestServer serving make_app(), closed after the test."""
     async with TestClient(TestServer(make_app())) as test_client:
         yield test_client
@@ -185,7 +188,7 @@ async def app_client() -> AsyncIterator[TestClient]:
 
 
 @pytest.mark.asyncio
-async def test_get_text_status_and_headers(app_client: TestClient) -> None:
+async def test_get_text_status_and_headers(app_client: AppClient) -> None:
     """A GET returns the status, reason, headers and body the handler produced."""
     response = await app_client.get("/hello")
     assert response.status == 200
@@ -201,7 +204,7 @@ async def test_get_text_status_and_headers(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_post_json_with_params(app_client: TestClient) -> None:
+async def test_post_json_with_params(app_client: AppClient) -> None:
     """json= is sent as application/json and params= extends the query string."""
     response = await app_client.post("/json", json={"a": [1, 2]}, params={"x": "1", "y": "two"})
     assert response.status == 200
@@ -209,7 +212,7 @@ async def test_post_json_with_params(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_data_bytes_and_str(app_client: TestClient) -> None:
+async def test_data_bytes_and_str(app_client: AppClient) -> None:
     """data= bytes goes as octet-stream, str as utf-8 text, each with its Content-Length."""
     raw = await (await app_client.put("/raw", data=b"\x00\x01abc")).json()
     assert raw["length"] == 5
@@ -221,28 +224,28 @@ async def test_data_bytes_and_str(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_data_dict_is_urlencoded(app_client: TestClient) -> None:
+async def test_data_dict_is_urlencoded(app_client: AppClient) -> None:
     """data= a dict is sent as a urlencoded form that request.post() reads."""
     response = await app_client.post("/form", data={"name": "weft", "q": "a b&c"})
     assert await response.json() == {"name": "weft", "q": "a b&c"}
 
 
 @pytest.mark.asyncio
-async def test_data_with_bytes_is_multipart(app_client: TestClient) -> None:
+async def test_data_with_bytes_is_multipart(app_client: AppClient) -> None:
     """A form with a bytes value is sent as multipart/form-data, the bytes as a file."""
     response = await app_client.post("/form", data={"title": "t", "upload": b"x" * 70_000})
     assert await response.json() == {"title": "t", "upload": {"filename": "upload", "size": 70_000}}
 
 
 @pytest.mark.asyncio
-async def test_data_and_json_together_is_an_error(app_client: TestClient) -> None:
+async def test_data_and_json_together_is_an_error(app_client: AppClient) -> None:
     """Passing both data= and json= raises ValueError before anything is sent."""
     with pytest.raises(ValueError, match="data and json"):
         await app_client.post("/json", data=b"x", json={})
 
 
 @pytest.mark.asyncio
-async def test_async_iterable_body_is_sent_chunked(app_client: TestClient) -> None:
+async def test_async_iterable_body_is_sent_chunked(app_client: AppClient) -> None:
     """An async iterable body goes out with Transfer-Encoding: chunked."""
 
     async def parts() -> AsyncIterator[bytes]:
@@ -256,7 +259,7 @@ async def test_async_iterable_body_is_sent_chunked(app_client: TestClient) -> No
 
 
 @pytest.mark.asyncio
-async def test_chunked_flag_sends_bytes_chunked(app_client: TestClient) -> None:
+async def test_chunked_flag_sends_bytes_chunked(app_client: AppClient) -> None:
     """chunked=True sends a bytes body with chunked framing."""
     body = await (await app_client.post("/raw", data=b"abc", chunked=True)).json()
     assert body["text"] == "abc"
@@ -264,7 +267,7 @@ async def test_chunked_flag_sends_bytes_chunked(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_body_methods_without_data_send_zero_length(app_client: TestClient) -> None:
+async def test_body_methods_without_data_send_zero_length(app_client: AppClient) -> None:
     """POST without a body says Content-Length: 0, as aiohttp's client does."""
     body = await (await app_client.post("/raw")).json()
     assert body["length"] == 0
@@ -272,7 +275,7 @@ async def test_body_methods_without_data_send_zero_length(app_client: TestClient
 
 
 @pytest.mark.asyncio
-async def test_head_has_no_body(app_client: TestClient) -> None:
+async def test_head_has_no_body(app_client: AppClient) -> None:
     """HEAD gets the GET's headers and no body, and the connection stays usable."""
     response = await app_client.head("/hello")
     assert response.status == 200
@@ -282,7 +285,7 @@ async def test_head_has_no_body(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_every_method_helper(app_client: TestClient) -> None:
+async def test_every_method_helper(app_client: AppClient) -> None:
     """get/post/put/patch/delete/options/request send their method."""
     for call, method in [
         (app_client.get, "GET"),
@@ -297,7 +300,7 @@ async def test_every_method_helper(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_chunked_response(app_client: TestClient) -> None:
+async def test_chunked_response(app_client: AppClient) -> None:
     """A chunked response is read whole, or piece by piece through content."""
     response = await app_client.get("/chunked")
     assert response.headers["Transfer-Encoding"] == "chunked"
@@ -308,7 +311,7 @@ async def test_chunked_response(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_compressed_response_is_decoded(app_client: TestClient) -> None:
+async def test_compressed_response_is_decoded(app_client: AppClient) -> None:
     """A gzip/deflate response body is decoded, as aiohttp's client does by default."""
     response = await app_client.get("/compressed")
     assert response.headers["Content-Encoding"] in ("gzip", "deflate")
@@ -321,7 +324,7 @@ async def test_compressed_response_is_decoded(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_json_checks_the_content_type(app_client: TestClient) -> None:
+async def test_json_checks_the_content_type(app_client: AppClient) -> None:
     """json() refuses a non-JSON media type unless content_type=None."""
     response = await app_client.get("/hello")
     with pytest.raises(ContentTypeError):
@@ -331,7 +334,7 @@ async def test_json_checks_the_content_type(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_raise_for_status(app_client: TestClient) -> None:
+async def test_raise_for_status(app_client: AppClient) -> None:
     """raise_for_status() (or raise_for_status=True) raises ClientResponseError for 4xx."""
     response = await app_client.get("/teapot")
     assert response.status == 418
@@ -344,7 +347,7 @@ async def test_raise_for_status(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_basic_auth(app_client: TestClient) -> None:
+async def test_basic_auth(app_client: AppClient) -> None:
     """auth=(login, password) sends Basic credentials."""
     response = await app_client.get("/auth", auth=("user", "pass"))
     assert await response.text() == "Basic dXNlcjpwYXNz"
@@ -354,7 +357,7 @@ async def test_basic_auth(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_keep_alive_reuses_the_connection(app_client: TestClient) -> None:
+async def test_keep_alive_reuses_the_connection(app_client: AppClient) -> None:
     """Requests in a row go over one kept-alive connection."""
     ports = {await (await app_client.get("/peer")).text() for _ in range(5)}
     assert len(ports) == 1
@@ -362,7 +365,7 @@ async def test_keep_alive_reuses_the_connection(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_connection_close_is_not_reused(app_client: TestClient) -> None:
+async def test_connection_close_is_not_reused(app_client: AppClient) -> None:
     """After a response with Connection: close the next request opens a new connection."""
     first = await app_client.get("/closing")
     assert first.headers["Connection"] == "close"
@@ -371,7 +374,7 @@ async def test_connection_close_is_not_reused(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_unread_body_closes_its_connection(app_client: TestClient) -> None:
+async def test_unread_body_closes_its_connection(app_client: AppClient) -> None:
     """Releasing a response whose body has not all arrived closes its connection."""
     big = await app_client.get("/big")
     big.release()
@@ -380,7 +383,7 @@ async def test_unread_body_closes_its_connection(app_client: TestClient) -> None
 
 
 @pytest.mark.asyncio
-async def test_context_manager_reads_and_releases(app_client: TestClient) -> None:
+async def test_context_manager_reads_and_releases(app_client: AppClient) -> None:
     """async with app_client.get(...) gives the response and releases it on exit."""
     async with app_client.get("/hello") as response:
         assert await response.text() == "hello"
@@ -389,7 +392,7 @@ async def test_context_manager_reads_and_releases(app_client: TestClient) -> Non
 
 
 @pytest.mark.asyncio
-async def test_timeout(app_client: TestClient, clock: VirtualClock) -> None:
+async def test_timeout(app_client: AppClient, clock: VirtualClock) -> None:
     """A response head that does not arrive within timeout= raises TimeoutError."""
     assert app_client.app is not None
     request = asyncio.ensure_future(app_client.get("/slow", timeout=60.0))
@@ -404,7 +407,7 @@ async def test_timeout(app_client: TestClient, clock: VirtualClock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_server_hang_up_is_reported(app_client: TestClient) -> None:
+async def test_server_hang_up_is_reported(app_client: AppClient) -> None:
     """A connection the server closes without answering raises ServerDisconnectedError."""
     with pytest.raises(ServerDisconnectedError):
         await app_client.get("/hang-up")
@@ -441,7 +444,7 @@ async def test_truncated_body_is_a_payload_error() -> None:
 
 
 @pytest.mark.asyncio
-async def test_redirect_is_followed_by_default(app_client: TestClient) -> None:
+async def test_redirect_is_followed_by_default(app_client: AppClient) -> None:
     """A 302 is followed (as aiohttp's client does); history holds the redirect."""
     response = await app_client.get("/redirect")
     assert response.status == 200
@@ -451,7 +454,7 @@ async def test_redirect_is_followed_by_default(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_redirect_not_followed_when_disallowed(app_client: TestClient) -> None:
+async def test_redirect_not_followed_when_disallowed(app_client: AppClient) -> None:
     """allow_redirects=False returns the 302 itself."""
     response = await app_client.get("/redirect", allow_redirects=False)
     assert response.status == 302
@@ -460,14 +463,14 @@ async def test_redirect_not_followed_when_disallowed(app_client: TestClient) -> 
 
 
 @pytest.mark.asyncio
-async def test_see_other_turns_post_into_get(app_client: TestClient) -> None:
+async def test_see_other_turns_post_into_get(app_client: AppClient) -> None:
     """A 303 after a POST is followed with a GET and no body."""
     response = await app_client.post("/see-other", data=b"payload")
     assert await response.text() == "GET"
 
 
 @pytest.mark.asyncio
-async def test_redirect_loop_stops(app_client: TestClient) -> None:
+async def test_redirect_loop_stops(app_client: AppClient) -> None:
     """More than max_redirects redirects raises TooManyRedirects."""
     with pytest.raises(TooManyRedirects):
         await app_client.get("/loop", max_redirects=3)
@@ -477,7 +480,7 @@ async def test_redirect_loop_stops(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_cookies_are_kept_across_requests(app_client: TestClient) -> None:
+async def test_cookies_are_kept_across_requests(app_client: AppClient) -> None:
     """Set-Cookie is stored in the session and sent back, honouring Path."""
     response = await app_client.get("/cookies/set")
     assert response.cookies["session"].value == "s1"
@@ -488,7 +491,7 @@ async def test_cookies_are_kept_across_requests(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_deleted_cookie_is_not_sent(app_client: TestClient) -> None:
+async def test_deleted_cookie_is_not_sent(app_client: AppClient) -> None:
     """A cookie the server deletes (Max-Age=0) is dropped from the jar."""
     await app_client.get("/cookies/set")
     await app_client.get("/cookies/del")
@@ -496,7 +499,7 @@ async def test_deleted_cookie_is_not_sent(app_client: TestClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_request_and_session_cookies(app_client: TestClient) -> None:
+async def test_request_and_session_cookies(app_client: AppClient) -> None:
     """cookies= on a request is sent once; on the client it is kept."""
     once = await app_client.get("/cookies/show", cookies={"a": "1"})
     assert await once.json() == {"a": "1"}
@@ -554,11 +557,11 @@ async def test_server_is_an_async_context_manager() -> None:
 async def test_client_checks_its_server() -> None:
     """TestClient takes a test server, not an Application."""
     with pytest.raises(TypeError, match="TestServer"):
-        TestClient(make_app())  # type: ignore[arg-type]
+        TestClient(make_app())  # type: ignore[call-overload]
 
 
 @pytest.mark.asyncio
-async def test_ws_connect_to_a_plain_route_fails(app_client: TestClient) -> None:
+async def test_ws_connect_to_a_plain_route_fails(app_client: AppClient) -> None:
     """ws_connect to a route that answers 200 raises WSServerHandshakeError with the status.
 
     (ws_connect itself: test_web_runner_websocket.py.)

@@ -4,29 +4,46 @@ pytest-asyncio is active)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import pytest
 import pytest_asyncio
 
 if TYPE_CHECKING:
-    from weft.web_core import Application, BaseRequest, StreamResponse
+    from weft.web_core import Application, BaseRequest, Request, StreamResponse
 
     from .test_utils import BaseTestServer, RawTestServer, TestClient, TestServer
 
 __all__ = ["weft_client", "weft_raw_server", "weft_server", "weft_unused_port"]
 
+_Request = TypeVar("_Request", bound="BaseRequest")
+
 
 class WeftClient(Protocol):
-    """``await weft_client(app_or_server, *, server_kwargs=None, **client_kwargs)``."""
+    """``await weft_client(app_or_server, *, server_kwargs=None, **client_kwargs)``.
 
+    Typed as pytest-aiohttp's ``aiohttp_client``: an Application or a
+    TestServer gives a ``TestClient[Request, Application]``, another test
+    server a ``TestClient`` of its request type with no Application.
+    """
+
+    @overload
     def __call__(
         self,
-        app_or_server: Application | BaseTestServer,
+        app_or_server: Application | TestServer,
         *,
         server_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> Awaitable[TestClient]: ...
+    ) -> Awaitable[TestClient[Request, Application]]: ...
+
+    @overload
+    def __call__(
+        self,
+        app_or_server: BaseTestServer[_Request],
+        *,
+        server_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Awaitable[TestClient[_Request, None]]: ...
 
 
 class WeftServer(Protocol):
@@ -117,16 +134,16 @@ async def weft_client() -> AsyncIterator[WeftClient]:
 
     from .test_utils import BaseTestServer, TestClient, TestServer
 
-    clients: list[TestClient] = []
+    clients: list[TestClient[Any, Any]] = []
 
     async def start(
-        app_or_server: Application | BaseTestServer,
+        app_or_server: Application | BaseTestServer[Any],
         *,
         server_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> TestClient:
+    ) -> TestClient[Any, Any]:
         if isinstance(app_or_server, Application):
-            server: BaseTestServer = TestServer(app_or_server, **(server_kwargs or {}))
+            server: BaseTestServer[Any] = TestServer(app_or_server, **(server_kwargs or {}))
         elif isinstance(app_or_server, BaseTestServer):
             server = app_or_server
         else:

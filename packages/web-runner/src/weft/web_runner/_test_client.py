@@ -129,6 +129,8 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = False
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        # Done at connection_lost: the session's close() waits for it.
+        self.lost: asyncio.Future[None] = loop.create_future()
 
     # -- the client's side
 
@@ -213,6 +215,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         # Gone: asyncio's transports fail if aborted after connection_lost.
         self.transport = None
         if self._stream is not None or self._head_waiter is not None:
@@ -352,14 +356,25 @@ class ClientSession(_HTTPMethods):
         return self._headers
 
     async def close(self) -> None:
-        """Close every connection (idle or not)."""
+        """Close every connection (idle or not) and wait until each is closed, as aiohttp.
+
+        Returning only once the sockets are closed lets the server see the
+        ends before anything else happens: a TestClient closes its server
+        next, whose graceful shutdown would otherwise find the connections
+        still open and wait for them.
+        """
         self._closed = True
-        for connection in list(self._connections):
-            connection.close()
+        connections = list(self._connections)
+        for connection in connections:
+            transport = connection.transport
+            if transport is not None and transport.get_write_buffer_size():
+                # Bytes the server is not reading would hold a close() forever.
+                connection.abort()
+            else:
+                connection.close()
         self._connections.clear()
         self._pool.clear()
-        # Let the transports finish closing inside the loop.
-        await asyncio.sleep(0)
+        await asyncio.gather(*(connection.lost for connection in connections))
 
     async def __aenter__(self) -> ClientSession:
         return self

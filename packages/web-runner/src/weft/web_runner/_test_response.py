@@ -6,7 +6,7 @@ import json as _json
 from collections.abc import Callable, Coroutine, Generator
 from http.cookies import CookieError, SimpleCookie
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -286,8 +286,14 @@ def _expected_type(actual: str, expected: str) -> bool:
     return expected in actual
 
 
-class AwaitOrEnter(Generic[_T]):
-    """``await client.call(...)``, or ``async with client.call(...) as value`` (ended on exit)."""
+class AwaitOrEnter(Coroutine[Any, Any, _T]):
+    """``await client.call(...)``, or ``async with client.call(...) as value`` (ended on exit).
+
+    A coroutine itself, as aiohttp's ``_RequestContextManager``: it hands
+    ``send``/``throw``/``close`` to the request's coroutine, so
+    ``asyncio.create_task(client.get(...))`` and ``asyncio.ensure_future``
+    take it as they take any coroutine.
+    """
 
     __slots__ = ("_coro", "_value")
 
@@ -295,8 +301,20 @@ class AwaitOrEnter(Generic[_T]):
         self._coro = coro
         self._value: _T | None = None
 
+    def send(self, value: Any) -> Any:
+        return self._coro.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coro.throw(*args)
+
+    def close(self) -> None:
+        self._coro.close()
+
     def __await__(self) -> Generator[Any, None, _T]:
         return self._coro.__await__()
+
+    def __iter__(self) -> Generator[Any, None, _T]:
+        return self.__await__()
 
     async def __aenter__(self) -> _T:
         self._value = await self._coro

@@ -38,12 +38,12 @@ import unittest
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, NoReturn, cast
+from typing import Any, Generic, NoReturn, Self, TypeVar, cast, overload
 from unittest import mock
 
 from yarl import URL
 
-from weft.web_core import Application, BaseRequest, StreamResponse
+from weft.web_core import Application, BaseRequest, Request, StreamResponse
 from weft.web_core.test_utils import make_mocked_request
 
 from ._runners import AppRunner, BaseRunner, ServerRunner, SockSite
@@ -100,6 +100,11 @@ __all__ = [
 
 Handler = Callable[[BaseRequest], Awaitable[StreamResponse]]
 
+# As aiohttp's: the request type a test server's handlers get, and the
+# Application a TestClient's server serves (None for a RawTestServer).
+_Request = TypeVar("_Request", bound=BaseRequest)
+_ApplicationNone = TypeVar("_ApplicationNone", Application, None)
+
 REUSE_ADDRESS = os.name == "posix" and sys.platform != "cygwin"
 
 
@@ -126,8 +131,12 @@ def unused_port() -> int:
         return cast(int, sock.getsockname()[1])
 
 
-class BaseTestServer(ABC):
+class BaseTestServer(ABC, Generic[_Request]):
     """A runner serving on a socket of ``host`` (127.0.0.1), a free port unless ``port``.
+
+    Generic over the request type its handlers get (``TestServer`` is a
+    ``BaseTestServer[Request]``, ``RawTestServer`` a
+    ``BaseTestServer[BaseRequest]``), which a ``TestClient`` built on it carries.
 
     ``start_server(**kwargs)`` sets it up (the keyword arguments go to the
     runner, ``ssl=`` an SSLContext serves HTTPS); ``close()`` is the runner's
@@ -228,7 +237,7 @@ class BaseTestServer(ABC):
     def __enter__(self) -> NoReturn:
         raise TypeError("Use async with instead")
 
-    def __exit__(  # noqa: B027 (pairs with __enter__, which raises)
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
@@ -236,7 +245,7 @@ class BaseTestServer(ABC):
     ) -> None:
         pass  # pragma: no cover (__enter__ raises)
 
-    async def __aenter__(self) -> BaseTestServer:
+    async def __aenter__(self) -> Self:
         await self.start_server(loop=self._loop)
         return self
 
@@ -249,7 +258,7 @@ class BaseTestServer(ABC):
         await self.close()
 
 
-class TestServer(BaseTestServer):
+class TestServer(BaseTestServer[Request]):
     """Serves an Application through an AppRunner (its signals run as in production)."""
 
     def __init__(
@@ -268,7 +277,7 @@ class TestServer(BaseTestServer):
         return AppRunner(self.app, **kwargs)
 
 
-class RawTestServer(BaseTestServer):
+class RawTestServer(BaseTestServer[BaseRequest]):
     """Serves a plain ``async def handler(request) -> StreamResponse`` (low-level Server)."""
 
     def __init__(
@@ -291,8 +300,12 @@ class RawTestServer(BaseTestServer):
         return ServerRunner(server, **runner_kwargs)
 
 
-class TestClient(_HTTPMethods):
+class TestClient(_HTTPMethods, Generic[_Request, _ApplicationNone]):
     """A client for one test server: paths instead of URLs, and everything closed at the end.
+
+    Generic as aiohttp's: ``TestClient[Request, Application]`` for a
+    ``TestServer``, ``TestClient[BaseRequest, None]`` for a ``RawTestServer``
+    (the type checker infers them from the server).
 
     ``request(method, path, **kwargs)`` and ``get``/``post``/``put``/
     ``patch``/``delete``/``head``/``options`` take a path on the server and
@@ -307,9 +320,29 @@ class TestClient(_HTTPMethods):
 
     __test__ = False
 
+    @overload
+    def __init__(
+        self: TestClient[Request, Application],
+        server: TestServer,
+        *,
+        cookie_jar: CookieJar | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: TestClient[_Request, None],
+        server: BaseTestServer[_Request],
+        *,
+        cookie_jar: CookieJar | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        **kwargs: Any,
+    ) -> None: ...
+
     def __init__(
         self,
-        server: BaseTestServer,
+        server: BaseTestServer[Any],
         *,
         cookie_jar: CookieJar | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
@@ -339,14 +372,14 @@ class TestClient(_HTTPMethods):
         return self._server.port
 
     @property
-    def server(self) -> BaseTestServer:
+    def server(self) -> BaseTestServer[_Request]:
         return self._server
 
     @property
-    def app(self) -> Application | None:
+    def app(self) -> _ApplicationNone:
         """The served Application (None for a RawTestServer)."""
         app = getattr(self._server, "app", None)
-        return app if isinstance(app, Application) else None
+        return cast(_ApplicationNone, app if isinstance(app, Application) else None)
 
     @property
     def session(self) -> ClientSession:
@@ -401,7 +434,7 @@ class TestClient(_HTTPMethods):
     ) -> None:
         pass  # pragma: no cover (__enter__ raises)
 
-    async def __aenter__(self) -> TestClient:
+    async def __aenter__(self) -> Self:
         await self.start_server()
         return self
 
@@ -448,7 +481,7 @@ class AioHTTPTestCase(unittest.IsolatedAsyncioTestCase):
         """The TestServer for ``app``."""
         return TestServer(app, loop=self.loop)
 
-    async def get_client(self, server: TestServer) -> TestClient:
+    async def get_client(self, server: TestServer) -> TestClient[Request, Application]:
         """The TestClient for ``server``."""
         return TestClient(server, loop=self.loop)
 
