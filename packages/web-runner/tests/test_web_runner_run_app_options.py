@@ -104,9 +104,11 @@ def _fetch_v6_then_stop(port: int, results: list[bytes], banner: list[str]) -> C
         finally:
             os.kill(os.getpid(), signal.SIGINT)
 
+    tasks: list[asyncio.Task[None]] = []
+
     def fake_print(*args: object) -> None:
         banner.append(" ".join(str(a) for a in args))
-        asyncio.get_running_loop().create_task(go())
+        tasks.append(asyncio.get_running_loop().create_task(go()))
 
     return fake_print
 

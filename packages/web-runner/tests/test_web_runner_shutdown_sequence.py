@@ -19,7 +19,7 @@ import pytest
 from weft.web_core import Application, BaseRequest, Response
 
 if TYPE_CHECKING:
-    from conftest import RawConnection, Serve, Served, Until, VirtualClock
+    from conftest import RawConnection, Serve, Served, ServerReads, Until, VirtualClock
 
 TIMEOUT = 10.0
 GET = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -162,16 +162,23 @@ async def test_pipelined_requests_behind_the_one_in_hand_are_not_started(serve: 
 
 
 @pytest.mark.asyncio
-async def test_a_request_sent_during_the_shutdown_is_not_started(serve: Serve) -> None:
+@pytest.mark.parametrize("read_first", [True, False], ids=["read", "unread"])
+async def test_a_request_sent_during_the_shutdown_is_not_started(
+    serve: Serve, server_reads: ServerReads, read_first: bool
+) -> None:
     """Step 2: a request that arrives on a busy connection after the shutdown began is
-    never started, and the client sees its connection close after the answer it awaited."""
+    never started, and the client sees its connection close after the answer it awaited,
+    whether the server read the request before that answer or not."""
     steps = Steps()
     served = await serve(steps.app())
     busy = await hold_one(served, steps)
     cleanup = asyncio.create_task(served.cleanup())
     await asyncio.wait_for(steps_reached(steps, "on_shutdown"), TIMEOUT)
+    read_before = server_reads.total
     busy.send(GET % b"/late")
     await busy.writer.drain()
+    if read_first:
+        await server_reads.reach(read_before + len(GET % b"/late"))
     steps.release.set()
     assert (await busy.response()).headers["Connection"] == "close"
     # Then a clean close: the server half-closes and reads what still comes, so
