@@ -212,22 +212,24 @@ def test_an_endless_trailer_section_is_cut_off_with_bounded_memory() -> None:
 
 
 @pytest.mark.parametrize(
-    ("prefix", "error", "slack"),
+    ("prefix", "error", "counted_from", "slack"),
     [
-        (b"GET /", RequestTargetTooLong, 1),
-        (b"GET / HTTP/1.1\r\nHost: h\r\nX: ", HeaderFieldsTooLarge, 1),
-        (CHUNKED + b"0\r\nX: ", HeaderFieldsTooLarge, 1),
-        (CHUNKED + b"5;", BadRequest, 2),
+        (b"GET /", RequestTargetTooLong, 4, 1),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX: ", HeaderFieldsTooLarge, 3, 1),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX", HeaderFieldsTooLarge, 0, 1),
+        (CHUNKED + b"0\r\nX: ", HeaderFieldsTooLarge, 3, 1),
+        (CHUNKED + b"5;", BadRequest, 0, 2),
     ],
-    ids=["request-line", "field-line", "trailer-line", "chunk-size-line"],
+    ids=["request-target", "field-value", "field-name", "trailer-value", "chunk-size-line"],
 )
 def test_a_line_arriving_one_byte_at_a_time_is_refused_once_it_passes_the_limit(
-    prefix: bytes, error: type[HttpParserError], slack: int
+    prefix: bytes, error: type[HttpParserError], counted_from: int, slack: int
 ) -> None:
     """GHSA-63hw-fmq6-xxg2 / CVE-2026-54277: a line fed one byte per call is refused as
-    soon as it is longer than its limit (max_line_size, max_field_size,
-    max_chunk_line_size; ``slack`` 2: a chunk-size line's limit lets one more byte
-    in, as its CR may be the next), and the
+    soon as the part its limit bounds is longer than the limit (max_line_size: the
+    request-target, from ``counted_from``; max_field_size: a field's name, or its
+    value after the colon and the space; max_chunk_line_size: the chunk-size line,
+    ``slack`` 2 as its limit lets one more byte in, its CR may be the next), and the
     parser's memory stays bounded by the limit, not by what the client sends."""
     limit = 100
     line_start = prefix.rfind(b"\n") + 1
@@ -242,7 +244,7 @@ def test_a_line_arriving_one_byte_at_a_time_is_refused_once_it_passes_the_limit(
     finally:
         tracemalloc.stop()
     assert type(raised) is error
-    assert fed == limit + slack - 1  # refused at the first byte over the limit
+    assert fed == counted_from + limit + slack - 1  # refused at the first byte over the limit
     assert peak < 64 * 1024
 
 

@@ -6,8 +6,8 @@ status a server should answer with, so a server translates them in one place::
     ValueError
      ├── HttpParserError                 .status, .reason, .events
      │    ├── BadRequest                 400  malformed syntax or framing
-     │    ├── RequestTargetTooLong       414  request-line over max_line_size
-     │    ├── HeaderFieldsTooLarge       431  a field line, the fields or their count over a limit
+     │    ├── RequestTargetTooLong       414  request-target over max_line_size
+     │    ├── HeaderFieldsTooLarge       431  a field name or value, or the fields, over a limit
      │    ├── PayloadTooLarge            413  body over max_body_size
      │    ├── NotImplementedCoding       501  a transfer coding this parser does not implement
      │    ├── UnsupportedContentEncoding 415  a content coding ContentDecoder cannot undo
@@ -74,14 +74,14 @@ class BadRequest(HttpParserError):
 
 
 class RequestTargetTooLong(HttpParserError):
-    """414: the request-line is longer than ``max_line_size``."""
+    """414: the request-target is longer than ``max_line_size``."""
 
     status = 414
     reason = "URI Too Long"
 
 
 class HeaderFieldsTooLarge(HttpParserError):
-    """431: a field line, the field section or the number of fields is over a limit."""
+    """431: a field name or value, the field section or the number of fields is over a limit."""
 
     status = 431
     reason = "Request Header Fields Too Large"

@@ -36,6 +36,7 @@ __all__ = [
     "check_field_line",
     "fast_fields",
     "fast_head_fields",
+    "over_field_limit",
 ]
 
 TCHAR: Final = TCHAR_BYTES
@@ -78,6 +79,10 @@ _SIMPLE_FIELD_TEXT: Final = re.compile(_SIMPLE_FIELD.decode("ascii"))
 
 _CR: Final = 13
 _SP: Final = 32
+_OWS: Final = re.compile(rb"[ \t]*+")
+#: The longest version part of a request-line accepted before its end: the
+#: version has 8 bytes, longer is malformed; the bound keeps the line bounded.
+MAX_VERSION_SIZE: Final = 32
 #: A run of tchar; matches (possibly empty) wherever it starts.
 _TCHARS: Final = re.compile(rb"[%s]*+" % TCHAR)
 
@@ -104,7 +109,9 @@ def fast_fields(
         pairs = _FIELD.findall(buf, start + 2, end)
     if len(pairs) > max_count:
         return None
-    if size > max_field_size + 2 and max(map(len, buf[start:end].split(b"\r\n"))) > max_field_size:
+    if size > max_field_size + 2 and over_field_limit(
+        buf[start + 2 : end - 2].split(b"\r\n"), max_field_size
+    ):
         return None
     return pairs
 
@@ -155,11 +162,25 @@ def fast_head_fields(
             pairs = _FIELD_TEXT.findall(text, line_end + 2, stop)
     if len(pairs) > max_count:
         return None
-    if size > max_field_size + 2:
-        lines = head[line_end + 2 : len(head) - 4].split(b"\r\n")
-        if max(map(len, lines)) > max_field_size:
-            return None
+    if size > max_field_size + 2 and over_field_limit(
+        head[line_end + 2 : len(head) - 4].split(b"\r\n"), max_field_size
+    ):
+        return None
     return CIMultiDictProxy(CIMultiDict(pairs))
+
+
+def over_field_limit(lines: list[bytes], limit: int) -> bool:
+    """Whether a name or a value of ``lines`` (field lines, each with its colon) is over ``limit``.
+
+    Counted as SectionScanner counts them: the name up to the colon, the value
+    from its first byte that is not SP or HTAB to the end of the line.
+    """
+    for line in lines:
+        if len(line) > limit:
+            name, _, value = line.partition(b":")
+            if len(name) > limit or len(value.lstrip(b" \t")) > limit:
+                return True
+    return False
 
 
 def build_fields(pairs: list[tuple[bytes, bytes]]) -> tuple[CIMultiDictProxy[str], RawHeaders]:
@@ -246,7 +267,7 @@ class SectionScanner:
         max_size: int,
         check_request_line: Callable[[bytes, int, int], object] | None,
         line_error: type[HttpParserError] = RequestTargetTooLong,
-        line_name: str = "request-line",
+        line_name: str = "request-target",
         max_method: int = 0,
     ) -> None:
         self._max_line = max_line_size
@@ -254,7 +275,8 @@ class SectionScanner:
         self._max_count = max_count
         self._max_size = max_size
         self._check_request_line = check_request_line
-        self._line_error = line_error  # raised for a start line over max_line_size
+        # Raised for a request-target, or a status line, over max_line_size.
+        self._line_error = line_error
         self._line_name = line_name
         # > 0: the start line is a request-line, whose method is checked as it
         # arrives (see _check_method); 0 for a status line or a trailer section.
@@ -302,34 +324,29 @@ class SectionScanner:
             tail -= 1
         if self.lines == 0 and self._check_request_line is not None:
             if self._max_method:
-                self._check_method(buf, pos, pos + tail)
-            if tail > self._max_line:
+                self._check_request_limits(buf, pos, pos + tail)
+            elif tail > self._max_line:
                 raise self._line_too_long()
-        elif tail > self._max_field:
-            raise HeaderFieldsTooLarge(
-                f"a header line is longer than max_field_size={self._max_field} bytes"
-            )
-        elif self.size + tail > self._max_size:
-            raise HeaderFieldsTooLarge(
-                f"the header section is larger than max_head_size={self._max_size} bytes"
-            )
+        else:
+            self._check_field_limits(buf, pos, pos + tail)
+            if self.size + tail > self._max_size:
+                raise HeaderFieldsTooLarge(
+                    f"the header section is larger than max_head_size={self._max_size} bytes"
+                )
 
     def _check_line(self, buf: bytes, start: int, end: int, crlf: bool) -> None:
         length = end - start
         if self.lines == 0 and self._check_request_line is not None:
             if self._max_method:
-                self._check_method(buf, start, end)
-            if length > self._max_line:
+                self._check_request_limits(buf, start, end)
+            elif length > self._max_line:
                 raise self._line_too_long()
             if not crlf:
                 raise _bare_lf()
             self._check_request_line(buf, start, end)
             self.lines = 1
             return
-        if length > self._max_field:
-            raise HeaderFieldsTooLarge(
-                f"a header line is longer than max_field_size={self._max_field} bytes"
-            )
+        self._check_field_limits(buf, start, end)
         if not crlf:
             raise _bare_lf()
         self.size += length + 2
@@ -343,18 +360,67 @@ class SectionScanner:
         check_field_line(bytes(buf[start:end]))
         self.lines += 1
 
-    def _check_method(self, buf: bytes, start: int, stop: int) -> None:
+    def _check_field_limits(self, buf: bytes, start: int, end: int) -> None:
+        """Refuse the field line ``buf[start:end]`` (complete or not) over max_field_size.
+
+        The name and the value are bounded each on its own, as aiohttp's C
+        parser bounds them (its pure-Python one bounds the whole line, which
+        refuses more): the name up to the colon, or the whole line while no
+        colon has come; the value from its first byte that is not SP or HTAB
+        to the end of the line, so the whitespace after it counts, as in
+        aiohttp, and a partial line's count only grows as its bytes arrive.
+        The whitespace before the value and the line as a whole are bounded
+        by max_head_size.
+        """
+        limit = self._max_field
+        if end - start <= limit:
+            return
+        colon = buf.find(b":", start, end)
+        if colon < 0 or colon - start > limit:
+            raise HeaderFieldsTooLarge(f"a header name is longer than max_field_size={limit} bytes")
+        value = _OWS.match(buf, colon + 1, end)
+        if value is not None and end - value.end() > limit:
+            shown = bytes(buf[start:colon])[:64].decode("latin-1")
+            raise HeaderFieldsTooLarge(
+                f"the value of header {shown!r} is longer than max_field_size={limit} bytes"
+            )
+
+    def _check_request_limits(self, buf: bytes, start: int, end: int) -> None:
+        """Refuse the request-line ``buf[start:end]`` (complete or not) over a limit.
+
+        The method is checked first (see _check_method); then the target,
+        the bytes from the SP after the method to the next SP, is bounded by
+        max_line_size (414), as aiohttp bounds its URL; then what follows,
+        the version, by MAX_VERSION_SIZE (400: "HTTP/1.1" has 8 bytes), so
+        the whole line stays bounded. Each count only grows as bytes arrive,
+        so the answer is the same whether or not the line's end was seen.
+        """
+        method_end = self._check_method(buf, start, end)
+        if method_end < 0:
+            return
+        target = method_end + 1
+        target_end = buf.find(b" ", target, min(end, target + self._max_line + 1))
+        if target_end < 0:
+            if end - target > self._max_line:
+                raise self._line_too_long()
+            return
+        if end - target_end - 1 > MAX_VERSION_SIZE:
+            raise BadRequest(
+                f"the HTTP version {bytes(buf[target_end + 1 : end])[:20]!r}... is longer "
+                f"than {MAX_VERSION_SIZE} bytes: expected 'HTTP/1.1' or 'HTTP/1.0'"
+            )
+
+    def _check_method(self, buf: bytes, start: int, stop: int) -> int:
         """Refuse ``buf[start:stop]``, the start of a request-line, if no method can begin it.
 
         A byte that cannot be in a token before the first SP, or a method over
         ``max_method`` bytes, is refused as soon as it arrives rather than at
         the line's end: a TLS ClientHello or another protocol's bytes sent to
         this port may never send a line end, and would hold the connection
-        until a timeout. Only the first ``max_line_size`` bytes are looked at,
-        so a line over that limit is 414 wherever its first bad byte is, on
-        the partial line and the complete one alike (the split never matters).
+        until a timeout. Returns the index of the SP after the method, or -1
+        while it has not come.
         """
-        stop = min(stop, start + self._max_line, start + self._max_method + 1)
+        stop = min(stop, start + self._max_method + 1)
         match = _TCHARS.match(buf, start, stop)
         end = match.end() if match is not None else start
         if end - start > self._max_method:
@@ -362,11 +428,14 @@ class SectionScanner:
                 f"the method {bytes(buf[start:end])[:50]!r}... is longer than "
                 f"{self._max_method} bytes: this is not an HTTP request"
             )
-        if end < stop and (end == start or buf[end] != _SP):
-            raise BadRequest(
-                f"byte 0x{buf[end]:02x} cannot be part of a method (a token, RFC 9110 §9): "
-                + _not_http(bytes(buf[start:stop]))
-            )
+        if end < stop:
+            if end == start or buf[end] != _SP:
+                raise BadRequest(
+                    f"byte 0x{buf[end]:02x} cannot be part of a method (a token, RFC 9110 §9): "
+                    + _not_http(bytes(buf[start:stop]))
+                )
+            return end
+        return -1
 
     def _line_too_long(self) -> HttpParserError:
         return self._line_error(

@@ -162,7 +162,7 @@ def parse_content_length(values: list[str]) -> int:
             "bytes, ASCII digits only (RFC 9110 §8.6)"
         )
     # At most 4300 digits reach int() (the limit of Python's int parser): the
-    # field line is bounded by max_field_size, and leading zeros are dropped.
+    # value is bounded by max_field_size, and leading zeros are dropped.
     digits = value.lstrip("0")
     if len(digits) > 19 or int(digits or "0") > _MAX_LENGTH:
         raise BadRequest(f"Content-Length {value[:40]} is too large")

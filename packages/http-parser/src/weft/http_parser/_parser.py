@@ -29,9 +29,11 @@ back or copied more than needed). Two things make this hold:
   are checked before syntax on every line, so "too long" is the answer whether
   or not the end of the line was seen.
 
-Invariant 2: nothing the peer sends grows memory without bound. The start
-line is bounded by ``max_line_size``, each field line by ``max_field_size``,
-the section by ``max_head_size`` and ``max_headers``, a chunk-size line by
+Invariant 2: nothing the peer sends grows memory without bound. A
+request-line by its method's 32 bytes, ``max_line_size`` for its target and
+32 bytes for its version, a status line by ``max_line_size``, a field's
+name and its value each by ``max_field_size``, the section (whitespace
+around values included) by ``max_head_size`` and ``max_headers``, a chunk-size line by
 ``max_chunk_line_size``; body bytes are passed on as they arrive, never
 buffered. Bytes after a message that closes the connection are dropped: they
 must not be processed (RFC 9112 §9.6). ``feed(data, max_messages=n)`` is the

@@ -42,9 +42,11 @@ class RequestParser(MessageParser[RequestHead]):
     >>> [type(e).__name__ for e in events]
     ['RequestHead', 'BodyChunk', 'EndOfMessage']
 
-    Limits: ``max_line_size`` bounds the request-line (414), ``max_field_size``
-    each header or trailer line, ``max_headers`` their number and
-    ``max_head_size`` their total bytes (431); ``max_body_size`` the body
+    Limits: ``max_line_size`` bounds the request-target (414), ``max_field_size``
+    the name and, separately, the value of each header or trailer field,
+    ``max_headers`` their number and ``max_head_size`` their total bytes
+    (431), as aiohttp's C parser counts (its pure-Python parser, and weft
+    before, bounded whole lines); ``max_body_size`` the body
     (413, raised at the head when Content-Length says so);
     ``max_chunk_line_size`` a chunk-size line with its extensions (400).
     """
@@ -126,7 +128,9 @@ class RequestParser(MessageParser[RequestHead]):
         match = REQUEST_LINE_TEXT.match(text)
         if match is not None:
             line_end = match.end()
-            if line_end <= self._max_line_size and text.startswith("\r\n", line_end):
+            if match.end(2) - match.start(2) <= self._max_line_size and text.startswith(
+                "\r\n", line_end
+            ):
                 line = request_line_from_match(match)
                 fields = (
                     fast_head_fields(
