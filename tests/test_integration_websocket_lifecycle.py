@@ -546,3 +546,19 @@ async def test_a_handler_failing_after_the_handshake_ends_the_connection(
     seen = await under_both(build_keep_alive, talk)
     assert seen["weft"] == seen["aiohttp"]
     assert seen["weft"][1] is True
+
+
+@pytest.mark.asyncio
+async def test_an_http_1_0_upgrade_is_refused_by_weft() -> None:
+    """A deliberate difference (web-core's README): aiohttp upgrades an HTTP/1.0
+    request; weft answers 400, as RFC 9110 §7.8 (a server MUST ignore Upgrade in an
+    HTTP/1.0 request) and RFC 6455 §4.1 (HTTP/1.1 at least) require."""
+    upgrade = (
+        "GET /ws HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+    async def talk(base: str) -> int:
+        return after_the_head(await raw_conversation(base, upgrade + MASKED_CLOSE_1000))[0]
+
+    assert await under_both(build_keep_alive, talk) == {"aiohttp": 101, "weft": 400}
