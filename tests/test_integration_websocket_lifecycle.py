@@ -562,3 +562,32 @@ async def test_an_http_1_0_upgrade_is_refused_by_weft() -> None:
         return after_the_head(await raw_conversation(base, upgrade + MASKED_CLOSE_1000))[0]
 
     assert await under_both(build_keep_alive, talk) == {"aiohttp": 101, "weft": 400}
+
+
+@pytest.mark.asyncio
+async def test_an_upgrade_answered_with_http_keeps_the_connection() -> None:
+    """A handler that answers an upgrade request with a plain response (``can_prepare``
+    said no, or the route is not a WebSocket's) keeps speaking HTTP on the connection."""
+    upgrade = (
+        "GET /plain HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+    async def talk(base: str) -> list[tuple[int, bytes]]:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(upgrade + PIPELINED)
+            answers = []
+            for _ in range(2):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                body = await asyncio.wait_for(reader.readexactly(length), TIMEOUT)
+                answers.append((int(head.split(b" ", 2)[1]), body))
+            return answers
+        finally:
+            writer.close()
+
+    seen = await under_both(build_keep_alive, talk)
+    assert seen["weft"] == seen["aiohttp"]
+    assert seen["weft"] == [(200, b"plain"), (200, b"plain")]
