@@ -200,6 +200,8 @@ def test_response_fields_are_counted_the_same_way_the_status_line_whole() -> Non
     assert parse(b"HTTP/1.1 200 " + b"R" * 8 + b"\r\n\r\n", max_line_size=20) == (
         "HeaderFieldsTooLarge"
     )
+    # Before its end too.
+    assert parse(b"HTTP/1.1 200 " + b"R" * 8, max_line_size=20) == "HeaderFieldsTooLarge"
 
 
 # -- generated heads: the limits as a model, the split never matters
