@@ -101,6 +101,26 @@ async def test_rejection_limits_follow_the_server_settings(serve: Serve) -> None
     assert (await ok.response()).status == 200
 
 
+@pytest.mark.asyncio
+async def test_max_head_size_bounds_the_field_section(serve: Serve) -> None:
+    """The header section's total is capped at 64 KiB by default, as the option says."""
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text=str(len(request.headers)))
+
+    # Ten 8000-byte cookies: each field within max_field_size, 80 kB in all.
+    fields = b"".join(b"Cookie-%d: %s\r\n" % (i, b"c" * 8000) for i in range(10))
+    request = b"GET / HTTP/1.1\r\n" + HOST + fields + b"\r\n"
+    default = await serve(handler)
+    assert (await default.exchange(request))[:12] == b"HTTP/1.1 431"
+    raised = await serve(handler, max_head_size=2**17)
+    answer = await raised.connect()
+    answer.send(request)
+    response = await answer.response()
+    assert response.status == 200
+    assert response.body == b"11"
+
+
 async def _logged_500(
     served: Served, caplog: pytest.LogCaptureFixture, path: str = "/"
 ) -> tuple[RawResponse, list[str]]:

@@ -183,7 +183,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     weft's own: ``read_head_timeout``, ``read_body_timeout``,
     ``lingering_body_size`` (unread request body drained to keep the
-    connection), ``handler_cancellation``, ``access_logger``.
+    connection), ``max_head_size`` (the header section's total bytes, 431
+    beyond), ``handler_cancellation``, ``access_logger``.
     """
 
     __slots__ = (
@@ -250,6 +251,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         max_line_size: int = 8190,
         max_headers: int = 128,
         max_field_size: int = 8190,
+        max_head_size: int = 2**16,
         lingering_time: float = 10.0,
         read_bufsize: int = 2**16,
         auto_decompress: bool = True,
@@ -287,7 +289,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._upgraded = None
         self._logging_enabled = False
         self._parser = RequestParser(
-            max_line_size=max_line_size, max_field_size=max_field_size, max_headers=max_headers
+            max_line_size=max_line_size,
+            max_field_size=max_field_size,
+            max_headers=max_headers,
+            max_head_size=max_head_size,
         )
         self._transport: asyncio.Transport | None = None
         self._queue: deque[_Item] = deque()
