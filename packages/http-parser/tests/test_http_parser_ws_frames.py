@@ -280,6 +280,20 @@ def test_binary_is_not_utf8_checked() -> None:
     assert WebSocketReader().feed(raw(2, b"\xff\xfe"))[0].data == b"\xff\xfe"
 
 
+def test_decode_text_false_keeps_text_as_unchecked_bytes() -> None:
+    """decode_text=False: TEXT stays TEXT, its payload bytes as sent, invalid UTF-8 included."""
+    bad = b"ok \xff"
+    data = raw(1, bad[:2], fin=False) + raw(9, b"p") + raw(0, bad[2:]) + raw(2, b"\xfe")
+    expected = [
+        WSMessage(WSMsgType.PING, b"p", ""),
+        WSMessage(WSMsgType.TEXT, bad, ""),
+        WSMessage(WSMsgType.BINARY, b"\xfe", ""),
+    ]
+    assert WebSocketReader(decode_text=False).feed(data) == expected
+    assert feed_bytewise(WebSocketReader(decode_text=False), data) == expected
+    fails(raw(1, bad), 1007)  # the default still checks
+
+
 # -- close frames (§5.5.1, §7.4) ---------------------------------------------------------------
 
 
