@@ -15,7 +15,8 @@ from multidict import CIMultiDict
 
 from weft.http_parser import BodyChunk, EndOfMessage, RequestHead, RequestParser
 from weft.http_parser.streams import BodyStream
-from weft.web_core import Application, Request, StreamResponse, StreamWriter
+from weft.web_core import Application, Request, StreamResponse, StreamWriter, exception_response
+from weft.web_exceptions import HTTPException
 
 PEER = ("192.0.2.7", 50123)
 
@@ -168,7 +169,11 @@ async def exchange(
     """Freeze ``app``, handle ``raw`` as the server would, and parse the bytes written."""
     app.freeze()
     request, transport = make_request(raw, app, transport=transport)
-    response = await app._handle(request)
+    try:
+        response = await app._handle(request)
+    except HTTPException as exc:
+        # The server's part: a raised HTTP exception leaves Application._handle.
+        response = exception_response(exc)
     await response.prepare(request)
     await response.write_eof()
     return Exchange(request, response, transport, parse_response(transport.data))

@@ -473,7 +473,13 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         return chain
 
     async def _handle(self, request: Request) -> StreamResponse:
-        """Route the request, run the middleware chain, turn HTTP exceptions into responses."""
+        """Route the request and run the middleware chain.
+
+        A raised HTTP exception leaves here, as it leaves aiohttp's
+        ``Application._handle``, and the server answers it: what wraps this
+        method (Sentry's aiohttp integration patches it) sees the exception and
+        its status, not a response made from it.
+        """
         head = request._head
         if self._router_needs_resolve:
             match_info = await self._router.resolve(request)
@@ -482,18 +488,15 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info
-        try:
-            # As aiohttp: an empty Expect field asks for nothing.
-            if head.headers.get("Expect"):
-                expected = await match_info.expect_handler(request)
-                if expected is not None:
-                    return cast(StreamResponse, expected)
-            handler = cast(Handler, match_info.handler)
-            if self._run_middlewares:
-                handler = await self._chain_for(handler, match_info)
-            response: object = await handler(request)
-        except HTTPException as exc:
-            return exception_response(exc)
+        # As aiohttp: an empty Expect field asks for nothing.
+        if head.headers.get("Expect"):
+            expected = await match_info.expect_handler(request)
+            if expected is not None:
+                return cast(StreamResponse, expected)
+        handler = cast(Handler, match_info.handler)
+        if self._run_middlewares:
+            handler = await self._chain_for(handler, match_info)
+        response: object = await handler(request)
         if is_response(response):
             return response
         if isinstance(response, HTTPException):
