@@ -15,12 +15,16 @@ Sessions:
   build            sdist + wheel of all six distributions, then the meta installed
                    from those wheels into a fresh venv and ``import weft.web`` checked,
                    and the aiohttp compatibility switch (``weft[aiohttp-compat]``)
+  compat-extensions  aiohttp extensions' own test suites (pinned sdists) on aiohttp 3.14
+                   and on weft in compat mode; fails if weft loses a test aiohttp passes
+                   (tools/compat_extensions/run.py)
   bench            tools/bench (not run by default: timings are not tests)
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import os
 import re
 import shutil
@@ -51,6 +55,7 @@ nox.options.sessions = [
     "tests-http-parser-pure",
     "tests-web-routing-pure",
     "tests",
+    "compat-extensions",
     "build",
 ]
 
@@ -291,6 +296,52 @@ def tests(session: nox.Session) -> None:
     _install_chromium(session)
     session.install(*(str(p) for p in _local_closure(REPO)), *_group(REPO, "test"))
     _pytest(session, "tests")
+
+
+def _install_extension_services(session: nox.Session) -> None:
+    """Debian's redis-server and memcached, for aiohttp-session's storages (issue 15).
+
+    Only as root, as _install_chromium. Without them those storages' tests fail
+    on aiohttp and on weft alike, which the comparison shows but does not hide
+    a regression behind: the session prints how many passed on each side.
+    """
+    missing = [name for name in ("redis-server", "memcached") if not shutil.which(name)]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.log(f"{', '.join(missing)} absent and not installable here")
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+    ):
+        session.log(" ".join(command))
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            session.log(f"install of {missing} failed: {done.stderr[-500:]}")
+            return
+
+
+@nox.session(name="compat-extensions")
+def compat_extensions(session: nox.Session) -> None:
+    """aiohttp extensions' own test suites on aiohttp and on weft in compat mode, compared."""
+    _install_extension_services(session)
+    spec = importlib.util.spec_from_file_location(
+        "compat_extensions_run", REPO / "tools" / "compat_extensions" / "run.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = runner  # its dataclasses look their module up there
+    spec.loader.exec_module(runner)
+    # Pure-Python builds: the suites test behaviour, which the mypyc builds share
+    # (their own sessions check that), and compiling would take most of the time.
+    pure = {"WEFT_HTTP_PARSER_PURE": "1", "WEFT_WEB_ROUTING_PURE": "1"}
+    weft = [str(p) for p in _local_closure(REPO) if p != REPO]
+    session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=pure)
+    work = Path(session.bin).parent / "compat-extensions"
+    session.run("python", str(REPO / "tools" / "compat_extensions" / "run.py"), str(work))
 
 
 @nox.session

@@ -90,22 +90,7 @@ def install_as_aiohttp() -> None:
         sys.modules[name] = module
         setattr(aiohttp, name.rpartition(".")[2], module)
     _register_abcs(aiohttp.abc)
-    _subscriptable_test_utils()
     _installed = True
-
-
-def _subscriptable_test_utils() -> None:
-    """``TestClient[Request, Application]`` as aiohttp's, which pytest-aiohttp's plugin
-    evaluates when it loads.
-
-    Only where weft's own classes are not generic yet (weft's test client
-    work, issue 15, makes them so); then this does nothing.
-    """
-    from weft import test_utils
-
-    for cls in (test_utils.BaseTestServer, test_utils.TestServer, test_utils.TestClient):
-        if not hasattr(cls, "__class_getitem__"):
-            cls.__class_getitem__ = classmethod(types.GenericAlias)  # type: ignore[attr-defined]
 
 
 def _register_abcs(abc: types.ModuleType) -> None:

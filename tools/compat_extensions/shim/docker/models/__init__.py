@@ -1,0 +1,3 @@
+from . import containers
+
+__all__ = ["containers"]
