@@ -58,7 +58,16 @@ def test_aiohttp_names_present() -> None:
 
 # aiohttp.web has these as attributes (imported from aiohttp.web_log) though
 # not in its __all__; weft lists them so that mypy accepts web.AccessLogger.
-DELIBERATE_EXTRAS = {"AbstractAccessLogger", "AccessLogger"}
+# weft's own additions (issue 17): the trusted-proxy middleware and its request
+# key, the structured access logger and its JSON-lines formatter.
+DELIBERATE_EXTRAS = {
+    "AbstractAccessLogger",
+    "AccessLogger",
+    "trusted_proxies_middleware",
+    "FORWARDED_CLIENT",
+    "StructuredAccessLogger",
+    "JsonAccessFormatter",
+}
 
 
 def test_extra_names_are_deliberate() -> None:

@@ -11,6 +11,7 @@ packages (see docs/design.md).
 from __future__ import annotations
 
 from weft.web_core import (
+    FORWARDED_CLIENT,
     AppKey,
     Application,
     BaseRequest,
@@ -32,6 +33,7 @@ from weft.web_core import (
     json_response,
     middleware,
     normalize_path_middleware,
+    trusted_proxies_middleware,
 )
 from weft.web_exceptions import (
     HTTPAccepted,
@@ -126,6 +128,7 @@ from weft.web_runner import (
     BaseRunner,
     BaseSite,
     GracefulExit,
+    JsonAccessFormatter,
     NamedPipeSite,
     PayloadAccessError,
     RequestHandler,
@@ -133,6 +136,7 @@ from weft.web_runner import (
     Server,
     ServerRunner,
     SockSite,
+    StructuredAccessLogger,
     TCPSite,
     UnixSite,
     run_app,
@@ -159,6 +163,8 @@ __all__ = [
     "json_response",
     "middleware",
     "normalize_path_middleware",
+    "trusted_proxies_middleware",  # weft's: behind reverse proxies
+    "FORWARDED_CLIENT",
     # weft.web_exceptions
     "HTTPException",
     "HTTPError",
@@ -264,6 +270,8 @@ __all__ = [
     "TCPSite",
     "UnixSite",
     "run_app",
+    "StructuredAccessLogger",  # weft's: one structured record per request
+    "JsonAccessFormatter",
 ]
 
 if __name__ == "__main__":

@@ -56,6 +56,12 @@ _WEFT_ONLY = {
     "WSCloseCode",
     "WSMessage",
     "WSMessageTypeError",
+    # behind reverse proxies: weft's own (aiohttp leaves it to aiohttp-remotes)
+    "trusted_proxies_middleware",
+    "TrustedProxies",
+    "ForwardedClient",
+    "FORWARDED_CLIENT",
+    "ProxyHeaderError",
     # the protocol hand-off a server implements (web-runner's connection)
     "UpgradableProtocol",
     "UpgradeReceiver",

@@ -53,6 +53,13 @@ from ._payload_io import (
 from ._request import BaseRequest, Request, RequestProtocol
 from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
+from ._trusted_proxies import (
+    FORWARDED_CLIENT,
+    ForwardedClient,
+    ProxyHeaderError,
+    TrustedProxies,
+    trusted_proxies_middleware,
+)
 from ._upgrade import UpgradableProtocol, UpgradeReceiver
 from ._view import View
 from ._websocket import WebSocketReady, WebSocketResponse, WSMessageTypeError
@@ -121,6 +128,12 @@ __all__ = [
     # middlewares
     "middleware",
     "normalize_path_middleware",
+    # behind reverse proxies
+    "trusted_proxies_middleware",
+    "TrustedProxies",
+    "ForwardedClient",
+    "FORWARDED_CLIENT",
+    "ProxyHeaderError",
     # the connection side, for servers (web-runner)
     "RequestProtocol",
     "StreamWriter",

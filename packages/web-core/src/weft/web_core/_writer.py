@@ -9,6 +9,7 @@ of the message) so that a small response leaves in one ``transport.write``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from weft.http_parser import chunk_header, encode_last_chunk
@@ -38,10 +39,13 @@ class StreamWriter:
 
     __slots__ = (
         "_chunked",
+        "_clock",
         "_compress",
         "_eof",
         "_head",
+        "_head_sent_at",
         "_protocol",
+        "_started_at",
         "output_size",
     )
 
@@ -51,7 +55,29 @@ class StreamWriter:
         self._chunked = False
         self._eof = False
         self._compress: ZLibCompressor | None = None
+        self._clock: Callable[[], float] | None = None
         self.output_size = 0
+
+    def time_head(self, clock: Callable[[], float]) -> None:
+        """Read ``clock`` now and when the head goes to the transport (``head_time``).
+
+        Off unless called: an access logger that reports the time until the
+        head (web-runner's StructuredAccessLogger) has the server call it as
+        each request begins; otherwise sending a head costs one ``is None``.
+        """
+        self._clock = clock
+        self._started_at = clock()
+        self._head_sent_at: float | None = None
+
+    @property
+    def head_time(self) -> float | None:
+        """Seconds from ``time_head()`` until the head was handed to the transport.
+
+        None when the head has not gone out (yet), or nothing asked for the time.
+        """
+        if self._clock is None or self._head_sent_at is None:
+            return None
+        return self._head_sent_at - self._started_at
 
     @property
     def chunked(self) -> bool:
@@ -86,6 +112,8 @@ class StreamWriter:
         head = self._head
         if head:
             self._head = b""
+            if self._clock is not None:
+                self._head_sent_at = self._clock()
             if len(parts) == 1 and len(parts[0]) <= _JOIN_LIMIT:  # a small Response
                 data = head + parts[0]
                 self.output_size += len(data)

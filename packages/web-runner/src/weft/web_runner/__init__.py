@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         UnixSite,
     )
     from ._server import Server, server_logger
+    from ._structured_log import JsonAccessFormatter, StructuredAccessLogger
 
 # Public name -> the module that defines it (imported by __getattr__ on first use).
 _LAZY: dict[str, str] = {
@@ -56,6 +57,8 @@ _LAZY: dict[str, str] = {
     "UnixSite": "._runners",
     "Server": "._server",
     "server_logger": "._server",
+    "JsonAccessFormatter": "._structured_log",
+    "StructuredAccessLogger": "._structured_log",
 }
 
 
@@ -83,11 +86,13 @@ __all__ = [
     "PayloadAccessError",
     "RequestPayloadError",
     "GracefulExit",
+    "JsonAccessFormatter",
     "NamedPipeSite",
     "RequestHandler",
     "Server",
     "ServerRunner",
     "SockSite",
+    "StructuredAccessLogger",
     "TCPSite",
     "UnixSite",
     "access_logger",

@@ -50,6 +50,11 @@ class AbstractAccessLogger(ABC):
 
     __slots__ = ("log_format", "logger")
 
+    #: weft's: True has the server time each response's head (a clock read at
+    #: the request's start and at the head's write), read in ``log()`` as
+    #: ``request.writer.head_time``. False costs nothing per request.
+    wants_head_time: ClassVar[bool] = False
+
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         self.logger = logger
         self.log_format = log_format

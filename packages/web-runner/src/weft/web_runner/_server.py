@@ -130,6 +130,8 @@ class Server:
         )
         self.request_handler = handler
         self.request_factory: _RequestFactory = request_factory or self._make_request
+        if self.access_logger is not None and self.access_logger.wants_head_time:
+            self.request_factory = _timing_head(self.request_factory)
         self.handler_cancellation = handler_cancellation
         self.logger = logger
         self._kwargs = kwargs
@@ -222,6 +224,28 @@ class Server:
             access_logger=self.access_logger,
             **self._kwargs,
         )
+
+
+def _timing_head(factory: _RequestFactory) -> _RequestFactory:
+    """``factory``, with each request's writer timing its head on the loop's clock.
+
+    The connection makes the writer just before it calls the factory, and
+    reads its own start time just before that: the two clocks agree to within
+    the writer's construction.
+    """
+
+    def make_request(
+        head: RequestHead,
+        payload: BodyStream,
+        protocol: RequestHandler,
+        writer: StreamWriter,
+        task: asyncio.Task[None] | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> BaseRequest:
+        writer.time_head(loop.time)
+        return factory(head, payload, protocol, writer, task, loop)
+
+    return make_request
 
 
 # Application.make_handler() (deprecated, aiohttp's) builds one of these.
