@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import assert_type
 
 from weft import web
+from weft.web_core import ForwardedClient
 
 DB = web.AppKey("db", str)
 COUNT = web.RequestKey("count", int)
@@ -23,6 +24,9 @@ async def item(request: web.Request) -> web.Response:
     assert_type(request.match_info["id"], str)
     assert_type(request.app[DB], str)
     assert_type(request[COUNT], int)
+    assert_type(request.get(COUNT), int | None)
+    assert_type(request.get(COUNT, 0), int)
+    assert_type(request.get(web.FORWARDED_CLIENT), ForwardedClient | None)
     assert_type(request.query.get("q"), str | None)
     assert_type(await request.read(), bytes)
     response = web.json_response({"id": request.match_info["id"]})

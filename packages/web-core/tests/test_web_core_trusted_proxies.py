@@ -79,7 +79,7 @@ async def test_untrusted_peer_headers_are_ignored() -> None:
     assert (request.remote, request.scheme, request.host) == (CLIENT, "http", "app.internal")
     assert str(request.url) == "http://app.internal/path?q=1"
     assert not request.secure
-    assert FORWARDED_CLIENT not in request
+    assert request.get(FORWARDED_CLIENT) is None
 
 
 @pytest.mark.asyncio
@@ -180,7 +180,7 @@ async def test_no_headers_from_a_trusted_peer_is_served_as_is() -> None:
     """A health check from the proxy's host, without headers, is not refused."""
     request = await _seen({})
     assert request.remote == PROXY
-    assert FORWARDED_CLIENT not in request
+    assert request.get(FORWARDED_CLIENT) is None
 
 
 @pytest.mark.asyncio
@@ -370,4 +370,4 @@ async def test_any_header_from_an_untrusted_peer_changes_nothing(
     """From an untrusted peer, no X-Forwarded-For value is read, garbage included."""
     request = await _seen({"X-Forwarded-For": ", ".join(entries)}, peer=(peer, 1))
     assert request.remote == peer
-    assert FORWARDED_CLIENT not in request
+    assert request.get(FORWARDED_CLIENT) is None

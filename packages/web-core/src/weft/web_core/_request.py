@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseRequest", "Request", "RequestProtocol"]
 
 _T = TypeVar("_T")
+_D = TypeVar("_D")
 
 
 @cache
@@ -478,6 +479,16 @@ class BaseRequest(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None: ...
     def __setitem__(self, key: str | RequestKey[Any], value: Any) -> None:
         self._state[key] = value  # type: ignore[index]
+
+    @overload
+    def get(self, key: RequestKey[_T], default: None = None) -> _T | None: ...
+    @overload
+    def get(self, key: RequestKey[_T], default: _D) -> _T | _D: ...
+    @overload
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def get(self, key: str | RequestKey[Any], default: Any = None) -> Any:
+        # Typed for RequestKey as __getitem__ is (Mapping.get knows only str keys).
+        return self._state.get(key, default)  # type: ignore[arg-type]
 
     def __delitem__(self, key: str) -> None:
         del self._state[key]

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from weft.web_core import FORWARDED_CLIENT, BaseRequest, StreamResponse
+from weft.web_core import FORWARDED_CLIENT, BaseRequest, ForwardedClient, StreamResponse
 
 from ._access_log import AccessLogger
 
@@ -33,18 +33,22 @@ __all__ = ["JsonAccessFormatter", "StructuredAccessLogger"]
 AccessField = Callable[[BaseRequest, StreamResponse, float], object]
 
 
+def _client(request: BaseRequest) -> ForwardedClient | None:
+    return request.get(FORWARDED_CLIENT)
+
+
 def _remote(request: BaseRequest, response: StreamResponse, duration: float) -> object:
-    client = request.get(FORWARDED_CLIENT)
+    client = _client(request)
     return request.remote if client is None else client.remote
 
 
 def _scheme(request: BaseRequest, response: StreamResponse, duration: float) -> object:
-    client = request.get(FORWARDED_CLIENT)
+    client = _client(request)
     return request.scheme if client is None else client.scheme
 
 
 def _host(request: BaseRequest, response: StreamResponse, duration: float) -> object:
-    client = request.get(FORWARDED_CLIENT)
+    client = _client(request)
     return request.host if client is None else client.host
 
 
