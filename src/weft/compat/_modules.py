@@ -91,6 +91,10 @@ def build_module(name: str) -> types.ModuleType:
         return loaded
 
     def __getattr__(attr: str) -> Any:
+        if attr.startswith("__") and attr.endswith("__"):
+            # Probes of a module's dunders (__file__, __path__...) by inspect, pickle
+            # or the import system must not load the sources: aiohttp.worker's need gunicorn.
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
         if attr in private:
             value = private[attr]()
         else:
