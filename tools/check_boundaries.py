@@ -82,7 +82,12 @@ def _read_distribution(root: Path, source: Path) -> Distribution:
         for extra in project.get("optional-dependencies", {}).values()
         for r in extra
     )
-    return Distribution(name, root, source, _module_for(name), requires)
+    own = _module_for(name)
+    if name == "weft":
+        # The meta owns each module it ships beside weft.web (weft.compat,
+        # weft.test_utils, weft.worker): they may import each other.
+        own = "weft"
+    return Distribution(name, root, source, own, requires)
 
 
 def discover(repo: Path) -> list[Distribution]:
@@ -122,7 +127,13 @@ def _allowed(module: str, dist: Distribution, by_name: dict[str, Distribution]) 
         if top in sys.stdlib_module_names or top in LATER_STDLIB or top == "__future__":
             return True
         return any(top in IMPORT_NAMES.get(req, (req.replace("-", "_"),)) for req in dist.requires)
-    owners = [dist.own_module] + [by_name[r].own_module for r in dist.requires if r in by_name]
+    requires = [by_name[r].own_module for r in dist.requires if r in by_name]
+    if dist.own_module == "weft":
+        # weft.<name> of the meta's own modules; a package's module is not one of them.
+        others = {d.own_module for d in by_name.values() if d is not dist}
+        if not any(module == o or module.startswith(o + ".") for o in others):
+            return True
+    owners = [dist.own_module, *requires] if dist.own_module != "weft" else requires
     return any(module == own or module.startswith(own + ".") for own in owners)
 
 
