@@ -236,6 +236,15 @@ async def test_unix_socket_peer_only_when_unix_is_trusted() -> None:
 
 
 @pytest.mark.asyncio
+async def test_unix_trusted_does_not_trust_other_unaddressed_peers() -> None:
+    """A peer with no address that is not a unix socket (a pipe) is not trusted by "unix"."""
+    request = make_mocked_request(
+        "GET", "/", {"X-Forwarded-For": CLIENT}, transport=MockTransport({"peername": None})
+    )
+    assert TrustedProxies(["unix"]).resolve(request) is None
+
+
+@pytest.mark.asyncio
 async def test_no_transport_is_untrusted() -> None:
     """A request whose connection is gone (no transport) has no trusted peer."""
     proxies = TrustedProxies(TRUSTED)
@@ -339,7 +348,11 @@ _trusted_ip = st.integers(0, 2**24 - 1).map(lambda n: str(_TRUSTED_NET[n]))
 _untrusted_ip = (
     st.ip_addresses(v=4).filter(lambda a: a not in _TRUSTED_NET and not a.is_loopback).map(str)
 )
-_junk = st.text(st.characters(blacklist_characters=",\r\n\x00"), max_size=12)
+# What a client can put in a field value (RFC 9110 §5.5: VCHAR, SP, obs-text), commas aside.
+_junk = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters=",\x7f"),
+    max_size=12,
+)
 
 
 @pytest.mark.asyncio

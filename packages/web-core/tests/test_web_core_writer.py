@@ -172,3 +172,23 @@ async def test_sendfile_after_the_end_of_the_message(data_file: Path) -> None:
         pytest.raises(RuntimeError, match="after the end of the message"),
     ):
         await request.writer.sendfile(file, 0, len(DATA))
+
+
+@pytest.mark.asyncio
+async def test_head_time_is_measured_only_when_asked() -> None:
+    """time_head(clock): the clock at the call and when the held head goes out."""
+    untimed, _ = make_request(get())
+    await StreamResponse().prepare(untimed)
+    assert untimed.writer.head_time is None
+
+    ticks = iter([10.0, 10.25])
+    request, transport = make_request(get())
+    request.writer.time_head(lambda: next(ticks))
+    assert request.writer.head_time is None  # nothing sent yet
+    response = StreamResponse()
+    await response.prepare(request)  # a StreamResponse sends its head at once
+    assert request.writer.head_time == 0.25
+    await response.write(b"body")
+    await response.write_eof()
+    assert request.writer.head_time == 0.25  # later writes do not move it
+    assert parse_response(transport.data).body == b"body"
