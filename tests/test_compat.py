@@ -353,3 +353,27 @@ def test_python_m_weft_compat_errors(args: tuple[str, ...], status: int, message
     )
     assert done.returncode == status
     assert message in done.stderr
+
+
+def test_python_m_weft_compat_refuses_where_the_switch_cannot_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the .pth file in site-packages the child would run unswitched: refused,
+    and the command is not run."""
+    import site
+
+    from weft.compat import __main__ as cli
+
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(tmp_path)])
+    monkeypatch.setattr(site, "ENABLE_USER_SITE", False)
+    ran = tmp_path / "ran"
+    status = cli.main(["--", sys.executable, "-c", f"open({str(ran)!r}, 'w')"])
+    assert status == 2
+    assert not ran.exists()
+    assert "weft_aiohttp_compat.pth is not in this interpreter's site-packages" in (
+        capsys.readouterr().err
+    )
+    (tmp_path / "weft_aiohttp_compat.pth").write_text("")
+    status = cli.main(["--", sys.executable, "-c", f"open({str(ran)!r}, 'w')"])
+    assert status == 0
+    assert ran.exists()
