@@ -64,13 +64,14 @@ def ok(code: str, **kwargs: object) -> str:
 
 def test_every_server_module_gives_weft_objects() -> None:
     """Each aiohttp server module is weft's (or, kept, built only on weft's), and the names
-    in each aiohttp module's __all__ are weft's objects."""
+    in each aiohttp module's __all__ are weft's objects. aiohttp.test_utils is aiohttp's
+    file on weft's server (tests/test_compat_test_utils.py)."""
     all_names = json.loads(
         ok(
             f"""
             import importlib, json
             print(json.dumps({{m: list(getattr(importlib.import_module(m), "__all__", ()))
-                              for m in {list(SERVER_MODULES[:-3])!r} + ["aiohttp.test_utils"]}}))
+                              for m in {list(SERVER_MODULES[:-3])!r}}}))
             """
         )
     )
@@ -80,8 +81,8 @@ def test_every_server_module_gives_weft_objects() -> None:
         import importlib, json, sys
         import weft.compat
         weft.compat.install_as_aiohttp()
-        import aiohttp, aiohttp.web, weft.web, weft.test_utils
-        assert aiohttp.web is weft.web and aiohttp.test_utils is weft.test_utils
+        import aiohttp, aiohttp.web, weft.web
+        assert aiohttp.web is weft.web
         names = json.loads({json.dumps(all_names)!r})
         for module_name, public in names.items():
             module = importlib.import_module(module_name)
@@ -108,15 +109,17 @@ def test_every_server_module_gives_weft_objects() -> None:
                 assert "gunicorn" in str(exc), exc
             else:
                 raise AssertionError("a worker without gunicorn")
-        import aiohttp.pytest_plugin
-        assert aiohttp.pytest_plugin.TestClient is weft.test_utils.TestClient
+        import aiohttp.pytest_plugin, aiohttp.test_utils
+        assert aiohttp.pytest_plugin.TestClient is aiohttp.test_utils.TestClient
         assert aiohttp.pytest_plugin.Application is weft.web.Application
+        assert aiohttp.test_utils.AppRunner is weft.web.AppRunner
         from aiohttp.web_protocol import _RequestHandler
-        # No file of aiohttp's server side was loaded, but the plugin kept as aiohttp's.
+        # No file of aiohttp's server side was loaded, but the test utilities and their
+        # plugin, kept as aiohttp's.
         root = aiohttp.__file__.rpartition("/")[0]
         loaded = sorted(
             name for name, module in sys.modules.items()
-            if name.startswith(("aiohttp.web", "aiohttp.worker", "aiohttp.test_utils"))
+            if name.startswith(("aiohttp.web", "aiohttp.worker"))
             and (getattr(module, "__file__", None) or "").startswith(root)
         )
         print(json.dumps(loaded))

@@ -1,11 +1,13 @@
 """weft.compat: run code written for aiohttp's server on weft, unchanged.
 
 ``install_as_aiohttp()`` makes the import names of aiohttp's server side
-(``aiohttp.web``, ``aiohttp.web_app``, ... ``aiohttp.test_utils``,
-``aiohttp.worker``) resolve to weft's objects for the rest of the process, as
-``pymysql.install_as_MySQLdb()`` does for MySQLdb. aiohttp itself stays
-installed and imported: its client, ``aiohttp.abc``, ``aiohttp.hdrs`` and the
-rest of what is not the server are aiohttp's own and keep working.
+(``aiohttp.web``, ``aiohttp.web_app``, ... ``aiohttp.worker``) resolve to
+weft's objects for the rest of the process, as ``pymysql.install_as_MySQLdb()``
+does for MySQLdb. aiohttp itself stays installed and imported: its client,
+``aiohttp.abc``, ``aiohttp.hdrs`` and the rest of what is not the server are
+aiohttp's own and keep working. ``aiohttp.test_utils`` stays aiohttp's file,
+run on weft's server: its TestClient is aiohttp's client, as tests written
+for aiohttp expect.
 
 It must run before anything imports ``aiohttp.web``; a process that already
 holds aiohttp's server modules is refused (AiohttpServerAlreadyImported)
@@ -21,7 +23,7 @@ import importlib
 import sys
 import types
 
-from ._modules import ALIASED, IDENTICAL, KEPT, build_module
+from ._modules import ALIASED, IDENTICAL, KEPT, REBUILT, build_module, build_rebuilt_module
 
 __all__ = ["ENV_VAR", "AiohttpServerAlreadyImported", "install_as_aiohttp", "is_installed"]
 
@@ -30,7 +32,7 @@ ENV_VAR = "WEFT_AS_AIOHTTP"
 
 #: Every aiohttp module this mode replaces, and those it keeps but must load
 #: after the switch (they import the replaced ones when they load).
-SERVER_MODULES: tuple[str, ...] = (*IDENTICAL, *ALIASED, *KEPT)
+SERVER_MODULES: tuple[str, ...] = (*IDENTICAL, *ALIASED, *REBUILT, *KEPT)
 
 _installed = False
 
@@ -86,6 +88,8 @@ def install_as_aiohttp() -> None:
         modules[name] = importlib.import_module(target)
     for name in ALIASED:
         modules[name] = build_module(name)
+    for name in REBUILT:
+        modules[name] = build_rebuilt_module(name)
     for name, module in modules.items():
         sys.modules[name] = module
         setattr(aiohttp, name.rpartition(".")[2], module)

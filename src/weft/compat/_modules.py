@@ -7,21 +7,27 @@ public names of the weft packages that own that concern: the names aiohttp's
 module has are a subset (tests/test_compat_modules.py holds it to that), and
 a name weft lacks fails with an AttributeError that says so instead of
 reaching aiohttp's own code.
+
+aiohttp.test_utils is the exception the other way round: it stays aiohttp's
+file, run on the replaced aiohttp.web (REBUILT), so that tests written for
+aiohttp get aiohttp's client while the server under test is weft's.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ALIASED", "IDENTICAL", "KEPT", "build_module"]
+__all__ = ["ALIASED", "IDENTICAL", "KEPT", "REBUILT", "build_module", "build_rebuilt_module"]
 
 #: aiohttp module -> the weft module it *is* (the same module object).
 IDENTICAL: dict[str, str] = {
     "aiohttp.web": "weft.web",
-    "aiohttp.test_utils": "weft.test_utils",
 }
 
 #: aiohttp module -> the weft modules whose public names it holds, after
@@ -55,9 +61,73 @@ _PRIVATE: dict[str, dict[str, Callable[[], Any]]] = {
 
 #: Server-side aiohttp modules left as aiohttp's own: they run on the aliases
 #: above. aiohttp.pytest_plugin's fixtures (aiohttp_client, aiohttp_server,
-#: loop...) are built from aiohttp.test_utils and aiohttp.web, which are weft's,
-#: so they serve weft applications with weft's test server and client.
+#: loop...) are built from aiohttp.test_utils and aiohttp.web, so they serve
+#: weft applications with aiohttp's client.
 KEPT: tuple[str, ...] = ("aiohttp.pytest_plugin",)
+
+#: aiohttp modules executed from aiohttp's own source (on the replaced
+#: aiohttp.web, which they import), then given weft's object for each name
+#: listed, where aiohttp's would reach server internals weft does not mirror.
+#: aiohttp.test_utils this way has aiohttp's TestClient, a ClientSession with
+#: its exceptions, connector=, cookie jar and tracing, which extensions'
+#: tests expect of it, while TestServer and RawTestServer build weft's runner
+#: and Server through aiohttp.web. Its make_mocked_request would build aiohttp's
+#: RawRequestMessage and RequestHandler parts for weft's Request, which takes
+#: neither: weft's own stands in.
+REBUILT: dict[str, dict[str, Callable[[], Any]]] = {
+    "aiohttp.test_utils": {"make_mocked_request": lambda: _weft_make_mocked_request()},
+}
+
+
+def _weft_make_mocked_request() -> Any:
+    from weft.web_core.test_utils import make_mocked_request
+
+    return make_mocked_request
+
+
+class _RebuildingLoader(importlib.abc.Loader):
+    """aiohttp's loader for the module, then weft's objects for REBUILT's names."""
+
+    def __init__(
+        self, loader: importlib.abc.Loader, replaced: dict[str, Callable[[], Any]]
+    ) -> None:
+        self._loader = loader
+        self._replaced = replaced
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        for name, make in self._replaced.items():
+            setattr(module, name, make())
+
+    def __getattr__(self, name: str) -> Any:
+        # get_source, get_filename...: tracebacks, inspect and coverage read
+        # aiohttp's file through the module's __loader__.
+        return getattr(self._loader, name)
+
+
+def build_rebuilt_module(name: str) -> types.ModuleType:
+    """aiohttp's module ``name`` (one of REBUILT's keys), executed at its first use.
+
+    Put in sys.modules by install_as_aiohttp() rather than found by an import
+    hook: a finder placed before aiohttp's would still come after those that
+    pytest and others insert at the front of sys.meta_path later (pytest's
+    assertion rewriter takes every file named test_*.py, aiohttp's
+    test_utils.py included), and they would load aiohttp's file unchanged.
+    Lazy, so a server switched at interpreter start does not pay for it.
+    """
+    import aiohttp
+
+    spec = importlib.machinery.PathFinder.find_spec(name, list(aiohttp.__path__))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"aiohttp has no {name} module to run on weft", name=name)
+    loader = importlib.util.LazyLoader(_RebuildingLoader(spec.loader, REBUILT[name]))
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def _handler_type() -> Any:
