@@ -162,6 +162,21 @@ async def test_proto_and_host_at_the_clients_position_or_the_leftmost() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("[2001:db8::1]:8443", "https://[2001:db8::1]:8443/path?q=1"),
+        ("shop.example:65535", "https://shop.example:65535/path?q=1"),
+        ("xn--bcher-kva.example", "https://xn--bcher-kva.example/path?q=1"),
+    ],
+)
+async def test_hosts_at_the_edges_build_their_url(host: str, url: str) -> None:
+    """Every host a trusted proxy may send builds request.url (no 500 later)."""
+    request = await _seen({"X-Forwarded-Proto": "https", "X-Forwarded-Host": host})
+    assert str(request.url) == url
+
+
+@pytest.mark.asyncio
 async def test_several_field_lines_are_one_list() -> None:
     """Repeated field lines read as one comma-joined list (RFC 9110 §5.3), in order."""
     request = await _seen([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", CLIENT)])
@@ -195,6 +210,9 @@ async def test_no_headers_from_a_trusted_peer_is_served_as_is() -> None:
         ({"X-Forwarded-Host": "evil.example/path"}, "X-Forwarded-Host"),
         ({"X-Forwarded-Host": "a@b"}, "X-Forwarded-Host"),
         ({"X-Forwarded-Host": "host:99999999"}, "X-Forwarded-Host"),
+        ({"X-Forwarded-Host": "host:65536"}, "X-Forwarded-Host"),
+        ({"X-Forwarded-Host": "[:::::]"}, "X-Forwarded-Host"),
+        ({"X-Forwarded-Host": "[1.2.3.4]:80"}, "X-Forwarded-Host"),
     ],
 )
 async def test_malformed_values_a_trusted_proxy_vouches_for_are_400(

@@ -70,7 +70,7 @@ _Address: TypeAlias = IPv4Address | IPv6Address
 # §3.2.2 allows more in a reg-name, but nothing a proxy forwards needs it, and
 # each such character is one more that request.url must build from as is).
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_HOST = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_HOST = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
 # RFC 7239 §6: node = nodename [ ":" node-port ]; obfnode = "_" 1*( ALPHA / DIGIT / "." / "_" / "-")
 _NODE = re.compile(
     r"(?:(?P<v4>[0-9.]+)|\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>unknown|_[A-Za-z0-9._\-]+))"
@@ -340,7 +340,18 @@ def _scheme(header: str, value: str | None) -> str | None:
 def _host(header: str, value: str | None) -> str | None:
     if value is None:
         return None
-    if _HOST.fullmatch(value) is None:
+    match = _HOST.fullmatch(value)
+    valid = match is not None
+    if match is not None:
+        # What request.url would refuse (a ValueError, so a 500) is refused here.
+        port, literal = match.group("port"), match.group("v6")
+        valid = port is None or int(port) <= 65535
+        if valid and literal is not None:
+            try:
+                IPv6Address(literal)
+            except ValueError:
+                valid = False
+    if not valid:
         raise ProxyHeaderError(header, value, "not host[:port]")
     return value
 
