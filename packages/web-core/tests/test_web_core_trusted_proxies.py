@@ -207,6 +207,8 @@ async def test_no_headers_from_a_trusted_peer_is_served_as_is() -> None:
         ({"X-Forwarded-For": f"{CLIENT}:1234"}, "X-Forwarded-For"),
         ({"X-Forwarded-For": f"{CLIENT}", "X-Forwarded-Proto": "ht tp"}, "X-Forwarded-Proto"),
         ({"X-Forwarded-Proto": "1http"}, "X-Forwarded-Proto"),
+        ({"X-Forwarded-Proto": "gopher"}, "X-Forwarded-Proto"),
+        ({"X-Forwarded-Proto": "wss"}, "X-Forwarded-Proto"),
         ({"X-Forwarded-Host": "evil.example/path"}, "X-Forwarded-Host"),
         ({"X-Forwarded-Host": "a@b"}, "X-Forwarded-Host"),
         ({"X-Forwarded-Host": "host:99999999"}, "X-Forwarded-Host"),
@@ -402,3 +404,29 @@ async def test_any_header_from_an_untrusted_peer_changes_nothing(
     request = await _seen({"X-Forwarded-For": ", ".join(entries)}, peer=(peer, 1))
     assert request.remote == peer
     assert request.get(FORWARDED_CLIENT) is None
+
+
+_field_value = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30
+).map(str.strip)
+
+
+@pytest.mark.asyncio
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.sampled_from(
+        ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded"]
+    ),
+    value=_field_value,
+)
+async def test_any_value_from_a_trusted_proxy_is_a_400_or_a_usable_request(
+    header: str, value: str
+) -> None:
+    """Whatever a (misconfigured) trusted proxy passes on: a 400, or a request whose url builds."""
+    family = "forwarded" if header == "Forwarded" else "x-forwarded"
+    try:
+        request = await _seen({header: value}, header=family)
+    except ProxyHeaderError:
+        return
+    assert request.url.scheme == request.scheme
+    assert request.url.host is not None

@@ -25,7 +25,7 @@ proxy the operator trusts wrote them. The rules, in the order they apply:
    one, else the leftmost (aiohttp-remotes' ``XForwardedFiltered`` rule).
 4. **Malformed is 400, where a trusted proxy vouches for it.** An entry the
    walk reads that is not an address (or ``unknown`` / an obfuscated
-   ``Forwarded`` node), a scheme that is not a URI scheme, a host that is
+   ``Forwarded`` node), a scheme that is not http or https, a host that is
    not ``host[:port]``: the chain cannot be believed, and guessing could hand
    an attacker's value to the app. aiohttp-remotes answers 400 too, but for
    any bad entry; an entry left of the client is never parsed here, so a
@@ -66,10 +66,13 @@ __all__ = [
 TrustedEntry: TypeAlias = str | IPv4Address | IPv6Address | IPv4Network | IPv6Network
 _Address: TypeAlias = IPv4Address | IPv6Address
 
-# RFC 3986 §3.1; a host as a DNS name or an IP literal and a port (RFC 3986
+# What a client can have spoken to a proxy: request.secure means "https", and
+# request.url (yarl's join) drops the authority of a scheme it does not know
+# ("gopher://h/p" joins to "/p"), so any other scheme is refused.
+_SCHEMES = frozenset({"http", "https"})
+# A host as a DNS name or an IP literal and a port (RFC 3986
 # §3.2.2 allows more in a reg-name, but nothing a proxy forwards needs it, and
 # each such character is one more that request.url must build from as is).
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _HOST = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
 # RFC 7239 §6: node = nodename [ ":" node-port ]; obfnode = "_" 1*( ALPHA / DIGIT / "." / "_" / "-")
 _NODE = re.compile(
@@ -332,9 +335,10 @@ def _at(values: Sequence[str], index: int) -> str | None:
 def _scheme(header: str, value: str | None) -> str | None:
     if value is None:
         return None
-    if _SCHEME.fullmatch(value) is None:
-        raise ProxyHeaderError(header, value, "not a URI scheme")
-    return value.lower()
+    scheme = value.lower()
+    if scheme not in _SCHEMES:
+        raise ProxyHeaderError(header, value, "not http or https")
+    return scheme
 
 
 def _host(header: str, value: str | None) -> str | None:
