@@ -13,7 +13,7 @@ from web_core_support import PEER, FakeTransport, get, make_request
 from yarl import URL
 
 from weft.http_parser import HttpVersion10, HttpVersion11
-from weft.web_core import Application, BaseRequest, Request
+from weft.web_core import Application, BaseRequest, Request, RequestKey
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
 
@@ -306,15 +306,17 @@ async def test_release_discards_the_body() -> None:
 
 @pytest.mark.asyncio
 async def test_per_request_storage() -> None:
-    """A request is a mutable mapping for per-request values, compared by identity."""
+    """A request is a mutable mapping for per-request values, compared by identity.
+    (A str key warns, once per process: test_web_core_key_warnings.py.)"""
+    user, n = RequestKey("user", str), RequestKey("n", int)
     request, _ = make_request(get())
     assert request
-    request["user"] = "ann"
-    request["n"] = 1
-    assert dict(request) == {"user": "ann", "n": 1}
-    del request["n"]
+    request[user] = "ann"
+    request[n] = 1
+    assert list(request.items()) == [(user, "ann"), (n, 1)]
+    del request[n]
     assert len(request) == 1
-    assert list(request) == ["user"]
+    assert list(request) == [user]
     other, _ = make_request(get())
     assert request != other
     assert {request: 1}[request] == 1

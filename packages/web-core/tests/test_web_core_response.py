@@ -14,6 +14,7 @@ from weft.web_core import (
     BytesPayload,
     FileResponse,
     Response,
+    ResponseKey,
     StreamResponse,
     StringPayload,
     is_response,
@@ -149,10 +150,11 @@ def test_response_content_length_is_read_only() -> None:
 
 def test_response_is_a_mutable_mapping_by_identity() -> None:
     """A response stores per-response values and compares by identity."""
+    key = ResponseKey("k", int)
     resp = StreamResponse()
-    resp["k"] = 1
-    assert dict(resp) == {"k": 1}
-    del resp["k"]
+    resp[key] = 1
+    assert list(resp.items()) == [(key, 1)]
+    del resp[key]
     assert len(resp) == 0
     assert resp
     assert resp != StreamResponse()

@@ -8,6 +8,7 @@ made for one mapping is not silently used with another.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, Generic, TypeVar
 
 __all__ = ["AppKey", "NotAppKeyWarning", "RequestKey", "ResponseKey"]
@@ -16,7 +17,14 @@ _T = TypeVar("_T")
 
 
 class NotAppKeyWarning(UserWarning):
-    """A plain string was used as an application key; AppKey gives it a type."""
+    """A key that is no AppKey (RequestKey, ResponseKey) was stored in an application
+    (a request, a response); the typed key gives its value a type."""
+
+
+# As ``import aiohttp.web`` does: the advice is for those who ask for warnings
+# (-W, -X dev, a test runner's capture), not for every run of an app written with
+# str keys. Appended, so that any filter set by the program comes first.
+warnings.filterwarnings("ignore", category=NotAppKeyWarning, append=True)
 
 
 class _TypedKey(Generic[_T]):

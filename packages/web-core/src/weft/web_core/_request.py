@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import cache, cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
@@ -28,7 +28,7 @@ from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
 from ._helpers import ChainMapProxy, parse_content_type
-from ._keys import RequestKey
+from ._keys import NotAppKeyWarning, RequestKey
 from ._multipart import MultipartReader
 from ._request_cookies import parse_cookie_header
 from ._types import LooseHeaders
@@ -64,11 +64,16 @@ class RequestProtocol(Protocol):
     def transport(self) -> asyncio.Transport | None: ...
 
 
-class BaseRequest(MutableMapping[str, Any]):
+class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     """An HTTP request as a handler sees it."""
 
     #: The methods whose body ``post()`` reads (a subclass may change them).
     POST_METHODS: frozenset[str] = POST_METHODS
+
+    #: Keys other than RequestKeys already warned about, for the whole process, as
+    #: aiohttp's: a middleware stores the same key in every request, and a warning
+    #: per request would bury every other.
+    _seen_str_keys: ClassVar[set[Any]] = set()
 
     def __init__(
         self,
@@ -81,7 +86,7 @@ class BaseRequest(MutableMapping[str, Any]):
         *,
         client_max_size: int = 1024**2,
         client_max_fields: int = 1000,
-        state: dict[str, Any] | None = None,
+        state: dict[str | RequestKey[Any], Any] | None = None,
         scheme: str | None = None,
         host: str | None = None,
         remote: str | None = None,
@@ -94,7 +99,7 @@ class BaseRequest(MutableMapping[str, Any]):
         self._loop = loop
         self._client_max_size = client_max_size
         self._client_max_fields = client_max_fields
-        self._state: dict[str, Any] = {} if state is None else state
+        self._state: dict[str | RequestKey[Any], Any] = {} if state is None else state
         self._read_bytes: bytes | None = None
         if scheme is not None or host is not None or remote is not None:
             self._override(scheme, host, remote)
@@ -471,32 +476,47 @@ class BaseRequest(MutableMapping[str, Any]):
     @overload
     def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: str | RequestKey[Any]) -> Any:
-        return self._state[key]  # type: ignore[index]
+        return self._state[key]
 
     @overload
     def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...
     def __setitem__(self, key: str | RequestKey[Any], value: Any) -> None:
-        self._state[key] = value  # type: ignore[index]
+        # aiohttp's test (not a RequestKey, not seen), ordered for speed: a typed key
+        # is settled by its exact type, a str key seen before by the set, and only
+        # the rest pay for a failing isinstance().
+        if (
+            type(key) is not RequestKey
+            and key not in BaseRequest._seen_str_keys
+            and not isinstance(key, RequestKey)
+        ):
+            BaseRequest._seen_str_keys.add(key)
+            warnings.warn(
+                "It is recommended to use web.RequestKey instances for keys.\n"
+                "https://docs.aiohttp.org/en/stable/web_advanced.html#request-s-storage",
+                category=NotAppKeyWarning,
+                stacklevel=2,
+            )
+        self._state[key] = value
 
-    @overload
+    @overload  # type: ignore[override]
     def get(self, key: RequestKey[_T], default: None = None) -> _T | None: ...
     @overload
     def get(self, key: RequestKey[_T], default: _D) -> _T | _D: ...
     @overload
     def get(self, key: str, default: Any = None) -> Any: ...
     def get(self, key: str | RequestKey[Any], default: Any = None) -> Any:
-        # Typed for RequestKey as __getitem__ is (Mapping.get knows only str keys).
-        return self._state.get(key, default)  # type: ignore[arg-type]
+        # Typed for RequestKey as __getitem__ is (Mapping.get's value type is Any).
+        return self._state.get(key, default)
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: str | RequestKey[Any]) -> None:
         del self._state[key]
 
     def __len__(self) -> int:
         return len(self._state)
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | RequestKey[Any]]:
         return iter(self._state)
 
     def __hash__(self) -> int:

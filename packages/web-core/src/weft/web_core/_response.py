@@ -23,7 +23,7 @@ import datetime
 import warnings
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeGuard, TypeVar, cast, overload
 
 from multidict import CIMultiDict
 
@@ -58,7 +58,7 @@ from ._hdrs import (
     TRANSFER_ENCODING,
 )
 from ._helpers import http_date, parse_content_type
-from ._keys import ResponseKey
+from ._keys import NotAppKeyWarning, ResponseKey
 from ._payload import BytesPayload, Payload, PayloadLookupError, get_payload
 from ._types import LooseHeaders
 
@@ -78,7 +78,7 @@ def _must_be_empty_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
-class StreamResponse(MutableMapping[str, Any]):
+class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
 
     _length_check = True
@@ -88,6 +88,8 @@ class StreamResponse(MutableMapping[str, Any]):
     _compression = False
     _compression_force: ContentCoding | None = None
     _compression_strategy: int | None = None
+    #: As BaseRequest's: keys other than ResponseKeys already warned about.
+    _seen_str_keys: ClassVar[set[Any]] = set()
 
     def __init__(
         self,
@@ -106,7 +108,7 @@ class StreamResponse(MutableMapping[str, Any]):
         self._eof_sent = False
         self._headers_sent = False
         self._body_length = 0
-        self._state: dict[str, Any] = {}
+        self._state: dict[str | ResponseKey[Any], Any] = {}
         self._cookies: ResponseCookies | None = None
         self.set_status(status, reason)
 
@@ -498,22 +500,37 @@ class StreamResponse(MutableMapping[str, Any]):
     @overload
     def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: str | ResponseKey[Any]) -> Any:
-        return self._state[key]  # type: ignore[index]
+        return self._state[key]
 
     @overload
     def __setitem__(self, key: ResponseKey[_T], value: _T) -> None: ...
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...
     def __setitem__(self, key: str | ResponseKey[Any], value: Any) -> None:
-        self._state[key] = value  # type: ignore[index]
+        # aiohttp's test (not a ResponseKey, not seen), ordered for speed: a typed key
+        # is settled by its exact type, a str key seen before by the set, and only
+        # the rest pay for a failing isinstance().
+        if (
+            type(key) is not ResponseKey
+            and key not in StreamResponse._seen_str_keys
+            and not isinstance(key, ResponseKey)
+        ):
+            StreamResponse._seen_str_keys.add(key)
+            warnings.warn(
+                "It is recommended to use web.ResponseKey instances for keys.\n"
+                "https://docs.aiohttp.org/en/stable/web_advanced.html#response-s-storage",
+                category=NotAppKeyWarning,
+                stacklevel=2,
+            )
+        self._state[key] = value
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: str | ResponseKey[Any]) -> None:
         del self._state[key]
 
     def __len__(self) -> int:
         return len(self._state)
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | ResponseKey[Any]]:
         return iter(self._state)
 
     def __hash__(self) -> int:
