@@ -294,3 +294,19 @@ async def test_json_lines_end_to_end(
         ("/b", "c=d", 200),
     ]
     assert all(line["logger"] == "test.structured.access" for line in lines)
+
+
+@pytest.mark.asyncio
+async def test_chosen_through_the_apps_handler_args(
+    serve: Serve, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """handler_args (how a gunicorn-served app picks it) select it, head timing included."""
+    caplog.set_level(logging.INFO, logger="weft.access")
+    app = Application(handler_args={"access_log_class": StructuredAccessLogger})
+    app.router.add_get("/", _hello)
+    served = await serve(app)
+    async with client.get(served.url("/")) as response:
+        await response.read()
+    await served.cleanup()
+    [record] = _records(caplog)
+    assert record.weft_access["head_time"] is not None  # type: ignore[attr-defined]
