@@ -22,7 +22,8 @@ proxy the operator trusts wrote them. The rules, in the order they apply:
    ``-Host`` hold one value per hop only when each proxy appends; most
    overwrite (nginx's ``proxy_set_header X-Forwarded-Proto $scheme``), so the
    value at the client's position from the right is taken when there is
-   one, else the leftmost (aiohttp-remotes' ``XForwardedFiltered`` rule).
+   one, else the leftmost (aiohttp-remotes' ``XForwardedFiltered`` rule, but
+   for a chain of trusted entries only, where it takes the leftmost value).
 4. **Malformed is 400, where a trusted proxy vouches for it.** An entry the
    walk reads that is not an address (or ``unknown`` / an obfuscated
    ``Forwarded`` node), a scheme that is not http or https, a host that is
