@@ -48,7 +48,15 @@ async def _not_ready(app: web.Application) -> None:
 
 
 def build_app() -> web.Application:
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    # nginx reaches the app on a unix socket, and is the only one that can:
+    # the X-Forwarded-* headers of such a connection are believed, any other
+    # peer's are ignored. request.remote, .scheme, .host (and .url, .secure)
+    # are then the client's. Behind a TCP upstream, name nginx's address
+    # instead ("127.0.0.1", or the load balancer's network).
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[web.trusted_proxies_middleware(["unix"])],
+    )
     app[READINESS] = Readiness()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -50,6 +50,10 @@ class Deployment:
             for line in record.read_text().splitlines()
         ]
 
+    def nginx_access_log(self) -> list[str]:
+        """nginx's access log: each request with what every upstream attempt gave."""
+        return (self.folder / "access.log").read_text().splitlines()
+
     def close(self) -> None:
         self.gunicorn.stop(signal.SIGTERM)
         self.nginx.stop(signal.SIGQUIT)

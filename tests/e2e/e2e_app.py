@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,19 +32,19 @@ RECORD = web.AppKey("record", Record)
 
 
 async def whoami(request: web.Request) -> web.Response:
-    # What the app learns of its client through nginx. Read from the headers
-    # directly until the trusted-proxy middleware lands (issue 17); then the
-    # app takes that middleware, trusting the unix socket's peer, and this
-    # handler reports request.remote / request.scheme / request.host instead.
+    # What the app learns of its client through nginx: the request as the
+    # guide's trusted-proxy middleware made it, and the headers it came with.
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     return web.json_response(
         {
             "pid": os.getpid(),
             "loop": loop,
-            "client": request.headers.get("X-Forwarded-For"),
-            "scheme": request.headers.get("X-Forwarded-Proto"),
-            "host": request.headers.get("X-Forwarded-Host"),
-            "transport_scheme": request.scheme,
+            "remote": request.remote,
+            "scheme": request.scheme,
+            "host": request.host,
+            "secure": request.secure,
+            "url": str(request.url),
+            "x_forwarded_for": request.headers.get("X-Forwarded-For"),
             "version": f"HTTP/{request.version.major}.{request.version.minor}",
             "keep_alive": request.keep_alive,
             "connection": request.headers.get("Connection"),
@@ -124,7 +123,9 @@ async def _record_file(app: web.Application) -> AsyncIterator[None]:
 
 async def _announce(app: web.Application) -> None:
     # The line the tests wait for: this worker's app has started and serves.
-    print(f"e2e app ready in {os.getpid()}", file=sys.stderr, flush=True)
+    # One write(2) of a short line: the workers share the pipe, and a line
+    # written in parts (as print does) could be split by another's.
+    os.write(2, f"e2e app ready in {os.getpid()}\n".encode())
 
 
 async def create_app() -> web.Application:

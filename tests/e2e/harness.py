@@ -66,6 +66,7 @@ class LoggedProcess:
             text=True,
         )
         self._lines: list[str] = []
+        self._ended = False
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -78,7 +79,7 @@ class LoggedProcess:
                     self._lines.append(line.rstrip("\n"))
                     self._changed.notify_all()
         with self._changed:
-            self._lines.append("")  # end of output
+            self._ended = True
             self._changed.notify_all()
 
     @property
@@ -95,7 +96,7 @@ class LoggedProcess:
 
         def enough() -> bool:
             found = [line for line in self._lines if re.search(pattern, line)]
-            return len(found) >= count or (bool(self._lines) and self._lines[-1] == "")
+            return len(found) >= count or self._ended
 
         with self._changed:
             if not self._changed.wait_for(enough, PROCESS_TIMEOUT):
@@ -199,7 +200,11 @@ events {{
 
 http {{
     default_type application/octet-stream;
-    access_log {folder}/access.log;
+    # What each upstream attempt gave, for a failed test's report.
+    log_format upstreams '$remote_addr [$time_local] "$request" $status '
+                         'upstream $upstream_status $upstream_addr '
+                         '$upstream_header_time $request_time';
+    access_log {folder}/access.log upstreams;
     client_body_temp_path {folder}/client_body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;

@@ -141,7 +141,11 @@ async def test_a_websocket_conversation_through_nginx(deployment: Deployment) ->
 
 @pytest.mark.asyncio
 async def test_the_app_sees_the_client_and_scheme_nginx_saw(deployment: Deployment) -> None:
-    """X-Forwarded-For / -Proto / -Host as nginx sets them, whatever the client sends."""
+    """X-Forwarded-For / -Proto / -Host as nginx sets them, whatever the client sends.
+
+    The app's trusted-proxy middleware believes them (the connection is the
+    unix socket), so request.remote / scheme / host are the client's.
+    """
     spoofed = {
         "X-Forwarded-For": "203.0.113.9",
         "X-Forwarded-Proto": "gopher",
@@ -150,10 +154,9 @@ async def test_the_app_sees_the_client_and_scheme_nginx_saw(deployment: Deployme
     async with _session(deployment) as session:
         async with session.get(deployment.url("/whoami"), headers=spoofed) as response:
             seen = await response.json()
-    assert seen["client"] == "127.0.0.1"
+    assert seen["x_forwarded_for"] == "127.0.0.1"
+    assert seen["remote"] == "127.0.0.1"
     assert seen["scheme"] == "https"
+    assert seen["secure"] is True
     assert seen["host"] == "127.0.0.1"
-    # What the app knows by itself: plain HTTP on a unix socket. Turning the
-    # headers above into request.remote / scheme / host is the trusted-proxy
-    # middleware's job.
-    assert seen["transport_scheme"] == "http"
+    assert seen["url"] == "https://127.0.0.1/whoami"
