@@ -18,6 +18,10 @@ Sessions:
   compat-extensions  aiohttp extensions' own test suites (pinned sdists) on aiohttp 3.14
                    and on weft in compat mode; fails if weft loses a test aiohttp passes
                    (tools/compat_extensions/run.py)
+  e2e              tests/e2e: Debian's nginx (installed by apt-get when root) in front of
+                   gunicorn with two weft workers, on the guide's own configuration files
+                   (docs/deployment/); skipped, saying why, where nginx is absent and
+                   cannot be installed
   bench            tools/bench (not run by default: timings are not tests)
 """
 
@@ -56,6 +60,7 @@ nox.options.sessions = [
     "tests-web-routing-pure",
     "tests",
     "compat-extensions",
+    "e2e",
     "build",
 ]
 
@@ -177,6 +182,8 @@ def _pytest(
     env: dict[str, str] | None = None,
     *,
     coverage_of: Path | None = None,
+    ignore: tuple[str, ...] = (),
+    hypothesis: bool = True,
 ) -> None:
     """pytest with hypothesis seeded, the skip gate and, if asked, the coverage gate.
 
@@ -189,13 +196,14 @@ def _pytest(
     ``[tool.coverage]`` tables, and the session fails below its ``fail_under``.
     """
     seeded = any(arg.startswith("--hypothesis-seed") for arg in session.posargs)
-    seed = () if seeded else ("--hypothesis-seed=0",)
+    seed = () if seeded or not hypothesis else ("--hypothesis-seed=0",)
     # Not session.create_tmp(): it sets TMPDIR, which lengthens every tmp_path
     # past the 107 bytes a unix socket's path may have.
     tmp = Path(session.bin).parent / "reports"
     tmp.mkdir(exist_ok=True)
     junit = tmp / "junit.xml"
-    args = [tests, *seed, f"--junitxml={junit}", *session.posargs]
+    args = [tests, *(f"--ignore={path}" for path in ignore), *seed, f"--junitxml={junit}"]
+    args += session.posargs
     if coverage_of is None:
         session.run("pytest", *args, env=env)
     else:
@@ -295,7 +303,8 @@ def tests(session: nox.Session) -> None:
     """Integration tests of the whole framework through weft.web."""
     _install_chromium(session)
     session.install(*(str(p) for p in _local_closure(REPO)), *_group(REPO, "test"))
-    _pytest(session, "tests")
+    # The end-to-end tests need nginx and gunicorn: their own session runs them.
+    _pytest(session, "tests", ignore=("tests/e2e",))
 
 
 def _install_extension_services(session: nox.Session) -> None:
@@ -342,6 +351,52 @@ def compat_extensions(session: nox.Session) -> None:
     session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=pure)
     work = Path(session.bin).parent / "compat-extensions"
     session.run("python", str(REPO / "tools" / "compat_extensions" / "run.py"), str(work))
+
+
+def _nginx() -> str | None:
+    """Debian puts nginx in /usr/sbin, which is not on a normal user's PATH."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def _install_nginx(session: nox.Session) -> None:
+    """Debian's nginx for the end-to-end tests (issue 17), as root only (see _install_chromium).
+
+    The package lists are refreshed only when the install fails without them,
+    which saves the update on a machine that has them. Where nginx cannot be
+    had the session skips, saying why; as root (CI) a failed install fails it.
+    """
+    if _nginx():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.skip(
+            "nginx is not installed and only root can install it here "
+            "(apt-get install nginx, or run nox as root as CI does)"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"]
+    for command in (install, ["apt-get", "update", "-qq"], install):
+        session.log(" ".join(command))
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode == 0 and command is install and _nginx():
+            return
+    session.error(f"nginx could not be installed: {done.stderr[-500:]}")
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """nginx in front of gunicorn's weft workers, on docs/deployment/'s files, end to end."""
+    _install_nginx(session)
+    # Pure-Python builds, to keep the session short: what these tests look at
+    # (processes, sockets, signals) is the same with the mypyc builds, which
+    # their own sessions test.
+    pure = {"WEFT_HTTP_PARSER_PURE": "1", "WEFT_WEB_ROUTING_PURE": "1"}
+    session.install(
+        *(str(p) for p in _local_closure(REPO)),
+        f"{PACKAGES / 'web-runner'}[gunicorn,uvloop]",  # as the guide installs it
+        *_group(REPO, "e2e"),
+        env=pure,
+    )
+    _pytest(session, "tests/e2e", hypothesis=False)  # not installed: nothing here draws
 
 
 @nox.session

@@ -1,21 +1,22 @@
-"""Fixtures of the end-to-end tests: nginx in front of gunicorn, as docs/deployment.md sets them up."""
+"""The end-to-end tests' fixtures: nginx in front of gunicorn, as docs/deployment.md has it.
+
+The repository is on sys.path (tests/conftest.py puts it there): the guide's
+example app and the harness are imported from the checkout.
+"""
 
 from __future__ import annotations
 
 import shutil
 import signal
 import ssl
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from examples.deployment import CLIENT_MAX_SIZE  # noqa: E402
-from tests.e2e.harness import Gunicorn, Nginx, Tls, nginx_binary  # noqa: E402
+from examples.deployment import CLIENT_MAX_SIZE
+from tests.e2e.harness import Gunicorn, Nginx, Tls, nginx_binary
 
 
 class Deployment:

@@ -18,6 +18,7 @@ from pathlib import Path
 from examples.deployment import build_app
 from weft import web
 
+
 class Record:
     """Where this worker appends the ids of the /load requests it starts (-1: nowhere)."""
 

@@ -62,13 +62,15 @@ async def test_requests_are_answered_by_the_workers_over_upstream_keep_alive(
 @pytest.mark.asyncio
 async def test_a_10_mib_upload_reaches_the_app_whole(deployment: Deployment) -> None:
     body = os.urandom(10 * 1024 * 1024)
-    async with _session(deployment) as session:
-        async with session.post(deployment.url("/upload"), data=io.BytesIO(body)) as response:
-            assert response.status == 200
-            assert await response.json() == {
-                "size": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(),
-            }
+    async with (
+        _session(deployment) as session,
+        session.post(deployment.url("/upload"), data=io.BytesIO(body)) as response,
+    ):
+        assert response.status == 200
+        assert await response.json() == {
+            "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
 
 
 @pytest.mark.asyncio
@@ -79,7 +81,8 @@ async def test_nginx_and_the_app_agree_on_the_largest_body(deployment: Deploymen
         async with session.post(deployment.url("/upload"), data=io.BytesIO(at_limit)) as response:
             assert response.status == 200
             assert (await response.json())["size"] == CLIENT_MAX_SIZE
-        async with session.post(deployment.url("/upload"), data=io.BytesIO(at_limit + b"x")) as response:
+        too_big = io.BytesIO(at_limit + b"x")
+        async with session.post(deployment.url("/upload"), data=too_big) as response:
             assert response.status == 413
             # Refused by nginx, before any of it reached a worker.
             assert response.headers["Server"].startswith("nginx")
@@ -151,9 +154,11 @@ async def test_the_app_sees_the_client_and_scheme_nginx_saw(deployment: Deployme
         "X-Forwarded-Proto": "gopher",
         "X-Forwarded-Host": "evil.example",
     }
-    async with _session(deployment) as session:
-        async with session.get(deployment.url("/whoami"), headers=spoofed) as response:
-            seen = await response.json()
+    async with (
+        _session(deployment) as session,
+        session.get(deployment.url("/whoami"), headers=spoofed) as response,
+    ):
+        seen = await response.json()
     assert seen["x_forwarded_for"] == "127.0.0.1"
     assert seen["remote"] == "127.0.0.1"
     assert seen["scheme"] == "https"
