@@ -106,7 +106,7 @@ class LoggedProcess:
             raise AssertionError(f"{self.name} exited before logging {pattern!r}:\n{self.log}")
         return found[:count]
 
-    def signal(self, signum: signal.Signals) -> None:
+    def send_signal(self, signum: signal.Signals) -> None:
         self.process.send_signal(signum)
 
     def wait(self) -> int:

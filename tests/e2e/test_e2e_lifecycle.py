@@ -130,7 +130,7 @@ async def test_a_hup_reload_under_load_fails_no_request(own_deployment: Deployme
     async with _session(deployment) as session, asyncio.timeout(TIMEOUT):
         tasks = [asyncio.create_task(run(client, session)) for client in clients]
         await asyncio.gather(*(client.warmed_up.wait() for client in clients))
-        deployment.gunicorn.signal(signal.SIGHUP)
+        deployment.gunicorn.send_signal(signal.SIGHUP)
         # The arbiter's log, read in a thread: the loop goes on serving the load.
         new_workers = set(await asyncio.to_thread(deployment.gunicorn.wait_ready, 4)) - old_workers
         for pid in old_workers:
@@ -186,7 +186,7 @@ async def test_a_sigterm_under_load_loses_no_request(own_deployment: Deployment)
         tasks = [asyncio.create_task(run(client, session)) for client in clients]
         await asyncio.gather(*(client.warmed_up.wait() for client in clients))
         signalled.set()
-        deployment.gunicorn.signal(signal.SIGTERM)
+        deployment.gunicorn.send_signal(signal.SIGTERM)
         await asyncio.gather(*tasks)
         status = await asyncio.to_thread(deployment.gunicorn.wait)
 
