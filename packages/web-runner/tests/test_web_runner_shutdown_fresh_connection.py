@@ -13,7 +13,10 @@ about one HUP reload in eight under load.
 No other process will serve that request: the kernel gave the connection to
 this one. The connection is not idle, a request is on it, and it should be
 answered (with ``Connection: close``) like the request in hand of a busy
-connection.
+connection. aiohttp 3.14 answers it (200, this very sequence): its shutdown
+reaches the connections only after awaits in which the request is read.
+weft marks them closing in the shutdown's first step, so the read comes
+after the close.
 """
 
 from __future__ import annotations
