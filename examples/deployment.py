@@ -9,6 +9,8 @@ tests (tests/e2e) serve it behind nginx, with their own routes added.
 
 from __future__ import annotations
 
+import os
+
 from weft import web
 
 #: The largest request body the app reads. nginx's ``client_max_body_size``
@@ -52,10 +54,11 @@ def build_app() -> web.Application:
     # the X-Forwarded-* headers of such a connection are believed, any other
     # peer's are ignored. request.remote, .scheme, .host (and .url, .secure)
     # are then the client's. Behind a TCP upstream, name nginx's address
-    # instead ("127.0.0.1", or the load balancer's network).
+    # instead: WEFT_TRUSTED_PROXIES=127.0.0.1 (or the balancer's network).
+    trusted = os.environ.get("WEFT_TRUSTED_PROXIES", "unix").split(",")
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
-        middlewares=[web.trusted_proxies_middleware(["unix"])],
+        middlewares=[web.trusted_proxies_middleware(trusted)],
     )
     app[READINESS] = Readiness()
     app.router.add_get("/healthz", healthz)

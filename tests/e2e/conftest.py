@@ -17,18 +17,19 @@ import pytest
 
 from examples.deployment import CLIENT_MAX_SIZE
 from tests.e2e.harness import Gunicorn, Nginx, Tls, nginx_binary
+from weft.web_runner.test_utils import unused_port
 
 
 class Deployment:
     """nginx on a free loopback port, gunicorn with two weft workers behind it."""
 
-    def __init__(self, folder: Path, binary: str, tls: Tls) -> None:
+    def __init__(self, folder: Path, binary: str, tls: Tls, upstream: str = "unix") -> None:
         self.folder = folder
-        self.gunicorn = Gunicorn(folder)
+        tcp_port = unused_port() if upstream == "tcp" else None
+        self.gunicorn = Gunicorn(folder, tcp_port)
+        address = f"unix:{self.gunicorn.socket}" if tcp_port is None else f"127.0.0.1:{tcp_port}"
         try:
-            self.nginx = Nginx(
-                binary, folder, f"unix:{self.gunicorn.socket}", max_body=CLIENT_MAX_SIZE, tls=tls
-            )
+            self.nginx = Nginx(binary, folder, address, max_body=CLIENT_MAX_SIZE, tls=tls)
         except BaseException:
             self.gunicorn.stop(signal.SIGTERM)
             raise
@@ -80,11 +81,12 @@ def _folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="weft-e2e-"))
 
 
-@pytest.fixture(scope="module")
-def deployment(nginx: str, tls: Tls) -> Iterator[Deployment]:
-    """One deployment for a module's tests that leave it as they found it."""
+@pytest.fixture(scope="module", params=["unix", "tcp"])
+def deployment(request: pytest.FixtureRequest, nginx: str, tls: Tls) -> Iterator[Deployment]:
+    """One deployment for a module's tests that leave it as they found it, on each
+    of the guide's upstreams: the unix socket, and TCP on a loopback port."""
     folder = _folder()
-    served = Deployment(folder, nginx, tls)
+    served = Deployment(folder, nginx, tls, request.param)
     yield served
     served.close()
     shutil.rmtree(folder, ignore_errors=True)

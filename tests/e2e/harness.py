@@ -133,7 +133,7 @@ class LoggedProcess:
 class Gunicorn(LoggedProcess):
     """gunicorn on the guide's gunicorn.conf.py, two weft workers, the test app."""
 
-    def __init__(self, runtime: Path) -> None:
+    def __init__(self, runtime: Path, tcp_port: int | None = None) -> None:
         env = {
             **os.environ,
             # gunicorn.conf.py puts its unix socket (and control socket) here,
@@ -146,6 +146,11 @@ class Gunicorn(LoggedProcess):
         }
         env.pop("WEFT_BIND", None)
         self.socket = runtime / "weft.sock"
+        if tcp_port is not None:
+            # The guide's TCP upstream: gunicorn on a loopback port, nginx the
+            # only proxy the app trusts.
+            env["WEFT_BIND"] = f"127.0.0.1:{tcp_port}"
+            env["WEFT_TRUSTED_PROXIES"] = "127.0.0.1"
         args = [
             sys.executable,
             "-m",
@@ -155,7 +160,7 @@ class Gunicorn(LoggedProcess):
             "tests.e2e.e2e_app:create_app",
         ]
         super().__init__("gunicorn", args, env, runtime)
-        self.wait_for_log(r"Listening at: unix:")
+        self.wait_for_log(r"Listening at: ")
 
     @property
     def pid(self) -> int:

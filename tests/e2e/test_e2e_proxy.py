@@ -1,8 +1,9 @@
-"""Requests through Debian's nginx to gunicorn's two weft workers over a unix socket.
+"""Requests through Debian's nginx to gunicorn's two weft workers.
 
 nginx terminates TLS on a free port of 127.0.0.1 and proxies with the
 guide's configuration (docs/deployment/nginx-weft.conf.template); gunicorn
-runs the guide's gunicorn.conf.py (uvloop workers).
+runs the guide's gunicorn.conf.py (uvloop workers). Every test runs twice:
+with the upstream a unix socket, and a loopback TCP port.
 """
 
 from __future__ import annotations
