@@ -377,7 +377,9 @@ def _install_nginx(session: nox.Session) -> None:
     for command in (install, ["apt-get", "update", "-qq"], install):
         session.log(" ".join(command))
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode == 0 and command is install and _nginx():
+        # The binary is what the tests need: a post-install step that fails
+        # (starting the system's nginx where port 80 is taken) does not matter.
+        if command is install and _nginx():
             return
     session.error(f"nginx could not be installed: {done.stderr[-500:]}")
 
