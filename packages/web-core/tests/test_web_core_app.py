@@ -120,9 +120,9 @@ def test_app_options_are_readable() -> None:
     assert dict(app.handler_args) == {"keepalive_timeout": 30}
     with pytest.raises(TypeError):
         app.handler_args["keepalive_timeout"] = 5  # type: ignore[index]
-    assert app.debug is True
+    with pytest.warns(DeprecationWarning, match="debug property is deprecated"):
+        assert app.debug is True
     assert dict(Application().handler_args) == {}
-    assert Application().debug is False
 
 
 def test_app_is_its_own_factory() -> None:

@@ -71,10 +71,31 @@ def test_any_debug_argument_warns_as_aiohttps_and_still_sets_debug_mode(debug: o
         app = Application(debug=debug)  # type: ignore[arg-type]  # aiohttp takes Any
     assert len(caught) == 1
     assert caught[0].filename == __file__  # stacklevel: the caller's line, as aiohttp's
-    assert app.debug is bool(debug)
+    with pytest.warns(DeprecationWarning, match="^debug property is deprecated$") as read:
+        assert app.debug is bool(debug)
+    assert read[0].filename == __file__
 
 
 def test_no_debug_argument_no_warning_and_no_debug_mode() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert Application().debug is False
+        app = Application()
+    with pytest.warns(DeprecationWarning, match="debug property"):
+        assert app.debug is False
+
+
+@pytest.mark.parametrize("loop_debug", [True, False])
+def test_debug_left_out_follows_the_serving_loops_as_aiohttps(loop_debug: bool) -> None:
+    """Not given, the app's debug mode is its loop's, decided when it is served."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.set_debug(loop_debug)
+        app = Application()
+        assert app._served_debug(loop) is loop_debug
+        loop.set_debug(not loop_debug)  # decided once, as aiohttp's _set_loop does
+        assert app._served_debug(loop) is loop_debug
+        with pytest.warns(DeprecationWarning, match="debug argument"):
+            given = Application(debug=not loop_debug)
+        assert given._served_debug(loop) is not loop_debug  # given wins over the loop's
+    finally:
+        loop.close()

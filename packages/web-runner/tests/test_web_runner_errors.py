@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
-from weft.web_core import BaseRequest, Response, StreamResponse
+from weft.web_core import Application, BaseRequest, Response, StreamResponse
 from weft.web_exceptions import (
     HTTPBadRequest,
     HTTPException,
@@ -195,6 +196,32 @@ async def test_debug_500_shows_the_traceback(serve: Serve) -> None:
     response = await connection.response()
     assert response.status == 500
     assert b"ValueError: the cause" in response.body
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("loop_debug", [True, False])
+async def test_an_app_without_debug_follows_its_loops_debug_mode(
+    serve: Serve, loop_debug: bool
+) -> None:
+    """As aiohttp: Application() left without debug= is served in its loop's debug mode."""
+
+    async def fail(request: BaseRequest) -> Response:
+        raise ValueError("the cause")
+
+    app = Application()
+    app.router.add_get("/", fail)
+    loop = asyncio.get_running_loop()
+    was = loop.get_debug()
+    loop.set_debug(loop_debug)
+    try:
+        served = await serve(app)
+    finally:
+        loop.set_debug(was)
+    connection = await served.connect()
+    connection.send(b"GET / HTTP/1.1\r\n" + HOST + b"\r\n")
+    response = await connection.response()
+    assert response.status == 500
+    assert (b"ValueError: the cause" in response.body) is loop_debug
 
 
 @pytest.mark.asyncio

@@ -142,6 +142,13 @@ def _html_response(text: str) -> Response:
     return Response(text=text, content_type="text/html")
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class Application(MutableMapping[str | AppKey[Any], Any]):
     """A web application: routes, middlewares, state and lifecycle signals."""
 
@@ -160,7 +167,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if loop is not None:
             warnings.warn("loop argument is deprecated", DeprecationWarning, stacklevel=2)
         # aiohttp 3 deprecates the argument itself, so any value given warns, False
-        # included; left out, the app is not in debug mode.
+        # included; left out, the app follows its loop's debug mode once served.
         if debug is not ...:
             warnings.warn("debug argument is deprecated", DeprecationWarning, stacklevel=2)
         self._loop = loop
@@ -177,7 +184,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._handler_args = handler_args or {}
         self._client_max_size = client_max_size
         self._client_max_fields = client_max_fields
-        self._debug = False if debug is ... else bool(debug)
+        self._debug: bool | EllipsisType = debug if debug is ... else bool(debug)
         self.logger = logger
         self._state: dict[str | AppKey[Any], Any] = {}
         self._pre_frozen = False
@@ -267,6 +274,14 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     @property
     def debug(self) -> bool:
+        """Deprecated, as in aiohttp 3: the app's debug mode (False until served, if not given)."""
+        warnings.warn("debug property is deprecated", DeprecationWarning, stacklevel=2)
+        return self._debug is True
+
+    def _served_debug(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """The debug mode the app is served with: as given, else (as aiohttp) its loop's."""
+        if self._debug is ...:
+            self._debug = loop.get_debug()
         return self._debug
 
     @property
@@ -297,7 +312,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if loop is not None:
             self._loop = loop
         self.freeze()
-        options = {**kwargs, "debug": self._debug, **self._handler_args}
+        # The loop it will be served on, where known (old code calls this before it runs).
+        serving = self._loop or _running_loop()
+        debug = self._debug is True if serving is None else self._served_debug(serving)
+        options = {**kwargs, "debug": debug, **self._handler_args}
         return _server_factory(self._handle, request_factory=self._make_request, **options)
 
     @property

@@ -192,7 +192,7 @@ class AppRunner(BaseRunner):
         # As aiohttp: the app's handler_args configure its connections, over the
         # runner's keywords.
         kwargs = {**self._kwargs, **self._app.handler_args}
-        kwargs.setdefault("debug", self._app.debug)
+        kwargs.setdefault("debug", self._app._served_debug(asyncio.get_running_loop()))
         return Server(handler, request_factory=self._app._make_request, **kwargs)
 
     async def _cleanup_server(self) -> None:
