@@ -63,33 +63,6 @@ async def _request(session: aiohttp.ClientSession, url: str, client: Client) -> 
     return int(pid)
 
 
-def _dropped_unread_on_a_fresh_connection(deployment: Deployment, request_id: str) -> bool:
-    """Whether a failed request is weft's known bug, and only that.
-
-    An old worker's shutdown closes a connection nginx has just opened, its
-    request unread (packages/web-runner/tests/test_web_runner_shutdown_fresh_connection.py,
-    xfail until fixed; remove this function with the fix). The request then
-    never reached a handler, and nginx, which connected (no connect() error),
-    got no answer from any attempt: one on a fresh connection, or a retry on
-    one after a kept-alive connection the worker closed as idle, as HTTP allows.
-    """
-    target = f'"GET /load?id={request_id} HTTP/1.1"'
-    attempts = [
-        line.split(" upstream ", 1)[1].split(" unix:", 1)[0]
-        for line in deployment.nginx_access_log()
-        if target in line
-    ]
-    connect_failed = [
-        line for line in deployment.nginx.matching(r"connect\(\) to ") if target in line
-    ]
-    return (
-        len(attempts) == 1
-        and set(attempts[0].split(", ")) == {"502"}
-        and not connect_failed
-        and request_id not in deployment.started_ids()
-    )
-
-
 def _report(deployment: Deployment, failures: list[str]) -> str:
     """The failures, with what nginx logged of each request."""
     lines = [f"{len(failures)} failed:"]
@@ -140,12 +113,7 @@ async def test_a_hup_reload_under_load_fails_no_request(own_deployment: Deployme
         reloaded.set()
         await asyncio.gather(*tasks)
 
-    failures = [
-        failure
-        for client in clients
-        for failure in client.failures
-        if not _dropped_unread_on_a_fresh_connection(deployment, failure.split(":")[0])
-    ]
+    failures = [failure for client in clients for failure in client.failures]
     assert failures == [], _report(deployment, failures)
     assert len(new_workers) == 2
     answered_by = {pid for client in clients for pid in client.answered.values()}

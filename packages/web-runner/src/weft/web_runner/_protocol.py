@@ -137,6 +137,16 @@ _QUEUE_LOW = 8
 
 _TCP_FAMILIES: Final = (socket.AF_INET, socket.AF_INET6)
 
+# How long after its accept a connection that has received nothing yet is
+# still waited for at close() (the graceful shutdown): a client writes its
+# first request as soon as its connect() returns, so the bytes may be in our
+# socket, unread, when the shutdown begins. No other process will serve them
+# (the kernel gave the connection to this one), and a proxy does not retry a
+# request that failed on a fresh connection (nginx: 502). Past this, a
+# connection that sent nothing is idle like any other (a browser's
+# preconnect), so it cannot hold the shutdown.
+_FIRST_REQUEST_GRACE: Final = 1.0
+
 
 class _FromArguments:
     """The default of ``access_logger``: build it from the access_log* arguments."""
@@ -196,6 +206,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_close_requested",
         "_closing",
         "_drain_waiter",
+        "_first_handle",
+        "_fresh",
         "_handler_cancellation",
         "_handling",
         "_head_handle",
@@ -211,6 +223,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_lingering_time",
         "_logging_enabled",
         "_loop",
+        "_made_at",
         "_parse_failed",
         "_parser",
         "_payload",
@@ -308,6 +321,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._body_handle: asyncio.TimerHandle | None = None
         self._body_read_at = 0.0
         self._linger_handle: asyncio.TimerHandle | None = None
+        # No request started yet: close() waits for the first one (_FIRST_REQUEST_GRACE).
+        self._fresh = True
+        self._made_at = 0.0
+        self._first_handle: asyncio.TimerHandle | None = None
         self._handling = False
         self._closing = False
         self._lingering = False
@@ -355,6 +372,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its API.
         self._transport = cast(asyncio.Transport, transport)
+        self._made_at = self._loop.time()
         if self._tcp_keepalive:
             sock = transport.get_extra_info("socket")
             if sock is not None and sock.family in _TCP_FAMILIES:
@@ -365,7 +383,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._server.connection_made(self, self._transport)
         self._task = self._loop.create_task(self._serve())
         if self._server.shutting_down:
-            # Accepted just before the sites stopped listening: nothing is started on it.
+            # Accepted just before the sites stopped listening: its first request, if
+            # it comes at once, is the only one answered (see _FIRST_REQUEST_GRACE).
             self.close()
 
     def data_received(self, data: bytes) -> None:
@@ -374,7 +393,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return
         if self._parse_failed or self._closing:
             return  # after an error, or while lingering: read and discard
-        if self._close_requested and self._payload is None:
+        if self._close_requested and self._payload is None and not self._first_awaited():
             # Closing (close(), the graceful shutdown): the request in hand has
             # its whole body, and no request after it will be started.
             return
@@ -385,7 +404,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         try:
             # The cap is hard: the parser stops before a head the queue has no
             # room for and keeps its bytes, however many one read holds (row 31).
-            room = 0 if self._close_requested else max(_QUEUE_HIGH - len(self._queue), 0)
+            if not self._close_requested:
+                room = max(_QUEUE_HIGH - len(self._queue), 0)
+            else:  # the first request of a fresh connection still is, but only it
+                room = 1 if self._first_awaited() else 0
             events = self._parser.feed(data, room)
         except HttpParserError as exc:
             # Requests completed before the error are answered first (exc.events).
@@ -423,7 +445,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self._head_timeout
             and self._head_handle is None
             and self._parser.head_pending
-            and not self._close_requested  # a head that will not be parsed has no clock
+            # a head that will not be parsed has no clock
+            and (not self._close_requested or self._first_awaited())
         ):
             # The first bytes of a head arrived (alone, or after whole requests in
             # the same read): start the head clock. A head completed in this read
@@ -516,7 +539,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         if self._upgraded is not None:
             self._upgraded.connection_lost(exc)
         self._server.connection_lost(self, exc)
-        for handle in (self._keepalive_handle, self._linger_handle):
+        for handle in (self._keepalive_handle, self._linger_handle, self._first_handle):
             if handle is not None:
                 handle.cancel()
         self._cancel_read_timers()
@@ -689,13 +712,40 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._linger_handle = self._loop.call_later(self._lingering_time, self._close)
 
     def close_if_idle(self) -> bool:
-        """Close now unless a request is being answered: requests parsed but not yet
-        started are not started (close(), the graceful shutdown)."""
-        if self._lingering or not self._handling:
+        """Close now unless a request is being answered, or a fresh connection's
+        first request is coming (see ``_FIRST_REQUEST_GRACE``): no other request
+        parsed but not yet started is started (close(), the graceful shutdown)."""
+        if self._lingering or not (self._handling or self._first_coming()):
             self._close()
             self._wake()
             return True
         return False
+
+    def _first_awaited(self) -> bool:
+        """True while the connection may still parse its first request."""
+        return self._fresh and not self._queue
+
+    def _first_coming(self) -> bool:
+        """At close(): whether a fresh connection is not idle yet (its first request
+        arrived, is arriving, or may still arrive within the grace)."""
+        if not self._fresh:
+            return False
+        if self._queue or self._parser.head_pending:
+            # Answered with Connection: close; a head still arriving is bounded
+            # by read_head_timeout, as any head.
+            return True
+        remaining = self._made_at + _FIRST_REQUEST_GRACE - self._loop.time()
+        if remaining <= 0:
+            return False
+        if self._first_handle is None:
+            self._first_handle = self._loop.call_later(remaining, self._on_first_request_grace)
+        return True
+
+    def _on_first_request_grace(self) -> None:
+        self._first_handle = None
+        if self._fresh and not self._queue and not self._parser.head_pending:
+            self._close()  # nothing came: idle after all
+            self._wake()
 
     def force_close(self) -> None:
         self._close()
@@ -743,6 +793,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         from ``payload``, so it is never decoded (advisory row 33).
         """
         self._handling = True
+        self._fresh = False
         start = self._loop.time() if self._logging_enabled else 0.0
         request: BaseRequest | None = None
         try:

@@ -9,7 +9,24 @@ in this order (aiohttp 3.14's, with the differences marked):
 2. Every connection is marked closing (``Server.pre_shutdown()``):
 
    * an idle one (no request being answered) closes at once; requests it
-     has parsed but not started are not started;
+     has parsed but not started are not started. A kept-alive connection
+     whose next request is on its way is idle: a client may retry a
+     request that fails on a reused connection (RFC 9112 §9.3.1; nginx
+     retries the next upstream), and aiohttp closes it too;
+   * a fresh one (no request started yet) is not idle for its first second
+     (``_FIRST_REQUEST_GRACE`` in ``_protocol.py``): its first request,
+     already in the socket or arriving within that second, is answered with
+     ``Connection: close``, as a busy one's below, and none after it. A
+     client that just connected has written its request, or is about to,
+     and no other process will serve it: the kernel gave the connection to
+     this one (under gunicorn a reload's old worker gets nginx's fresh
+     connections until it stops, and nginx does not retry a request whose
+     fresh connection closed: 502). aiohttp answers such a request because
+     its shutdown reaches the connections only after awaits in which the
+     request is read; weft waits for it explicitly. A head that has begun
+     to arrive is waited for as any head (``read_head_timeout``); a
+     connection that sends nothing closes when the second ends, so it
+     cannot hold the shutdown; all of it within ``shutdown_timeout``;
    * a busy one finishes the request in hand, whose body it goes on
      reading (aiohttp stops reading, so an upload in progress stalls);
      its answer says ``Connection: close`` unless the handler had sent its
@@ -19,7 +36,7 @@ in this order (aiohttp 3.14's, with the differences marked):
      pipelined turns that close into a reset that can destroy the answer);
    * no connection parses or starts another request, pipelined requests
      already buffered included; a connection accepted from now on is
-     closed unserved.
+     fresh, as above: its first request only.
 
    Under ``run_app`` (``handle_signals=True``) steps 1 and 2 run in the
    SIGINT/SIGTERM callback itself, so no request starts after the signal;

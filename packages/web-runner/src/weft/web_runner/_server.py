@@ -174,7 +174,9 @@ class Server:
     def pre_shutdown(self) -> None:
         """Mark every connection closing: idle ones close at once, busy ones after
         the request in hand (answered with ``Connection: close``); no connection
-        starts another request. Connections made later are closed unserved.
+        starts another request. A fresh connection (no request yet, and this
+        one included if made later) answers its first request if it comes at
+        once (see the shutdown sequence in ``_runners.py``).
         """
         self._shutting_down = True
         for connection in list(self._connections):
