@@ -31,6 +31,8 @@ IMPORT_NAMES: dict[str, tuple[str, ...]] = {
     "uvloop": ("uvloop",),
     "gunicorn": ("gunicorn",),
     "backports.zstd": ("backports",),
+    "prometheus-client": ("prometheus_client",),
+    "opentelemetry-api": ("opentelemetry",),
 }
 
 # Standard-library packages newer than the oldest Python weft supports (3.11), so
