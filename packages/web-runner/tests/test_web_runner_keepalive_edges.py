@@ -303,28 +303,6 @@ async def test_a_request_pipelined_behind_connection_close(framework: str) -> No
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_a_half_closed_client_gets_its_pipelined_answers(framework: str) -> None:
-    """A client that sends two requests and then its FIN (it has nothing more to
-    send, RFC 9112 §9.6) gets both answers from weft. aiohttp closes the connection
-    when the FIN arrives: the client sees a disconnect instead of its answers (so
-    does weft with handler_cancellation=True, which treats a FIN as a disconnect)."""
-    async with serving(framework) as port:
-        wire = await Wire.open(port)
-        wire.send(GET % b"/one" + GET % b"/two")
-        wire.writer.write_eof()
-        first = await wire.answer()
-        if framework == "aiohttp":
-            assert first == "closed"
-        else:
-            second = await wire.answered()
-            assert isinstance(first, tuple), first
-            assert (first[0], second[0]) == (b"/one", b"/two")
-            assert await wire.end() == "closed"
-        await wire.close()
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_http10_keep_alive_then_close(framework: str) -> None:
     """HTTP/1.0: kept alive when asked, closed after a request that does not ask."""
     async with serving(framework) as port:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
-from weft.web_core import Application, BaseRequest, Request, Response, StreamResponse
+from weft.web_core import Application, BaseRequest, Response, StreamResponse
 from weft.web_runner import RequestHandler
 
 if TYPE_CHECKING:
@@ -254,47 +253,6 @@ async def test_without_handler_cancellation_the_handler_finishes(
     gate.release.set()
     await asyncio.wait_for(gate.finished.wait(), TIMEOUT)
     assert not gate.cancelled.is_set()
-
-
-@pytest.mark.asyncio
-async def test_half_closed_client_still_gets_its_answer(serve: Serve) -> None:
-    """A client that shuts down its sending side after the request still gets the response."""
-
-    async def handler(request: Request) -> Response:
-        return Response(text="half")
-
-    app = Application()
-    app.router.add_get("/", handler)
-    served = await serve(app)
-    connection = await served.connect()
-    connection.send(GET % b"/")
-    connection.writer.write_eof()
-    response = await connection.response()
-    assert response.body == b"half"
-    with contextlib.suppress(ConnectionError):
-        assert await connection.read_to_eof() == b""
-
-
-@pytest.mark.asyncio
-async def test_client_half_close_mid_body_fails_the_read(serve: Serve) -> None:
-    """A client that stops sending before its body ends makes the handler's read fail."""
-    failures: list[BaseException] = []
-
-    async def handler(request: BaseRequest) -> Response:
-        try:
-            await request.read()
-        except ConnectionResetError as exc:
-            failures.append(exc)
-            return Response(status=400, text="incomplete body")
-        return Response(text="complete")
-
-    served = await serve(handler)
-    connection = await served.connect()
-    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
-    connection.writer.write_eof()
-    response = await connection.response()
-    assert (response.status, response.body) == (400, b"incomplete body")
-    assert len(failures) == 1
 
 
 @pytest.mark.asyncio

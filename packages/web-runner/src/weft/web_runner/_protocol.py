@@ -16,6 +16,10 @@ Invariants:
 * The connection closes after a response unless both sides keep it alive
   and the request body was fully read (so the next request's bytes are
   where the parser expects them).
+* The client's FIN ends the connection, as in aiohttp: the transport closes,
+  ``request.transport`` becomes None, the handler's writes fail with
+  ConnectionResetError and nothing more is answered or started (the handler
+  is cancelled only with ``handler_cancellation``). See ``eof_received``.
 
 Timeouts (each None disables it, and so does 0 but for keepalive_timeout):
 
@@ -332,7 +336,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._parse_failed = False
         self._client_eof = False
         # The response in progress (or the next, when idle) is the connection's last:
-        # the client sent its FIN, or close() / keep_alive(False) asked for it.
+        # close() (the graceful shutdown) or keep_alive(False) asked for it.
         self._last_request = False
         self._close_requested = False
         # Reading stops for either of two reasons, each with its own flag:
@@ -519,20 +523,19 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def eof_received(self) -> bool:
         if self._upgraded is not None:
             return self._upgraded_eof(self._upgraded)
-        self._client_eof = self._last_request = True
-        if self._lingering:
-            self._close()
-            return False
-        # A half-closed client may still wait for its answer (RFC 9112 §9.6), unless
-        # handler_cancellation asks, as in aiohttp, to treat its FIN as a disconnect:
-        # returning False closes the transport, and connection_lost cancels the handler.
-        self._cancel_read_timers()
-        if self._payload is not None:
-            self._payload.set_exception(ConnectionResetError("Client closed before the body ended"))
-            self._payload = None
-        if not self._handling and not self._queue:
-            self._close()
-        return not self._handler_cancellation
+        # As aiohttp (whose RequestHandler leaves eof_received to asyncio): the
+        # client's FIN ends the connection. False makes asyncio close the
+        # transport (after what is already buffered is written), and
+        # connection_lost follows: request.transport becomes None and writes fail
+        # with ConnectionResetError, which is how a streaming handler (SSE,
+        # long-poll) learns that its client left. A handler that runs is
+        # cancelled only with handler_cancellation; requests not started yet are
+        # not started, and nothing more is answered. Lingering, the FIN is what
+        # we waited for. RFC 9112 §9.6 lets a client half-close and still wait
+        # for its answer, but aiohttp's users cannot rely on it, and a streaming
+        # handler could not tell a half-close from a departure.
+        self._client_eof = True
+        return False
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closing = True
@@ -855,8 +858,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             elif not response.prepared and (
                 self._last_request or (self._keepalive_timeout == 0 and not self._queue)
             ):
-                # The connection's last answer (the graceful shutdown, close(), a
-                # client's FIN; keepalive_timeout=0 with nothing pipelined): said in
+                # The connection's last answer (the graceful shutdown, close(),
+                # keep_alive(False); keepalive_timeout=0 with nothing pipelined): said in
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
@@ -875,8 +878,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 keep_alive = await self._discard_body(payload)
             if not payload.is_eof():
                 self._linger = True
-            # A client that sent its FIN sends no further request, and close() or
-            # keep_alive(False) ask for the same: close once answered.
+            # close() and keep_alive(False) ask to close once answered.
             if self._keepalive_timeout == 0 and not self._queue:
                 return False  # as aiohttp: no keep-alive, but pipelined requests are answered
             return keep_alive and not self._closing and not self._last_request

@@ -72,9 +72,6 @@ class UpgradeMixin:
             transport.resume_reading()
         if data:
             receiver.data_received(data)
-        if self._client_eof:  # the peer sent FIN before the switch
-            receiver.eof_received()
-            transport.close()
 
     def _upgraded_eof(self, receiver: UpgradeReceiver) -> bool:
         """A FIN after the switch: tell the receiver, then let the transport close."""
