@@ -476,6 +476,15 @@ def build(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmarks of tools/bench, weft beside aiohttp in one run, ratios printed."""
-    session.install(*(str(p) for p in _local_closure(REPO)), "aiohttp", "h11", "httptools")
+    session.install(
+        *(str(p) for p in _local_closure(REPO)),
+        "aiohttp",
+        "h11",
+        "httptools",
+        # bench_observability.py: the prometheus and otel extras, and the SDK they record into.
+        "prometheus-client",
+        "opentelemetry-api",
+        "opentelemetry-sdk",
+    )
     for script in sorted((REPO / "tools" / "bench").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)

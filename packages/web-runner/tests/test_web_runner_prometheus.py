@@ -21,7 +21,7 @@ from weft.web_runner.observer import ServerObserver, observe_server
 from weft.web_runner.prometheus import UNMATCHED_ROUTE, PrometheusMetrics, setup_metrics
 
 if TYPE_CHECKING:
-    from conftest import Serve, Until
+    from conftest import Serve, StartGunicorn, Until
 
 REQUESTS = "weft_http_requests_total"
 
@@ -224,9 +224,7 @@ def test_setup_metrics_shares_one_default_on_the_default_registry() -> None:
 
 
 @pytest.mark.asyncio
-async def test_observe_server_reports_each_connection_once(
-    serve: Serve, until: Until
-) -> None:
+async def test_observe_server_reports_each_connection_once(serve: Serve, until: Until) -> None:
     """A second observer starts from the connections open; attaching twice changes nothing;
     connections the Server dropped at shutdown are still reported closed."""
 
@@ -295,9 +293,7 @@ asyncio.run(main())
 def test_multiprocess_mode_merges_every_worker(tmp_path: Path) -> None:
     """Two processes count under PROMETHEUS_MULTIPROC_DIR; a third's /metrics sums them."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(n)], env=env) for n in (3, 5)
-    ]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(n)], env=env) for n in (3, 5)]
     assert [w.wait(timeout=60) for w in writers] == [0, 0]
     done = subprocess.run(
         [sys.executable, "-c", COLLECTOR],
@@ -356,3 +352,61 @@ def test_statuses_outside_the_classes_have_their_own_label(status: int) -> None:
     from weft.web_runner.prometheus import _status_class
 
     assert _status_class(status) == "other"
+
+
+GUNICORN_APP = """
+import os
+from weft.web_core import Application, Response
+from weft.web_runner.prometheus import setup_metrics
+
+async def pid(request):
+    return Response(text=str(os.getpid()))
+
+async def app():
+    application = Application()
+    application.router.add_get("/pid/{n}", pid)
+    setup_metrics(application)
+    return application
+"""
+
+# The deployment guide's settings (docs/deployment.md, "Metrics and traces").
+GUNICORN_CONFIG = """
+raw_env = ["PROMETHEUS_MULTIPROC_DIR={directory}"]
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+"""
+
+
+@pytest.mark.asyncio
+async def test_gunicorn_workers_answer_for_each_other(
+    gunicorn_master: StartGunicorn, tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    """Two weft workers under a real gunicorn master: any worker's /metrics counts
+    the requests both served."""
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    config = tmp_path / "metrics_conf.py"
+    config.write_text(GUNICORN_CONFIG.format(directory=directory))
+    gunicorn = await gunicorn_master(
+        GUNICORN_APP, "--config", str(config), target="app", workers=2
+    )
+    await gunicorn.listening()
+    pids = set()
+    for n in range(40):
+        url = gunicorn.url(f"/pid/{n}")
+        async with client.get(url, headers={"Connection": "close"}) as response:
+            pids.add(await response.text())
+    async with client.get(gunicorn.url("/metrics"), headers={"Connection": "close"}) as response:
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    served = {
+        s.labels["route"]: s.value
+        for s in families["weft_http_requests"].samples
+        if s.name == REQUESTS
+    }
+    assert served == {"/pid/{n}": 40.0}
+    # Each worker wrote its own files: with both serving, the sum is of both.
+    assert len({p.name.rsplit("_", 1)[-1] for p in directory.glob("counter_*.db")}) == len(pids)
+    gunicorn.process.terminate()
+    assert await gunicorn.finish() == 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from weft.web_core import Application, Request, StreamResponse, middleware
@@ -36,6 +36,8 @@ _Middleware = Callable[[Request, _Handler], Awaitable[StreamResponse]]
 # goes in http.request.method_original), so clients cannot mint span names.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Providers that never record: the API's default before an SDK is installed.
+_NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
 def _server_address(host: str, scheme: str) -> tuple[str, int | None]:
@@ -50,16 +52,16 @@ def _server_address(host: str, scheme: str) -> tuple[str, int | None]:
     return address, _DEFAULT_PORTS.get(scheme)
 
 
-def _request_attributes(request: Request, method: str, route: str | None) -> dict[str, str | int]:
+def _sampling_attributes(
+    request: Request, method: str, route: str | None
+) -> dict[str, str | int]:
+    """The attributes a sampler may decide on: given when the span starts."""
     scheme = request.scheme
     attributes: dict[str, str | int] = {
         "http.request.method": method,
         "url.scheme": scheme,
         "url.path": request.path,
-        "network.protocol.version": f"{request.version.major}.{request.version.minor}",
     }
-    if method == "_OTHER":
-        attributes["http.request.method_original"] = request.method
     query = request.query_string
     if query:
         attributes["url.query"] = query
@@ -71,13 +73,22 @@ def _request_attributes(request: Request, method: str, route: str | None) -> dic
         attributes["server.address"] = address
         if port is not None:
             attributes["server.port"] = port
+    return attributes
+
+
+def _other_attributes(span: trace.Span, request: Request, method: str) -> None:
+    """The rest, set only on a span that records."""
+    span.set_attribute(
+        "network.protocol.version", f"{request.version.major}.{request.version.minor}"
+    )
+    if method == "_OTHER":
+        span.set_attribute("http.request.method_original", request.method)
     remote = request.remote
     if remote:
-        attributes["client.address"] = remote
+        span.set_attribute("client.address", remote)
     user_agent = request.headers.get("User-Agent")
     if user_agent:
-        attributes["user_agent.original"] = user_agent
-    return attributes
+        span.set_attribute("user_agent.original", user_agent)
 
 
 def _set_status(span: trace.Span, status: int) -> None:
@@ -98,37 +109,55 @@ def tracing_middleware(tracer_provider: trace.TracerProvider | None = None) -> _
 
     @middleware
     async def tracing(request: Request, handler: _Handler) -> StreamResponse:
+        parent = propagate.extract(request.headers)
+        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+        if isinstance(provider, _NO_SDK):
+            # No SDK (yet): no span would record. The caller's context is still
+            # made current, as the API's no-op tracer would, so that it reaches
+            # the handler's outgoing requests.
+            token = context.attach(parent)
+            try:
+                return await handler(request)
+            finally:
+                context.detach(token)
         method = request.method if request.method in _METHODS else "_OTHER"
         resource = request.match_info.route.resource
         route = None if resource is None else resource.canonical
         name = "HTTP" if method == "_OTHER" else method
         if route is not None:
             name = f"{name} {route}"
-        with tracer.start_as_current_span(
+        span = tracer.start_span(
             name,
-            context=propagate.extract(request.headers),
+            context=parent,
             kind=SpanKind.SERVER,
-            attributes=_request_attributes(request, method, route),
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                response = await handler(request)
-            except HTTPException as exc:
-                # Raised, not returned: the status the client gets is the exception's.
-                _set_status(span, exc.status)
-                if exc.status >= 500:
-                    span.record_exception(exc)
-                raise
-            except Exception as exc:
-                # The app answers an escaped exception with a 500.
+            attributes=_sampling_attributes(request, method, route),
+        )
+        # start_span + attach, not start_as_current_span: the same, without
+        # the context manager's cost on every request.
+        token = context.attach(trace.set_span_in_context(span, parent))
+        try:
+            if span.is_recording():
+                _other_attributes(span, request, method)
+            response = await handler(request)
+        except HTTPException as exc:
+            # Raised, not returned: the status the client gets is the exception's.
+            _set_status(span, exc.status)
+            if exc.status >= 500:
                 span.record_exception(exc)
-                span.set_attribute("http.response.status_code", 500)
-                span.set_attribute("error.type", type(exc).__qualname__)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
-                raise
+            raise
+        except Exception as exc:
+            # The app answers an escaped exception with a 500.
+            span.record_exception(exc)
+            span.set_attribute("http.response.status_code", 500)
+            span.set_attribute("error.type", type(exc).__qualname__)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
+            raise
+        else:
             _set_status(span, response.status)
             return response
+        finally:
+            context.detach(token)
+            span.end()
 
     return tracing
 

@@ -133,11 +133,13 @@ class PrometheusMetrics(ServerObserver):
         self.websocket_closes.labels(str(code)).inc()
 
     def _make_middleware(self) -> _Middleware:
-        requests = self.requests
-        duration = self.duration
         in_flight = self.in_flight
         rejections = self.rejections
         observed: weakref.WeakSet[Server] = weakref.WeakSet()
+        # (method, route, status class) -> its counter and histogram children:
+        # labels() validates and locks on every call, a dict lookup does not.
+        # Bounded as the labels are (methods x routes x classes).
+        children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
         @middleware
         async def prometheus_middleware(request: Request, handler: _Handler) -> StreamResponse:
@@ -165,9 +167,12 @@ class PrometheusMetrics(ServerObserver):
             finally:
                 elapsed = time.perf_counter() - start
                 in_flight.dec()
-                status_class = _status_class(status)
-                requests.labels(method, route, status_class).inc()
-                duration.labels(method, route, status_class).observe(elapsed)
+                key = (method, route, _status_class(status))
+                pair = children.get(key)
+                if pair is None:
+                    pair = children[key] = (self.requests.labels(*key), self.duration.labels(*key))
+                pair[0].inc()
+                pair[1].observe(elapsed)
                 if status in _REJECTIONS:
                     rejections.labels(str(status), "app").inc()
 
