@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from weft.web_core import Application, Request, Response
 from weft.web_exceptions import HTTPFound, HTTPServiceUnavailable
-from weft.web_runner.otel import _server_address, setup_tracing
+from weft.web_runner.otel import _redact_query, _server_address, setup_tracing
 
 if TYPE_CHECKING:
     from conftest import Serve
@@ -212,3 +212,17 @@ def test_server_address_and_port_come_from_the_host(
     host: str, scheme: str, expected: tuple[str, int | None]
 ) -> None:
     assert _server_address(host, scheme) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a=1&b=2", "a=1&b=2"),
+        ("sig=abc&a=1", "sig=REDACTED&a=1"),
+        ("a=1&Signature=x&AWSAccessKeyId=y", "a=1&Signature=REDACTED&AWSAccessKeyId=REDACTED"),
+        ("signature=x&sig", "signature=x&sig"),
+    ],
+)
+def test_credentials_in_signed_urls_are_redacted(query: str, expected: str) -> None:
+    """As OpenTelemetry's own HTTP instrumentations: the value goes, the name stays."""
+    assert _redact_query(query) == expected

@@ -40,6 +40,22 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
+# Query parameters that carry credentials in signed URLs; their values are
+# replaced, as opentelemetry-util-http's redact_query_parameters does.
+_SENSITIVE_PARAMETERS = ("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature")
+
+
+def _redact_query(query: str) -> str:
+    """``sig=abc&a=1`` -> ``sig=REDACTED&a=1``; a query without those names as it is."""
+    if not any(name in query for name in _SENSITIVE_PARAMETERS):
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        parts.append(f"{name}=REDACTED" if equals and name in _SENSITIVE_PARAMETERS else part)
+    return "&".join(parts)
+
+
 def _server_address(host: str, scheme: str) -> tuple[str, int | None]:
     """``Host`` -> (address, port); the scheme's port when the header has none."""
     if host.startswith("["):  # an IPv6 literal: "[::1]:8080"
@@ -64,7 +80,7 @@ def _sampling_attributes(
     }
     query = request.query_string
     if query:
-        attributes["url.query"] = query
+        attributes["url.query"] = _redact_query(query)
     if route is not None:
         attributes["http.route"] = route
     host = request.host
