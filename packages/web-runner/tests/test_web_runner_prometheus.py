@@ -389,9 +389,7 @@ async def test_gunicorn_workers_answer_for_each_other(
     directory.mkdir()
     config = tmp_path / "metrics_conf.py"
     config.write_text(GUNICORN_CONFIG.format(directory=directory))
-    gunicorn = await gunicorn_master(
-        GUNICORN_APP, "--config", str(config), target="app", workers=2
-    )
+    gunicorn = await gunicorn_master(GUNICORN_APP, "--config", str(config), target="app", workers=2)
     await gunicorn.listening()
     pids = set()
     for n in range(40):

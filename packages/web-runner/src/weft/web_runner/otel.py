@@ -34,7 +34,9 @@ _Middleware = Callable[[Request, _Handler], Awaitable[StreamResponse]]
 
 # The methods semantic conventions name; any other is "_OTHER" (the original
 # goes in http.request.method_original), so clients cannot mint span names.
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Providers that never record: the API's default before an SDK is installed.
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
@@ -68,9 +70,7 @@ def _server_address(host: str, scheme: str) -> tuple[str, int | None]:
     return address, _DEFAULT_PORTS.get(scheme)
 
 
-def _sampling_attributes(
-    request: Request, method: str, route: str | None
-) -> dict[str, str | int]:
+def _sampling_attributes(request: Request, method: str, route: str | None) -> dict[str, str | int]:
     """The attributes a sampler may decide on: given when the span starts."""
     scheme = request.scheme
     attributes: dict[str, str | int] = {
