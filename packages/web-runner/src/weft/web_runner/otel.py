@@ -18,6 +18,7 @@ opentelemetry-instrumentation-aiohttp-server.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -30,7 +31,13 @@ from .__about__ import __version__
 __all__ = ["setup_tracing", "tracing_middleware"]
 
 _Handler = Callable[[Request], Awaitable[StreamResponse]]
-_Middleware = Callable[[Request, _Handler], Awaitable[StreamResponse]]
+
+
+class _Middleware(Protocol):
+    """web-core's middleware shape (its Middleware protocol, keyword names included)."""
+
+    def __call__(self, request: Request, handler: _Handler) -> Awaitable[StreamResponse]: ...
+
 
 # The methods semantic conventions name; any other is "_OTHER" (the original
 # goes in http.request.method_original), so clients cannot mint span names.

@@ -19,6 +19,7 @@ import os
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -40,7 +41,13 @@ from .observer import ServerObserver, observe_server
 __all__ = ["PrometheusMetrics", "UNMATCHED_ROUTE", "setup_metrics"]
 
 _Handler = Callable[[Request], Awaitable[StreamResponse]]
-_Middleware = Callable[[Request, _Handler], Awaitable[StreamResponse]]
+
+
+class _Middleware(Protocol):
+    """web-core's middleware shape (its Middleware protocol, keyword names included)."""
+
+    def __call__(self, request: Request, handler: _Handler) -> Awaitable[StreamResponse]: ...
+
 
 #: The ``route`` label of requests no route matched (404, 405): one value, so
 #: that scanners probing random paths cannot grow the number of series.
@@ -184,7 +191,7 @@ class PrometheusMetrics(ServerObserver):
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             # Every worker's files, read and merged off the event loop.
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             loop = asyncio.get_running_loop()
             body = await loop.run_in_executor(None, encoder, registry)
         else:
