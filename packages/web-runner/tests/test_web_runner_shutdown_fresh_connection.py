@@ -131,3 +131,30 @@ async def test_a_first_head_still_arriving_is_bounded_by_read_head_timeout(
     assert (response.status, response.headers["Connection"]) == (408, "close")
     await slow.close()
     await asyncio.wait_for(cleanup, TIMEOUT)
+
+
+@pytest.mark.asyncio
+async def test_a_first_head_begun_within_the_grace_is_not_cut_when_it_ends(
+    serve: Serve, until: Until, clock: VirtualClock
+) -> None:
+    async def handler(request: BaseRequest) -> Response:
+        return Response(text="answered")
+
+    app = Application()
+    app.router.add_get("/first", handler)
+    served = await serve(app, shutdown_timeout=60.0)
+    fresh = await served.connect()
+    await until(lambda: bool(served.server.connections))
+    (connection,) = served.server.connections
+    cleanup = asyncio.create_task(served.cleanup())
+    await until(lambda: served.server.shutting_down)
+    fresh.send(b"GET /first HTTP/1.1\r\n")
+    await until(lambda: connection._parser.head_pending)
+    await clock.advance(1.0)  # the grace ends while the head arrives
+    assert served.server.connections
+    fresh.send(b"Host: x\r\n\r\n")
+    response = await fresh.response()
+    assert (response.status, response.body) == (200, b"answered")
+    assert response.headers["Connection"] == "close"
+    await fresh.close()
+    await asyncio.wait_for(cleanup, TIMEOUT)
