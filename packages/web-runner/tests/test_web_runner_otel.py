@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 
 from weft.web_core import Application, Request, Response
@@ -226,3 +228,88 @@ def test_server_address_and_port_come_from_the_host(
 def test_credentials_in_signed_urls_are_redacted(query: str, expected: str) -> None:
     """As OpenTelemetry's own HTTP instrumentations: the value goes, the name stays."""
     assert _redact_query(query) == expected
+
+
+@pytest.mark.asyncio
+async def test_without_an_sdk_only_the_callers_context_is_made_current(
+    serve: Serve, client: aiohttp.ClientSession
+) -> None:
+    """No span is built; the handler still runs in the caller's trace, so its own
+    outgoing requests would carry it on."""
+    seen: list[str] = []
+
+    async def handler(request: Request) -> Response:
+        context = trace.get_current_span().get_span_context()
+        seen.append(f"{context.trace_id:032x}")
+        return Response(text="ok")
+
+    app = Application()
+    app.router.add_get("/", handler)
+    setup_tracing(app, tracer_provider=trace.NoOpTracerProvider())
+    served = await serve(app)
+    traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
+    async with client.get(served.url("/"), headers={"traceparent": traceparent}) as response:
+        assert response.status == 200
+    async with client.get(served.url("/")) as response:
+        assert response.status == 200
+    assert seen == [TRACE_ID, f"{0:032x}"]
+    assert trace.get_current_span().get_span_context().trace_id == 0
+
+
+@pytest.mark.asyncio
+async def test_a_span_sampled_out_costs_no_more_attributes(
+    serve: Serve, client: aiohttp.ClientSession, exporter: InMemorySpanExporter
+) -> None:
+    """The sampler decides on the attributes given at the start; nothing is exported."""
+    decided: list[dict[str, Any]] = []
+
+    class Never(Sampler):
+        def should_sample(
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: Any = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> SamplingResult:
+            decided.append(dict(attributes))
+            return SamplingResult(Decision.DROP)
+
+        def get_description(self) -> str:
+            return "never"
+
+    provider = TracerProvider(sampler=Never())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def handler(request: Request) -> Response:
+        return Response(text="ok")
+
+    app = Application()
+    app.router.add_get("/items/{id}", handler)
+    setup_tracing(app, tracer_provider=provider)
+    served = await serve(app)
+    async with client.get(served.url("/items/1?x=2")) as response:
+        assert response.status == 200
+    assert exporter.get_finished_spans() == ()
+    (attributes,) = decided
+    assert attributes["http.route"] == "/items/{id}"
+    assert attributes["url.query"] == "x=2"
+    assert "user_agent.original" not in attributes
+
+
+@pytest.mark.asyncio
+async def test_an_http_1_0_request_without_optional_headers(
+    serve: Serve, exporter: InMemorySpanExporter
+) -> None:
+    """No User-Agent: no user_agent.original; the protocol version is the request's."""
+    served = await serve(make_app(exporter))
+    connection = await served.connect()
+    connection.send(b"GET /users/ann HTTP/1.0\r\n\r\n")
+    assert (await connection.response()).status == 200
+    (span,) = exporter.get_finished_spans()
+    found = attributes(span)
+    assert found["network.protocol.version"] == "1.0"
+    assert "user_agent.original" not in found
+    assert "url.query" not in found
