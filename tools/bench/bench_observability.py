@@ -1,21 +1,21 @@
 """The cost of weft's metrics and traces: one app, with and without each extra.
 
-The request path of tools/bench/bench_core.py (an already-parsed head, the
-app's handler with routing among 100 routes, the handler, the response's
-head and body written to a transport that only counts bytes), run for the
-same app bare and with:
+The app (100 routes, a handler answering a small text) runs bare and with:
 
 * prometheus: ``setup_metrics`` (weft.web_runner.prometheus);
 * otel, API only: ``setup_tracing`` with no SDK installed, what a library
   user pays before the application configures tracing;
 * otel + SDK: ``setup_tracing`` with the OpenTelemetry SDK recording every
-  span (always-on sampler) into a processor that drops it, so exporting is
+  span (always-on sampler) into an exporter that drops it, so exporting is
   not measured;
 * both: prometheus and otel + SDK.
 
-Parsing and sockets are left out, so the ratios are an upper bound of what a
-served request pays (a real request costs more than this path, the extras'
-work does not grow). Prints µs per request and the ratio with/without
+Two ways: in process, the request path of tools/bench/bench_core.py (an
+already-parsed head, routing, the middlewares, the handler, the response
+written to a transport that only counts bytes; no parser, no socket), and
+served, an AppRunner answering BATCH pipelined requests at a time on one
+loopback connection whose client only counts the bytes that come back.
+Variants are interleaved. Prints µs per request and the ratio with/without
 (lower is better), all from this run.
 
 Run: ``python tools/bench/bench_observability.py`` (needs weft, prometheus-client,
@@ -40,6 +40,7 @@ REQUEST = (
 )
 ROUNDS = 5
 PER_ROUND = 5000
+BATCH = 100
 
 
 class CountingTransport(asyncio.Transport):
@@ -70,10 +71,8 @@ def _sdk_provider() -> Any:
     return provider
 
 
-async def build(*, metrics: bool, tracing: str | None) -> Callable[[], Awaitable[None]]:
-    from weft.http_parser import RequestParser
-    from weft.http_parser.streams import BodyStream
-    from weft.web_core import Application, Request, Response, StreamWriter
+def make_app(*, metrics: bool, tracing: str | None) -> Any:
+    from weft.web_core import Application, Request, Response
 
     async def handler(request: Request) -> Response:
         return Response(text="item " + request.match_info["id"])
@@ -93,6 +92,15 @@ async def build(*, metrics: bool, tracing: str | None) -> Callable[[], Awaitable
 
         provider = _sdk_provider() if tracing == "sdk" else None
         setup_tracing(app, tracer_provider=provider)
+    return app
+
+
+async def in_process(app: Any) -> Callable[[], Awaitable[None]]:
+    """One request through the app's handler, without parser or socket (bench_core's path)."""
+    from weft.http_parser import RequestParser
+    from weft.http_parser.streams import BodyStream
+    from weft.web_core import StreamWriter
+
     await app.startup()
     app.freeze()
     head = RequestParser().feed(REQUEST)[0]
@@ -111,7 +119,7 @@ async def build(*, metrics: bool, tracing: str | None) -> Callable[[], Awaitable
 
     async def one() -> None:
         writer = StreamWriter(protocol)
-        request = app._make_request(head, empty, protocol, writer, None, loop)  # type: ignore[arg-type]
+        request = app._make_request(head, empty, protocol, writer, None, loop)
         response = await app._handle(request)
         await response.prepare(request)
         await response.write_eof()
@@ -121,14 +129,43 @@ async def build(*, metrics: bool, tracing: str | None) -> Callable[[], Awaitable
     return one
 
 
-async def measure(one: Callable[[], Awaitable[None]]) -> float:
+async def served(app: Any) -> Callable[[], Awaitable[None]]:
+    """BATCH requests pipelined on one kept-alive loopback connection to an AppRunner.
+
+    The client only writes bytes and counts what comes back (every answer has
+    the same length), so nearly all the time measured is the server's.
+    """
+    from weft.web_runner import AppRunner, TCPSite
+
+    runner = AppRunner(app, access_log=None)
+    await runner.setup()
+    site = TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+    writer.write(REQUEST)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await reader.readexactly(length)
+    size = len(head) + length
+    batch = REQUEST * BATCH
+
+    async def one() -> None:
+        writer.write(batch)
+        await reader.readexactly(size * BATCH)
+
+    await one()
+    return one
+
+
+async def measure(one: Callable[[], Awaitable[None]], per_call: int) -> float:
     """Best µs per request over ROUNDS rounds of PER_ROUND requests."""
     best = float("inf")
+    calls = PER_ROUND // per_call
     for _ in range(ROUNDS):
         start = time.perf_counter()
-        for _ in range(PER_ROUND):
+        for _ in range(calls):
             await one()
-        best = min(best, (time.perf_counter() - start) / PER_ROUND * 1e6)
+        best = min(best, (time.perf_counter() - start) / (calls * per_call) * 1e6)
     return best
 
 
@@ -141,20 +178,25 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-async def main() -> None:
-    ones = {name: await build(**options) for name, options in VARIANTS.items()}
+async def compare(title: str, driver: Any, per_call: int) -> None:
+    ones = {name: await driver(make_app(**options)) for name, options in VARIANTS.items()}
     times: dict[str, list[float]] = {name: [] for name in ones}
     # Interleaved, so machine noise hits every variant alike.
     for _ in range(3):
         for name, one in ones.items():
-            times[name].append(await measure(one))
+            times[name].append(await measure(one, per_call))
     bare = min(times["bare"])
-    print("observability: the request path of bench_core, with and without each extra")
+    print(title)
     print(f"{'variant':<16} {'µs/request':>12} {'spread':>8} {'ratio':>7}")
     for name, found in times.items():
         spread = statistics.pstdev(found) / min(found) * 100
-        ratio = min(found) / bare
-        print(f"{name:<16} {min(found):>12.2f} {spread:>7.1f}% {ratio:>7.2f}")
+        print(f"{name:<16} {min(found):>12.2f} {spread:>7.1f}% {min(found) / bare:>7.2f}")
+    print()
+
+
+async def main() -> None:
+    await compare("in process: bench_core's request path (no parser, no socket)", in_process, 1)
+    await compare(f"served: {BATCH} pipelined requests on one loopback connection", served, BATCH)
     print("ratio: with the extra / bare (lower is better)")
     print(f"python {sys.version.split()[0]}")
 
