@@ -129,6 +129,37 @@ async def test_in_flight_counts_the_requests_being_handled(
 
 
 @pytest.mark.asyncio
+async def test_a_request_whose_client_left_is_not_counted(serve: Serve, until: Until) -> None:
+    """Cancelled with its connection (handler_cancellation=True), it has no status to
+    count; it leaves the in-flight gauge all the same."""
+    metrics = PrometheusMetrics(CollectorRegistry())
+    entered = asyncio.Event()
+
+    async def forever(request: Request) -> Response:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("cancelled before")
+
+    app = Application()
+    app.router.add_get("/forever", forever)
+    setup_metrics(app, metrics=metrics, path=None)
+    served = await serve(app, handler_cancellation=True)
+    connection = await served.connect()
+    connection.send(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+    await entered.wait()
+    assert value(metrics, "weft_http_requests_in_flight") == 1
+    connection.abort()
+    await until(lambda: value(metrics, "weft_http_requests_in_flight") == 0)
+    assert metrics.registry is not None
+    assert not [
+        sample
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if sample.name == REQUESTS
+    ]
+
+
+@pytest.mark.asyncio
 async def test_open_connections_follow_the_server(serve: Serve, until: Until) -> None:
     """Connections open before the first request are counted, and each close once."""
     metrics = PrometheusMetrics(CollectorRegistry())

@@ -148,6 +148,16 @@ class PrometheusMetrics(ServerObserver):
         # Bounded as the labels are (methods x routes x classes).
         children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
+        def record(method: str, route: str, status: int, elapsed: float) -> None:
+            key = (method, route, _status_class(status))
+            pair = children.get(key)
+            if pair is None:
+                pair = children[key] = (self.requests.labels(*key), self.duration.labels(*key))
+            pair[0].inc()
+            pair[1].observe(elapsed)
+            if status in _REJECTIONS:
+                rejections.labels(str(status), "app").inc()
+
         @middleware
         async def prometheus_middleware(request: Request, handler: _Handler) -> StreamResponse:
             # The Server is met through its requests (the app never sees it):
@@ -159,7 +169,8 @@ class PrometheusMetrics(ServerObserver):
             method = request.method if request.method in _METHODS else "_OTHER"
             resource = request.match_info.route.resource
             route = UNMATCHED_ROUTE if resource is None else resource.canonical
-            status = 500
+            # None until known: a request cancelled (its client gone) is not counted.
+            status: int | None = None
             in_flight.inc()
             start = time.perf_counter()
             try:
@@ -171,17 +182,14 @@ class PrometheusMetrics(ServerObserver):
             except HTTPException as exc:
                 status = exc.status
                 raise
+            except Exception:
+                status = 500  # what the app answers an escaped exception with
+                raise
             finally:
                 elapsed = time.perf_counter() - start
                 in_flight.dec()
-                key = (method, route, _status_class(status))
-                pair = children.get(key)
-                if pair is None:
-                    pair = children[key] = (self.requests.labels(*key), self.duration.labels(*key))
-                pair[0].inc()
-                pair[1].observe(elapsed)
-                if status in _REJECTIONS:
-                    rejections.labels(str(status), "app").inc()
+                if status is not None:
+                    record(method, route, status, elapsed)
 
         return prometheus_middleware
 
