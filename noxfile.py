@@ -310,9 +310,9 @@ def tests(session: nox.Session) -> None:
 def _install_extension_services(session: nox.Session) -> None:
     """Debian's redis-server and memcached, for aiohttp-session's storages (issue 15).
 
-    Only as root, as _install_chromium. Without them those storages' tests fail
-    on aiohttp and on weft alike, which the comparison shows but does not hide
-    a regression behind: the session prints how many passed on each side.
+    Only as root, as _install_chromium. Without them those storages' tests would
+    fail on aiohttp and on weft alike and drop out of the comparison: run.py
+    fails the session instead, saying the environment is broken.
     """
     missing = [name for name in ("redis-server", "memcached") if not shutil.which(name)]
     if not missing:

@@ -2,11 +2,12 @@
 
 Its conftest starts Redis and memcached as docker containers and connects to
 the container's address on the default port. CI has no docker; the
-compat-extensions session runs Debian's redis-server and memcached on a free
-loopback address instead (127.0.0.N, default ports) and names them here
-through WEFT_COMPAT_REDIS_HOST / WEFT_COMPAT_MEMCACHED_HOST. An image with
-no server behind it fails as a docker error would: its tests then error on
-aiohttp and on weft alike, and the session reports them.
+compat-extensions session runs Debian's redis-server and memcached instead,
+each on a random loopback address (127.x.y.z) where it alone answers, on the
+default ports (the conftest fixes them), and names them here through
+WEFT_COMPAT_REDIS_HOST / WEFT_COMPAT_MEMCACHED_HOST. An image with no server
+behind it fails as a docker error would; run.py does not get that far
+without both servers answering.
 """
 
 from __future__ import annotations
