@@ -9,16 +9,21 @@ user and touches no system configuration.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import aiohttp
 import trustme
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.tracing import Trace
 
 from weft.web_runner.test_utils import unused_port
 
@@ -174,6 +179,55 @@ class Gunicorn(LoggedProcess):
         """The pids of the first ``count`` workers whose app has started."""
         self.wait_for_log(r"^e2e app ready in \d+$", count)
         return self.ready_workers()[:count]
+
+
+class _ClosingConnector(aiohttp.TCPConnector):
+    """A TCPConnector whose close() returns once every connection it made is closed.
+
+    aiohttp ends a TLS connection its response ends (nginx's 413 to a body too
+    large comes with Connection: close, a WebSocket's connection) gracefully:
+    close_notify, and the socket once nginx answers it. It forgets the
+    connection at once, so the session's close() does not wait for it, and the
+    test's loop could end first: the socket was then never closed, and its
+    ResourceWarning came up when the garbage collector got to it, in whichever
+    later test that was (aiohttp#1115: closing a transport takes the loop
+    iterations after close()). Here close() aborts them, as aiohttp aborts
+    the TLS connections it pools (ssl_shutdown_timeout=0), and waits for each
+    to be lost, when asyncio has closed its socket.
+    """
+
+    def __init__(self, context: ssl.SSLContext, limit: int) -> None:
+        super().__init__(ssl=context, limit=limit)
+        self._made: dict[ResponseHandler, asyncio.Transport] = {}
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.connector.Connection:
+        connection = await super().connect(req, traces, timeout)
+        if connection.protocol is not None and connection.transport is not None:
+            self._made.setdefault(connection.protocol, connection.transport)
+        return connection
+
+    async def close(self, *, abort_ssl: bool = False) -> None:
+        await super().close(abort_ssl=abort_ssl)
+        lost: list[asyncio.Future[None]] = []
+        for protocol, transport in self._made.items():
+            if (closed := protocol.closed) is not None:
+                lost.append(closed)
+            transport.abort()  # a no-op on one already lost
+        self._made.clear()
+        # A connection lost to an error carries it in its future: not this close()'s.
+        await asyncio.wait_for(asyncio.gather(*lost, return_exceptions=True), PROCESS_TIMEOUT)
+
+
+def client_session(
+    context: ssl.SSLContext, timeout: float, limit: int = 100
+) -> aiohttp.ClientSession:
+    """An aiohttp client for nginx's TLS port whose close leaves no socket open."""
+    return aiohttp.ClientSession(
+        connector=_ClosingConnector(context, limit),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
 
 
 class Tls:

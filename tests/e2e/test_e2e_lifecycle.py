@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 import pytest
 
+from tests.e2e.harness import client_session
+
 if TYPE_CHECKING:
     from tests.e2e.conftest import Deployment
 
@@ -76,10 +78,7 @@ def _report(deployment: Deployment, failures: list[str]) -> str:
 
 
 def _session(deployment: Deployment) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=deployment.ssl, limit=CLIENTS),
-        timeout=aiohttp.ClientTimeout(total=TIMEOUT),
-    )
+    return client_session(deployment.ssl, TIMEOUT, limit=CLIENTS)
 
 
 @pytest.mark.asyncio

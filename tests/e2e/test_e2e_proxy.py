@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from examples.deployment import CLIENT_MAX_SIZE
+from tests.e2e.harness import client_session
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Deployment
@@ -26,10 +27,7 @@ TIMEOUT = 30.0  # a bound on hangs only
 
 
 def _session(deployment: Deployment) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=deployment.ssl),
-        timeout=aiohttp.ClientTimeout(total=TIMEOUT),
-    )
+    return client_session(deployment.ssl, TIMEOUT)
 
 
 @pytest.mark.asyncio
