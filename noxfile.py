@@ -16,7 +16,9 @@ Sessions:
                    from those wheels into a fresh venv and ``import weft.web`` checked,
                    and the aiohttp compatibility switch (``weft[aiohttp-compat]``)
   compat-extensions  aiohttp extensions' own test suites (pinned sdists) on aiohttp 3.14
-                   and on weft in compat mode; fails if weft loses a test aiohttp passes
+                   and on weft in compat mode; fails if weft loses a test aiohttp passes,
+                   or if the environment is broken (redis-server or memcached missing,
+                   a suite passing fewer tests on aiohttp than recorded)
                    (tools/compat_extensions/run.py)
   e2e              tests/e2e: Debian's nginx (installed by apt-get when root) in front of
                    gunicorn with two weft workers, on the guide's own configuration files
