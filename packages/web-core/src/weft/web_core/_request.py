@@ -28,7 +28,7 @@ from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
 from ._helpers import ChainMapProxy, parse_content_type
-from ._keys import NotAppKeyWarning, RequestKey
+from ._keys import RequestKey, warn_untyped_key
 from ._multipart import MultipartReader
 from ._request_cookies import parse_cookie_header
 from ._types import LooseHeaders
@@ -491,13 +491,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             and key not in BaseRequest._seen_str_keys
             and not isinstance(key, RequestKey)
         ):
-            BaseRequest._seen_str_keys.add(key)
-            warnings.warn(
-                "It is recommended to use web.RequestKey instances for keys.\n"
-                "https://docs.aiohttp.org/en/stable/web_advanced.html#request-s-storage",
-                category=NotAppKeyWarning,
-                stacklevel=2,
-            )
+            warn_untyped_key(BaseRequest._seen_str_keys, key, "RequestKey", "request-s-storage")
         self._state[key] = value
 
     @overload  # type: ignore[override]

@@ -58,7 +58,7 @@ from ._hdrs import (
     TRANSFER_ENCODING,
 )
 from ._helpers import http_date, parse_content_type
-from ._keys import NotAppKeyWarning, ResponseKey
+from ._keys import ResponseKey, warn_untyped_key
 from ._payload import BytesPayload, Payload, PayloadLookupError, get_payload
 from ._types import LooseHeaders
 
@@ -515,12 +515,8 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             and key not in StreamResponse._seen_str_keys
             and not isinstance(key, ResponseKey)
         ):
-            StreamResponse._seen_str_keys.add(key)
-            warnings.warn(
-                "It is recommended to use web.ResponseKey instances for keys.\n"
-                "https://docs.aiohttp.org/en/stable/web_advanced.html#response-s-storage",
-                category=NotAppKeyWarning,
-                stacklevel=2,
+            warn_untyped_key(
+                StreamResponse._seen_str_keys, key, "ResponseKey", "response-s-storage"
             )
         self._state[key] = value
 
