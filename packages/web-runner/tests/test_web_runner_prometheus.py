@@ -197,6 +197,22 @@ async def test_rejections_the_app_answers_and_those_the_protocol_reports(
 
 
 @pytest.mark.asyncio
+async def test_the_protocols_own_rejections_are_counted_once_the_server_is_observed(
+    serve: Serve, client: aiohttp.ClientSession
+) -> None:
+    """A 431 and a bad request-line the app never sees, reported by the protocol."""
+    metrics = PrometheusMetrics(CollectorRegistry())
+    served = await serve(make_app(metrics))
+    async with client.get(served.url("/static-name")) as response:  # the Server's first
+        assert response.status == 200
+    too_big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+    assert (await served.exchange(too_big))[:12] == b"HTTP/1.1 431"
+    assert (await served.exchange(b"\x16\x03\x01\x02\x00"))[:12] == b"HTTP/1.1 400"
+    assert value(metrics, "weft_http_rejections_total", status="431", by="protocol") == 1
+    assert value(metrics, "weft_http_rejections_total", status="400", by="protocol") == 1
+
+
+@pytest.mark.asyncio
 async def test_websocket_closes_are_counted_by_code(
     serve: Serve, client: aiohttp.ClientSession
 ) -> None:

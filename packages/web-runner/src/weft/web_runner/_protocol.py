@@ -519,6 +519,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self._payload = None
         self._queue.append(rejection)
         self._wake()
+        observer = self._server.observer
+        if observer is not None:
+            observer.request_rejected(rejection.status)
 
     def eof_received(self) -> bool:
         if self._upgraded is not None:

@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weft.http_parser import RequestHead
 from weft.http_parser.streams import BodyStream
@@ -19,6 +19,9 @@ from weft.web_core._app import register_server_factory
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._protocol import RequestHandler, check_handler_options
+
+if TYPE_CHECKING:
+    from .observer import ServerObserver
 
 __all__ = ["Server", "check_server_options", "server_logger"]
 
@@ -139,6 +142,9 @@ class Server:
         self._shutting_down = False
         self._all_closed: asyncio.Future[None] | None = None
         self.requests_count = 0
+        # Told of what the connections decide on their own (weft.web_runner.observer);
+        # None, the default, costs each such place one attribute check.
+        self.observer: ServerObserver | None = None
 
     @property
     def connections(self) -> list[RequestHandler]:

@@ -7,10 +7,14 @@ server"): a Server holds ``observer: ServerObserver | None`` (None by
 default), and each call site is ``if (o := server.observer) is not None:
 o.request_rejected(431)``, one attribute check when nothing observes.
 
-Until the protocol calls it, ``observe_server()`` feeds an observer the two
-events the Server already hears from its connections, through its public
-``connection_made`` / ``connection_lost``; the rejections and WebSocket
-closes that happen inside the protocol are not reported yet.
+The protocol reports its rejections there (the parser's 400, 413, 414, 431,
+501, 505, the 415 of an unknown coding, the head timeout's 408) once the
+Server has an observer: ``observe_server()`` gives it one, the first time an
+observer asks for that Server (the prometheus middleware asks at the
+Server's first request, so a rejection before any request is not counted).
+Connections are reported through the Server's public ``connection_made`` /
+``connection_lost``, wrapped on the instance; WebSocket closes by the
+prometheus middleware, which sees each WebSocket handler return.
 """
 
 from __future__ import annotations
@@ -48,6 +52,23 @@ class ServerObserver:
 
     def websocket_closed(self, code: int) -> None:
         """A WebSocket connection closed with ``code`` (RFC 6455 §7.4)."""
+
+
+class _FanOut(ServerObserver):
+    """The Server's one observer, passing what its connections report on to every observer."""
+
+    __slots__ = ("_observers",)
+
+    def __init__(self, observers: list[ServerObserver]) -> None:
+        self._observers = observers
+
+    def request_rejected(self, status: int) -> None:
+        for each in self._observers:
+            each.request_rejected(status)
+
+    def websocket_closed(self, code: int) -> None:
+        for each in self._observers:
+            each.websocket_closed(code)
 
 
 # Server -> its observers; weak so that a Server (in tests, one per app) is not kept.
@@ -88,6 +109,7 @@ def observe_server(server: Server, observer: ServerObserver) -> bool:
         # Instance attributes shadow the methods; the connections call them by name.
         setattr(server, "connection_made", connection_made)  # noqa: B010
         setattr(server, "connection_lost", connection_lost)  # noqa: B010
+        server.observer = _FanOut(observers)
         tracked = _observed[server] = (observers, open_now)
     observers, open_now = tracked
     if observer in observers:
