@@ -312,16 +312,19 @@ def tests(session: nox.Session) -> None:
 def _install_extension_services(session: nox.Session) -> None:
     """Debian's redis-server and memcached, for aiohttp-session's storages (issue 15).
 
-    Only as root, as _install_chromium. Without them those storages' tests would
-    fail on aiohttp and on weft alike and drop out of the comparison: run.py
-    fails the session instead, saying the environment is broken.
+    Only as root, as _install_nginx: elsewhere, without them, the session skips
+    saying why (those storages' tests would fail on aiohttp and on weft alike and
+    drop out of the comparison). A failed install as root is left to run.py,
+    which fails the session, saying the environment is broken.
     """
     missing = [name for name in ("redis-server", "memcached") if not shutil.which(name)]
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        session.log(f"{', '.join(missing)} absent and not installable here")
-        return
+        session.skip(
+            f"{', '.join(missing)} not installed and only root can install it here "
+            "(apt-get install redis-server memcached, or run nox as root as CI does)"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-qq"],
