@@ -319,6 +319,29 @@ def outcomes(junit: Path) -> dict[str, str]:
     return found
 
 
+def _stop_config_search(folder: Path) -> None:
+    """Give a suite whose sdist has no pytest configuration an empty one.
+
+    Without one, pytest looks for a configuration in the folders above, and
+    under nox the work folder is inside weft's checkout: weft's pyproject.toml
+    would set the suite's asyncio fixture loop scope and turn its warnings into
+    errors (aiohttp-session's session-scoped async fixtures then fail to set up,
+    on aiohttp and on weft alike).
+    """
+    sections = {
+        "pytest.ini": "",
+        ".pytest.ini": "",
+        "pyproject.toml": "[tool.pytest.ini_options]",
+        "tox.ini": "[pytest]",
+        "setup.cfg": "[tool:pytest]",
+    }
+    for name, section in sections.items():
+        config = folder / name
+        if config.is_file() and section in config.read_text(encoding="utf-8"):
+            return
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+
 def run_suite(
     suite: Suite,
     folder: Path,
@@ -353,6 +376,7 @@ def run_suite(
         f"--junitxml={junit}",
         *suite.args,
     ]
+    _stop_config_search(folder)
     log = reports / f"{suite.name}-{side}.log"
     with log.open("wb") as out:
         done = subprocess.run(
