@@ -46,29 +46,24 @@ class CountingTransport(asyncio.Transport):
         return 0
 
 
-def _routes(add: Callable[[str, Any], object], handler: Any) -> None:
+def add_routes(add: Callable[[str, Any], object], handler: Any) -> None:
     for i in range(99):
         add(f"/api/v1/resource{i}/{{id}}", handler)
     add("/api/v1/users/{id}/items", handler)
 
 
-async def bench_weft() -> Callable[[], Awaitable[None]]:
+async def weft_request_path(app: Any) -> Callable[[], Awaitable[None]]:
+    """One request through a weft app's handler, without parser or socket.
+
+    Starts and freezes ``app``; returns the coroutine function that builds the
+    Request from an already-parsed head, runs the app and writes the response
+    to a transport that only counts bytes (tools/bench/bench_observability.py
+    measures its extras on this same path).
+    """
     from weft.http_parser import RequestParser
     from weft.http_parser.streams import BodyStream
-    from weft.web_core import Application, Request, Response, StreamWriter, middleware
+    from weft.web_core import StreamWriter
 
-    def make_mw() -> Any:
-        @middleware
-        async def mw(request: Request, handler: Any) -> Any:
-            return await handler(request)
-
-        return mw
-
-    async def handler(request: Request) -> Response:
-        return Response(text="item " + request.match_info["id"])
-
-    app = Application(middlewares=[make_mw(), make_mw(), make_mw()])
-    _routes(app.router.add_get, handler)
     await app.startup()
     app.freeze()
     head = RequestParser().feed(REQUEST)[0]
@@ -87,7 +82,7 @@ async def bench_weft() -> Callable[[], Awaitable[None]]:
 
     async def one() -> None:
         writer = StreamWriter(protocol)
-        request = app._make_request(head, empty, protocol, writer, None, loop)  # type: ignore[arg-type]
+        request = app._make_request(head, empty, protocol, writer, None, loop)
         response = await app._handle(request)
         await response.prepare(request)
         await response.write_eof()
@@ -95,6 +90,24 @@ async def bench_weft() -> Callable[[], Awaitable[None]]:
     await one()
     assert transport.bytes > 0
     return one
+
+
+async def bench_weft() -> Callable[[], Awaitable[None]]:
+    from weft.web_core import Application, Request, Response, middleware
+
+    def make_mw() -> Any:
+        @middleware
+        async def mw(request: Request, handler: Any) -> Any:
+            return await handler(request)
+
+        return mw
+
+    async def handler(request: Request) -> Response:
+        return Response(text="item " + request.match_info["id"])
+
+    app = Application(middlewares=[make_mw(), make_mw(), make_mw()])
+    add_routes(app.router.add_get, handler)
+    return await weft_request_path(app)
 
 
 async def bench_aiohttp() -> Callable[[], Awaitable[None]]:
@@ -116,7 +129,7 @@ async def bench_aiohttp() -> Callable[[], Awaitable[None]]:
 
     loop = asyncio.get_running_loop()
     app = web.Application(middlewares=[make_mw(), make_mw(), make_mw()])
-    _routes(app.router.add_get, handler)
+    add_routes(app.router.add_get, handler)
     app._set_loop(loop)
     app.on_startup.freeze()
     await app.startup()

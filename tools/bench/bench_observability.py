@@ -31,31 +31,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-REQUEST = (
-    b"GET /api/v1/users/42/items?page=2 HTTP/1.1\r\n"
-    b"Host: example.com\r\n"
-    b"User-Agent: bench\r\n"
-    b"Accept: */*\r\n"
-    b"\r\n"
-)
+# bench_core's request, app shape and in-process path: the two compare the same thing.
+from bench_core import REQUEST, add_routes
+from bench_core import weft_request_path as in_process
+
 ROUNDS = 5
 PER_ROUND = 5000
 BATCH = 100
-
-
-class CountingTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__({"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)})
-        self.bytes = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.bytes += len(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def get_write_buffer_size(self) -> int:
-        return 0
 
 
 def _sdk_provider() -> Any:
@@ -78,9 +60,7 @@ def make_app(*, metrics: bool, tracing: str | None) -> Any:
         return Response(text="item " + request.match_info["id"])
 
     app = Application()
-    for i in range(99):
-        app.router.add_get(f"/api/v1/resource{i}/{{id}}", handler)
-    app.router.add_get("/api/v1/users/{id}/items", handler)
+    add_routes(app.router.add_get, handler)
     if metrics:
         from prometheus_client import CollectorRegistry
 
@@ -93,40 +73,6 @@ def make_app(*, metrics: bool, tracing: str | None) -> Any:
         provider = _sdk_provider() if tracing == "sdk" else None
         setup_tracing(app, tracer_provider=provider)
     return app
-
-
-async def in_process(app: Any) -> Callable[[], Awaitable[None]]:
-    """One request through the app's handler, without parser or socket (bench_core's path)."""
-    from weft.http_parser import RequestParser
-    from weft.http_parser.streams import BodyStream
-    from weft.web_core import StreamWriter
-
-    await app.startup()
-    app.freeze()
-    head = RequestParser().feed(REQUEST)[0]
-    transport = CountingTransport()
-
-    class Protocol:
-        def __init__(self) -> None:
-            self.transport = transport
-
-        async def drain(self) -> None:
-            return None
-
-    protocol = Protocol()
-    loop = asyncio.get_running_loop()
-    empty = BodyStream.empty()
-
-    async def one() -> None:
-        writer = StreamWriter(protocol)
-        request = app._make_request(head, empty, protocol, writer, None, loop)
-        response = await app._handle(request)
-        await response.prepare(request)
-        await response.write_eof()
-
-    await one()
-    assert transport.bytes > 0
-    return one
 
 
 async def served(app: Any) -> Callable[[], Awaitable[None]]:
