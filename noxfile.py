@@ -5,14 +5,15 @@ Sessions:
                    its declared dependencies and its ``test`` dependency group
                    (http-parser and web-routing installed from their folders:
                    mypyc-compiled where a C compiler is present, and then the
-                   tests check they are)
+                   tests check they are; a weft package the group names, as
+                   web-runner's names web-testing, from its folder too)
   tests-http-parser-pure  the same tests against http-parser's pure-Python build
   tests-web-routing-pure  the same tests against web-routing's pure-Python build
   tests            the integration suite through ``weft.web`` (everything installed)
   typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
   lint             ruff check + ruff format --check
   boundaries       tools/check_boundaries.py: no import outside the declared graph
-  build            sdist + wheel of all six distributions, then the meta installed
+  build            sdist + wheel of all seven distributions, then the meta installed
                    from those wheels into a fresh venv and ``import weft.web`` checked,
                    and the aiohttp compatibility switch (``weft[aiohttp-compat]``)
   compat-extensions  aiohttp extensions' own test suites (pinned sdists) on aiohttp 3.14
@@ -114,6 +115,22 @@ def _local_closure(folder: Path) -> list[Path]:
 
 def _group(folder: Path, group: str) -> tuple[str, ...]:
     return nox.project.dependency_groups(_pyproject(folder), group)
+
+
+def _group_closure(folder: Path, group: str) -> list[Path]:
+    """``_local_closure(folder)`` plus the weft packages its dependency group names.
+
+    A test group may name a sibling that is not a runtime dependency (web-runner's
+    tests use weft-web-testing's client, which itself depends on web-runner): pip
+    must be given its folder, and those of its own dependencies, in the same command.
+    """
+    local = _local_folders()
+    named = (_distribution_name(requirement) for requirement in _group(folder, group))
+    roots = [folder, *(local[name] for name in named if name in local)]
+    closure: list[Path] = []
+    for root in roots:
+        closure += [p for p in _local_closure(root) if p not in closure]
+    return closure
 
 
 def _can_compile() -> bool:
@@ -241,7 +258,7 @@ def _package_tests(session: nox.Session, folder: Path, *, pure: bool) -> None:
     if compiled:
         install_env, run_env = _compiled_envs(session, folder.name, pure=pure)
     session.install(
-        *(str(p) for p in _local_closure(folder)),
+        *(str(p) for p in _group_closure(folder, "test")),
         *_group(folder, "test"),
         COVERAGE,
         env=install_env,
@@ -434,14 +451,14 @@ def boundaries(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build all six distributions, then install the meta from the wheels alone."""
+    """Build all seven distributions, then install the meta from the wheels alone."""
     session.install("build")
     dist = Path(session.create_tmp()) / "dist"
     for folder in [*sorted(_local_folders().values()), REPO]:
         session.run("python", "-m", "build", "--outdir", str(dist), str(folder))
     wheels = sorted(dist.glob("*.whl"))
-    if len(wheels) != 6:
-        session.error(f"expected 6 wheels, built {[w.name for w in wheels]}")
+    if len(wheels) != 7:
+        session.error(f"expected 7 wheels, built {[w.name for w in wheels]}")
     for wheel in wheels:
         names = zipfile.ZipFile(wheel).namelist()
         if "weft/__init__.py" in names:
@@ -460,6 +477,14 @@ def build(session: nox.Session) -> None:
         "import weft.web as web; assert web.Application and web.run_app; print('weft.web ok')",
         external=True,
     )
+    # The test tooling comes with the meta from weft-web-testing, whose pytest plugin is
+    # the only one registered under the name ``weft``.
+    check_testing = (
+        "import importlib.metadata as m, weft.test_utils as t; assert t.TestClient; "
+        "found = [e.value for e in m.entry_points(group='pytest11') if e.name == 'weft']; "
+        "assert found == ['weft.web_testing.pytest_plugin'], found; print('weft.test_utils ok')"
+    )
+    session.run(python, "-c", check_testing, external=True)
     # The compatibility switch as a user gets it: the extra brings aiohttp, the
     # wheel's .pth honours WEFT_AS_AIOHTTP=1 at start, python -m weft.compat sets it.
     session.run(

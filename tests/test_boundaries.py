@@ -15,8 +15,8 @@ def test_repository_has_no_violation() -> None:
     assert checker.check(REPO) == []
 
 
-def test_all_six_distributions_are_discovered() -> None:
-    """The check covers the five packages and the meta-distribution."""
+def test_all_seven_distributions_are_discovered() -> None:
+    """The check covers the six packages and the meta-distribution."""
     names = {d.name for d in checker.discover(REPO)}
     assert names == {
         "weft",
@@ -25,6 +25,7 @@ def test_all_six_distributions_are_discovered() -> None:
         "weft-web-routing",
         "weft-web-core",
         "weft-web-runner",
+        "weft-web-testing",
     }
 
 
@@ -33,6 +34,7 @@ def test_all_six_distributions_are_discovered() -> None:
     [
         "import weft.web_core\n",
         "from weft.web_runner import AppRunner\n",
+        "from weft.web_testing import TestClient\n",
         "from weft import web_core\n",
         "def f() -> None:\n    import weft.web_core._app\n",
         "if TYPE_CHECKING:\n    from weft.web_core import Request\n",

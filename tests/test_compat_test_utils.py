@@ -59,7 +59,7 @@ def test_aiohttp_s_file_with_weft_s_server() -> None:
         assert "unittest.mock" in sys.modules
         assert tu.make_mocked_request.__module__ == "weft.web_core.test_utils"
         # weft's own test utilities stay weft's, beside aiohttp's.
-        assert weft.test_utils.TestClient.__module__ == "weft.web_runner.test_utils"
+        assert weft.test_utils.TestClient.__module__ == "weft.web_testing.test_utils"
         request = tu.make_mocked_request("GET", "/a?b=1", headers={"X": "y"})
         assert type(request) is web.Request and request.query["b"] == "1"
 
@@ -266,7 +266,7 @@ def test_weft_s_own_test_client_without_the_switch() -> None:
         import asyncio, sys
         from weft import web
         from weft.test_utils import TestClient, TestServer
-        from weft.web_runner.test_utils import ClientResponse
+        from weft.web_testing.test_utils import ClientResponse
 
         async def hello(request):
             return web.Response(text="hi")

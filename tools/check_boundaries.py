@@ -93,7 +93,7 @@ def _read_distribution(root: Path, source: Path) -> Distribution:
 
 
 def discover(repo: Path) -> list[Distribution]:
-    """Every distribution of the repository: the five packages and the meta."""
+    """Every distribution of the repository: the packages under packages/ and the meta."""
     found = [
         _read_distribution(pkg, pkg / "src")
         for pkg in sorted((repo / "packages").iterdir())

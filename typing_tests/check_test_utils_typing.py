@@ -10,7 +10,7 @@ from typing import assert_type
 
 from weft import web
 from weft.test_utils import BaseTestServer, RawTestServer, TestClient, TestServer
-from weft.web_runner.test_utils import ClientResponse, ClientWebSocketResponse
+from weft.web_testing.test_utils import ClientResponse, ClientWebSocketResponse
 
 
 async def handler(request: web.BaseRequest) -> web.StreamResponse:

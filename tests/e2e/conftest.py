@@ -17,7 +17,7 @@ import pytest
 
 from examples.deployment import CLIENT_MAX_SIZE
 from tests.e2e.harness import Gunicorn, Nginx, Tls, nginx_binary
-from weft.web_runner.test_utils import unused_port
+from weft.test_utils import unused_port
 
 
 class Deployment:

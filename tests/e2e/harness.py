@@ -25,7 +25,7 @@ import trustme
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.tracing import Trace
 
-from weft.web_runner.test_utils import unused_port
+from weft.test_utils import unused_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOYMENT = REPO / "docs" / "deployment"

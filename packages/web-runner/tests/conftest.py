@@ -26,9 +26,17 @@ from multidict import CIMultiDict
 
 from weft.web_core import Application, BaseRequest, StreamResponse
 from weft.web_runner import AppRunner, BaseRunner, RequestHandler, Server, ServerRunner, TCPSite
-from weft.web_runner.test_utils import unused_port
 
 TIMEOUT = 10.0  # a safety bound only: no test asserts how long anything takes
+
+
+def unused_port() -> int:
+    """A port free on 127.0.0.1 now (as weft-web-testing's, which this file does not import)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
 
 Handler = Callable[[BaseRequest], Awaitable[StreamResponse]]
 

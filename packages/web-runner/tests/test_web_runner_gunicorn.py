@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
-from weft.web_runner.test_utils import ClientConnectionError, ClientSession
+from weft.web_testing.test_utils import ClientConnectionError, ClientSession
 
 gunicorn_config = pytest.importorskip("gunicorn.config")
 

@@ -302,7 +302,7 @@ async def test_observe_server_reports_each_connection_once(serve: Serve, until: 
 WRITER = """
 import asyncio, sys
 from weft.web_core import Application, Response
-from weft.web_runner.test_utils import TestClient, TestServer
+from weft.web_testing.test_utils import TestClient, TestServer
 from weft.web_runner.prometheus import setup_metrics
 
 async def ok(request):
@@ -323,7 +323,7 @@ asyncio.run(main(int(sys.argv[1])))
 COLLECTOR = """
 import asyncio
 from weft.web_core import Application
-from weft.web_runner.test_utils import TestClient, TestServer
+from weft.web_testing.test_utils import TestClient, TestServer
 from weft.web_runner.prometheus import setup_metrics
 
 async def main():
@@ -369,7 +369,7 @@ def test_nothing_is_imported_without_the_extras() -> None:
         """
         import asyncio, sys
         from weft.web_core import Application, Response
-        from weft.web_runner.test_utils import TestClient, TestServer
+        from weft.web_testing.test_utils import TestClient, TestServer
 
         async def ok(request):
             return Response(text="ok")

@@ -112,13 +112,13 @@ def test_server_logger_name() -> None:
 
 
 def test_names_are_imported_on_first_use() -> None:
-    """Importing the package (or its pytest plugin) loads none of the server;
-    each public name then comes from the module that defines it."""
+    """Importing the package loads none of the server; each public name then
+    comes from the module that defines it."""
     import subprocess
     import sys
 
     probe = (
-        "import sys, weft.web_runner.pytest_plugin, weft.web_runner as r\n"
+        "import sys, weft.web_runner as r\n"
         "heavy = [m for m in ('weft.web_core', 'weft.web_runner._runners') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "assert r.AppRunner.__module__ == 'weft.web_runner._runners'\n"

@@ -19,7 +19,7 @@ import pytest
 
 from weft.web_core import Application, Request, Response
 from weft.web_runner import AppRunner, TCPSite, access_logger, run_app
-from weft.web_runner.test_utils import unused_port
+from weft.web_testing.test_utils import unused_port
 
 TIMEOUT = 10.0
 _Ts = TypeVarTuple("_Ts")

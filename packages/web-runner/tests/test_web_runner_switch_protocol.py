@@ -17,7 +17,7 @@ from weft.web_core import (
     WSMsgType,
 )
 from weft.web_runner import RequestHandler
-from weft.web_runner.test_utils import TestClient, TestServer
+from weft.web_testing.test_utils import TestClient, TestServer
 
 TIMEOUT = 10.0
 UPGRADE = (

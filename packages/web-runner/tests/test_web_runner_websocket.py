@@ -1,7 +1,7 @@
 """The upgrade hand-off: after a 101 the connection's bytes belong to the WebSocket.
 
 Real sockets on 127.0.0.1; the peer is a raw connection (frames built with
-weft.http_parser) or the test client's ``ws_connect``.
+weft.http_parser). (The test client's ``ws_connect``: weft-web-testing's tests.)
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from weft.web_core import (
     WebSocketResponse,
     WSMsgType,
 )
-from weft.web_runner.test_utils import TestClient, TestServer, WSServerHandshakeError
 
 if TYPE_CHECKING:
     from conftest import RawConnection, Serve, ServerReads, VirtualClock
@@ -176,37 +175,6 @@ async def test_bad_handshake_answers_400_and_426(serve: Serve) -> None:
     response = await conn.response()
     assert response.status == 426
     assert response.headers["Sec-WebSocket-Version"] == "13"
-
-
-@pytest.mark.asyncio
-async def test_test_client_ws_connect() -> None:
-    """TestClient.ws_connect: aiohttp's client API, protocols, close codes."""
-    async with TestClient(TestServer(make_app())) as client:
-        async with client.ws_connect("/ws", protocols=["chat"]) as ws:
-            assert ws.protocol == "chat"
-            assert ws.compress == 15
-            await ws.send_str("hi")
-            assert await ws.receive_str() == "echo:hi"
-            await ws.send_bytes(b"\x00" * 100_000)
-            assert await ws.receive_bytes() == b"\x00" * 100_000
-            await ws.send_json({"j": 1})
-            assert (await ws.receive()).data == 'echo:{"j": 1}'
-            await ws.ping(b"p")
-            assert await ws.close(code=4001) is True
-            assert ws.close_code == 4001
-            assert ws.closed
-        ws = await client.ws_connect("/ws", compress=0)
-        assert ws.compress == 0
-        await ws.send_str("close")
-        msg = await ws.receive()
-        assert (msg.type, msg.data, msg.extra) == (WSMsgType.CLOSE, 4002, "asked")
-        assert ws.close_code == 4002
-        assert (await ws.receive()).type is WSMsgType.CLOSED
-        with pytest.raises(WSServerHandshakeError) as info:
-            await client.ws_connect("/plain")
-        assert info.value.status == 200
-        # left open on purpose: TestClient.close() closes it
-        await client.ws_connect("/ws")
 
 
 @pytest.mark.asyncio

@@ -24,7 +24,7 @@ from weft.web_core import (
     WebSocketResponse,
     WSMsgType,
 )
-from weft.web_runner.test_utils import TestClient, TestServer
+from weft.web_testing.test_utils import TestClient, TestServer
 
 if TYPE_CHECKING:
     from conftest import RawConnection, Serve, ServerReads, VirtualClock

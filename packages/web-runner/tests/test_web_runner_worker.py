@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 import trustme
 
-from weft.web_runner.test_utils import ClientSession
+from weft.web_testing.test_utils import ClientSession
 
 if TYPE_CHECKING:
     from conftest import Gunicorn, StartGunicorn

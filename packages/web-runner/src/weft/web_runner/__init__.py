@@ -3,9 +3,12 @@
 The connection protocol (keep-alive, pipelining, error pages), the low-level
 Server, runners and sites, run_app and the ``python -m weft.web`` command line.
 
-Names are imported on first use (PEP 562): importing a submodule such as
-the pytest plugin, which pytest loads in every run of an environment where
-this package is installed, then costs nothing of the server's import time.
+Names are imported on first use (PEP 562): importing a submodule (the
+gunicorn workers, the metrics, the tracing) then costs nothing of the
+server's import time.
+
+The test servers, the test client and the pytest plugin are weft-web-testing's
+(``weft.web_testing``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from weft.web_core import (
     WSMsgType,
 )
 from weft.web_core import WebSocketResponse as ServerWebSocket
-from weft.web_runner.test_utils import (
+from weft.web_testing.test_utils import (
     ClientConnectionError,
     TestClient,
     TestServer,
@@ -64,12 +64,65 @@ async def echo(request: Request) -> StreamResponse:
     return ws
 
 
+async def chat_echo(request: Request) -> StreamResponse:
+    """Echoes with a prefix under the "chat" subprotocol; "close" closes with 4002."""
+    ws = ServerWebSocket(protocols=("chat",))
+    await ws.prepare(request)
+    async for msg in ws:
+        if msg.type is WSMsgType.TEXT:
+            if msg.data == "close":
+                await ws.close(code=4002, message=b"asked")
+            else:
+                await ws.send_str("echo:" + msg.data)
+        elif msg.type is WSMsgType.BINARY:
+            await ws.send_bytes(msg.data)
+    return ws
+
+
 async def hang_forever() -> None:
     """Wait until the handler is cancelled (the client hangs up, or the server closes)."""
     await asyncio.get_running_loop().create_future()
 
 
 # ---------------------------------------------------------------- pings
+
+
+@pytest.mark.asyncio
+async def test_ws_connect_speaks_aiohttps_client_api() -> None:
+    """TestClient.ws_connect: aiohttp's client API, protocols, close codes."""
+    app = Application()
+    app.router.add_get("/ws", chat_echo)
+
+    async def plain(request: Request) -> Response:
+        return Response(text="plain")
+
+    app.router.add_get("/plain", plain)
+    async with TestClient(TestServer(app)) as client:
+        async with client.ws_connect("/ws", protocols=["chat"]) as ws:
+            assert ws.protocol == "chat"
+            assert ws.compress == 15
+            await ws.send_str("hi")
+            assert await ws.receive_str() == "echo:hi"
+            await ws.send_bytes(b"\x00" * 100_000)
+            assert await ws.receive_bytes() == b"\x00" * 100_000
+            await ws.send_json({"j": 1})
+            assert (await ws.receive()).data == 'echo:{"j": 1}'
+            await ws.ping(b"p")
+            assert await ws.close(code=4001) is True
+            assert ws.close_code == 4001
+            assert ws.closed
+        ws = await client.ws_connect("/ws", compress=0)
+        assert ws.compress == 0
+        await ws.send_str("close")
+        msg = await ws.receive()
+        assert (msg.type, msg.data, msg.extra) == (WSMsgType.CLOSE, 4002, "asked")
+        assert ws.close_code == 4002
+        assert (await ws.receive()).type is WSMsgType.CLOSED
+        with pytest.raises(WSServerHandshakeError) as info:
+            await client.ws_connect("/plain")
+        assert info.value.status == 200
+        # left open on purpose: TestClient.close() closes it
+        await client.ws_connect("/ws")
 
 
 @pytest.mark.asyncio

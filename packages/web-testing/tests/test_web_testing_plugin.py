@@ -71,10 +71,10 @@ USES_EVERY_FIXTURE = textwrap.dedent(
 def _plugin_args() -> list[str]:
     """Enable the plugin by hand unless its entry point is installed (then it autoloads)."""
     installed = any(
-        ep.value == "weft.web_runner.pytest_plugin"
+        ep.value == "weft.web_testing.pytest_plugin"
         for ep in importlib.metadata.entry_points(group="pytest11")
     )
-    return [] if installed else ["-p", "weft.web_runner.pytest_plugin"]
+    return [] if installed else ["-p", "weft.web_testing.pytest_plugin"]
 
 
 @pytest.fixture
@@ -147,10 +147,11 @@ def test_without_pytest_asyncio(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.usefixtures("absolute_pythonpath")
 def test_loading_the_plugin_is_cheap_and_quiet(pytester: pytest.Pytester) -> None:
-    """Loading the plugin imports neither the test client nor gunicorn, and warns about nothing.
+    """Loading the plugin imports neither the test client nor the server, and warns about nothing.
 
-    (Importing ``weft.web_runner.pytest_plugin`` still runs
-    ``weft/web_runner/__init__.py``, which imports the server; see README.)
+    pytest loads it in every run of an environment with weft-web-testing:
+    ``weft/web_testing/__init__.py`` imports its names on first use, so
+    loading the plugin imports pytest and nothing else of weft.
     """
     pytester.makeini(INI)
     pytester.makepyfile(
@@ -160,9 +161,13 @@ def test_loading_the_plugin_is_cheap_and_quiet(pytester: pytest.Pytester) -> Non
 
 
             def test_only_the_plugin_is_loaded():
-                assert "weft.web_runner.pytest_plugin" in sys.modules
-                for name in ("test_utils", "_test_client", "worker"):
-                    assert "weft.web_runner." + name not in sys.modules, name
+                assert "weft.web_testing.pytest_plugin" in sys.modules
+                # The fixtures' module, registered by the plugin, and nothing else of weft.
+                outside = [m for m in sys.modules if m.split(".")[:2] == ["weft", "web_runner"]]
+                outside += [m for m in sys.modules if m.startswith(("weft.web_core", "weft.http"))]
+                assert outside == [], outside
+                for name in ("test_utils", "_client", "_response", "_ws", "_cookies"):
+                    assert "weft.web_testing." + name not in sys.modules, name
                 assert "gunicorn" not in sys.modules
             """
         )
@@ -180,4 +185,4 @@ def test_the_entry_point_is_declared() -> None:
     pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
     with pyproject.open("rb") as f:
         entry_points = tomllib.load(f)["project"]["entry-points"]["pytest11"]
-    assert entry_points == {"weft": "weft.web_runner.pytest_plugin"}
+    assert entry_points == {"weft": "weft.web_testing.pytest_plugin"}

@@ -1,4 +1,4 @@
-"""weft.web_runner.test_utils: TestServer, RawTestServer and TestClient against real apps."""
+"""weft.web_testing.test_utils: TestServer, RawTestServer and TestClient against real apps."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from weft.web_core import (
     json_response,
 )
 from weft.web_exceptions import HTTPFound, HTTPSeeOther
-from weft.web_runner.test_utils import (
+from weft.web_testing.test_utils import (
     AioHTTPTestCase,
     ClientConnectionError,
     ClientPayloadError,
@@ -564,7 +564,7 @@ async def test_client_checks_its_server() -> None:
 async def test_ws_connect_to_a_plain_route_fails(app_client: AppClient) -> None:
     """ws_connect to a route that answers 200 raises WSServerHandshakeError with the status.
 
-    (ws_connect itself: test_web_runner_websocket.py.)
+    (ws_connect itself: test_web_testing_ws.py.)
     """
     with pytest.raises(WSServerHandshakeError) as info:
         await app_client.ws_connect("/hello")
@@ -575,7 +575,7 @@ async def test_ws_connect_to_a_plain_route_fails(app_client: AppClient) -> None:
 
 
 def test_make_mocked_request_is_reexported() -> None:
-    """make_mocked_request is importable from weft.web_runner.test_utils."""
+    """make_mocked_request is importable from weft.web_testing.test_utils."""
     request = make_mocked_request("GET", "/a?b=1", headers={"X": "y"})
     assert request.path == "/a"
     assert request.query["b"] == "1"

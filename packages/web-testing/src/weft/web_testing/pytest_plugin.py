@@ -2,7 +2,7 @@
 and ``weft_unused_port``.
 
 It is registered through the ``pytest11`` entry point (plugin name ``weft``),
-so pytest loads it in every run of an environment where weft-web-runner is
+so pytest loads it in every run of an environment where weft-web-testing is
 installed. Hence it imports nothing but pytest here and defines no hooks but
 ``pytest_configure``, where it registers the fixtures:
 
@@ -18,8 +18,8 @@ pytest-asyncio is imported only then, after pytest has loaded every
 entry-point plugin (importing it earlier could stop pytest from rewriting
 its asserts, with a warning). weft's own modules are imported only when a
 fixture is used. Without the entry point (a source checkout), enable the
-plugin with ``-p weft.web_runner.pytest_plugin`` or
-``pytest_plugins = ["weft.web_runner.pytest_plugin"]`` in a conftest.
+plugin with ``-p weft.web_testing.pytest_plugin`` or
+``pytest_plugins = ["weft.web_testing.pytest_plugin"]`` in a conftest.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest
 
 __all__ = ["pytest_configure"]
 
-_FIXTURES_PLUGIN = "weft.web_runner.fixtures"
+_FIXTURES_PLUGIN = "weft.web_testing.fixtures"
 
 
 def _asyncio_active(config: pytest.Config) -> bool:

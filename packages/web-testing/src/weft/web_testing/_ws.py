@@ -39,7 +39,7 @@ from weft.http_parser import (
     ws_verify_response,
 )
 
-from ._test_response import (
+from ._response import (
     AwaitOrEnter,
     ClientConnectionError,
     ClientResponseError,

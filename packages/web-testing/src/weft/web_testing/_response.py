@@ -15,7 +15,7 @@ from weft.http_parser import HttpVersion, ResponseHead
 from weft.http_parser.streams import BodyStream
 
 if TYPE_CHECKING:
-    from ._test_client import _Connection
+    from ._client import _Connection
 
 __all__ = [
     "AwaitOrEnter",

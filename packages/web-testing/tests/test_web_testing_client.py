@@ -1,4 +1,4 @@
-"""The test client's requests and responses beyond the basics (test_web_runner_testutils.py).
+"""The test client's requests and responses beyond the basics (test_web_testing_test_utils.py).
 
 Request bodies of every kind ``data=`` takes, bodies larger than the
 buffers both ways, interim responses, content codings the client cannot or
@@ -33,7 +33,7 @@ from weft.web_core import (
     json_response,
 )
 from weft.web_exceptions import HTTPFound, HTTPTemporaryRedirect
-from weft.web_runner.test_utils import (
+from weft.web_testing.test_utils import (
     ClientConnectionError,
     ClientError,
     ClientPayloadError,

@@ -1,4 +1,4 @@
-"""TestServer, TestClient and the helpers of weft.web_runner.test_utils, as aiohttp.test_utils'."""
+"""TestServer, TestClient and the helpers of weft.web_testing.test_utils, as aiohttp.test_utils'."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from weft.web_core import Application, Request, Response
 from weft.web_runner import Server
-from weft.web_runner.test_utils import (
+from weft.web_testing.test_utils import (
     AioHTTPTestCase,
     TestClient,
     TestServer,

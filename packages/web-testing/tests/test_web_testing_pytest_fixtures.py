@@ -13,10 +13,10 @@ pytest_plugins = ["pytester"]
 def _plugin_args() -> list[str]:
     """Enable the plugin by hand unless its entry point is installed (then it autoloads)."""
     installed = any(
-        ep.value == "weft.web_runner.pytest_plugin"
+        ep.value == "weft.web_testing.pytest_plugin"
         for ep in importlib.metadata.entry_points(group="pytest11")
     )
-    return [] if installed else ["-p", "weft.web_runner.pytest_plugin"]
+    return [] if installed else ["-p", "weft.web_testing.pytest_plugin"]
 
 
 def test_server_fixtures_without_pytest_asyncio_ask_for_it(pytester: pytest.Pytester) -> None:

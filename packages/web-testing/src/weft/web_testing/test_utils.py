@@ -2,7 +2,7 @@
 
 ::
 
-    from weft.web_runner.test_utils import TestClient, TestServer
+    from weft.web_testing.test_utils import TestClient, TestServer
 
     async def test_hello() -> None:
         async with TestClient(TestServer(make_app())) as client:
@@ -45,12 +45,11 @@ from yarl import URL
 
 from weft.web_core import Application, BaseRequest, Request, StreamResponse
 from weft.web_core.test_utils import make_mocked_request
+from weft.web_runner import AppRunner, BaseRunner, Server, ServerRunner, SockSite
 
-from ._runners import AppRunner, BaseRunner, ServerRunner, SockSite
-from ._server import Server
-from ._test_client import ClientSession
-from ._test_cookies import CookieJar
-from ._test_response import (
+from ._client import ClientSession
+from ._cookies import CookieJar
+from ._response import (
     ClientConnectionError,
     ClientError,
     ClientPayloadError,
@@ -63,8 +62,8 @@ from ._test_response import (
     _HTTPMethods,
     _RequestContextManager,
 )
-from ._test_ws import ClientWebSocketResponse, WSConnectContext, WSServerHandshakeError
-from ._test_ws import ws_connect as _ws_connect
+from ._ws import ClientWebSocketResponse, WSConnectContext, WSServerHandshakeError
+from ._ws import ws_connect as _ws_connect
 
 __all__ = [
     # servers and the client

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from weft.web_runner.test_utils import CookieJar
+from weft.web_testing.test_utils import CookieJar
 
 
 class Jars:

@@ -53,8 +53,8 @@ from weft.http_parser.streams import BodyStream
 from weft.web_core import MultipartWriter
 
 from .__about__ import __version__
-from ._test_cookies import CookieJar
-from ._test_response import (
+from ._cookies import CookieJar
+from ._response import (
     ClientConnectionError,
     ClientError,
     ClientPayloadError,
