@@ -80,3 +80,16 @@ def test_main_exit_status(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -
     target.write_text("import weft.http_parser\n")
     assert checker.main(["check_boundaries", str(repo_copy)]) == 1
     assert str(target) in capsys.readouterr().out
+
+
+def test_the_runner_reaches_web_testing_only_through_its_pytest_extra(repo_copy: Path) -> None:
+    """web-runner's deprecated aliases of the test tooling import weft.web_testing,
+    which only its ``pytest`` extra declares: without the extra they are violations."""
+    pyproject = repo_copy / "packages/web-runner/pyproject.toml"
+    extra = 'pytest = ["weft-web-testing[pytest]>=0.1,<0.2"]\n'
+    text = pyproject.read_text()
+    assert extra in text
+    pyproject.write_text(text.replace(extra, ""))
+    violations = checker.check(repo_copy)
+    assert {v.file.name for v in violations} == {"test_utils.py", "pytest_plugin.py"}
+    assert all("weft.web_testing" in str(v) for v in violations)

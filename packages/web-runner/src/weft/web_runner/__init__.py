@@ -8,7 +8,8 @@ gunicorn workers, the metrics, the tracing) then costs nothing of the
 server's import time.
 
 The test servers, the test client and the pytest plugin are weft-web-testing's
-(``weft.web_testing``).
+(``weft.web_testing``); ``weft.web_runner.test_utils`` and
+``weft.web_runner.pytest_plugin`` are deprecated aliases of them.
 """
 
 from __future__ import annotations
