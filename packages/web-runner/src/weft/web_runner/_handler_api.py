@@ -14,9 +14,11 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from weft.http_parser.streams import BodyStream
 from weft.web_core import BaseRequest, StreamResponse
 
 from ._access_log import AbstractAccessLogger
+from ._connection import Action, Connection
 
 __all__ = ["HandlerApiMixin"]
 
@@ -36,14 +38,11 @@ class HandlerApiMixin:
         _loop: asyncio.AbstractEventLoop
         _transport: asyncio.Transport | None
         _task: asyncio.Task[None] | None
-        _handling: bool
         _writing_paused: bool
         _logging_enabled: bool
-        _client_eof: bool
-        _close_requested: bool
-        _last_request: bool
+        _core: Connection[BodyStream]
 
-        def close_if_idle(self) -> bool: ...
+        def _dispatch(self, actions: list[Action[BodyStream]]) -> None: ...
 
         def force_close(self) -> None: ...
 
@@ -106,7 +105,7 @@ class HandlerApiMixin:
         is then kept alive is up to each response (``response.keep_alive``)
         and the client, as always.
         """
-        self._last_request = self._client_eof or self._close_requested or not val
+        self._core.keep_alive(val)
 
     def close(self) -> None:
         """Close the connection once the request being answered is answered.
@@ -114,8 +113,7 @@ class HandlerApiMixin:
         An idle connection closes now. Requests the client pipelined behind
         the one in progress are not answered (as aiohttp's ``close()``).
         """
-        self._close_requested = self._last_request = True
-        self.close_if_idle()
+        self._dispatch(self._core.close())
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
         """Close gracefully: let the request in progress finish within ``timeout`` seconds.
@@ -130,7 +128,7 @@ class HandlerApiMixin:
                 "shutdown() waits for the connection's requests: a handler of the same "
                 "connection cannot await it; call close() instead"
             )
-        self._close_requested = self._last_request = True
-        if not self.close_if_idle() and task is not None and not task.done():
+        self.close()
+        if self._core.serving and task is not None and not task.done():
             await asyncio.wait((task,), timeout=timeout)
         self.force_close()

@@ -3,11 +3,11 @@
 ``RequestHandler`` inherits ``UpgradeMixin``. After a handler answered an
 upgrade request with 101 (``WebSocketResponse.prepare``) it calls
 ``switch_protocol(receiver)``: the HTTP parser has stopped after that request
-(``RequestParser.switched``), the bytes it kept are fed to the receiver, and
-from then on ``data_received`` forwards every read to it. The HTTP read timers
-are cancelled and none is started again (``data_received`` returns before
-them), the keep-alive timer only runs while no request is being answered,
-and the connection closes when the handler returns (the 101 response is not
+(``RequestParser.switched``, the core's ``UPGRADE_PENDING``), the bytes it
+kept are fed to the receiver, and from then on ``data_received`` forwards
+every read to it. The core is ``HANDED_OFF``: no HTTP deadline runs again,
+the keep-alive deadline only runs while no request is being answered, and
+the connection closes when the handler returns (the 101 response is not
 keep-alive). A FIN from the peer closes the connection; its end reaches the
 receiver as ``connection_lost``.
 
@@ -20,11 +20,12 @@ refuses does not stall a keep-alive connection.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sized
 from typing import TYPE_CHECKING
 
-from weft.http_parser import RequestParser
+from weft.http_parser.streams import BodyStream
 from weft.web_core import UpgradeReceiver
+
+from ._connection import Action, Connection
 
 __all__ = ["UpgradeMixin"]
 
@@ -40,14 +41,10 @@ class UpgradeMixin:
     if TYPE_CHECKING:
         #: The protocol the connection switched to, or None while it speaks HTTP.
         _upgraded: UpgradeReceiver | None
-        _parser: RequestParser
         _transport: asyncio.Transport | None
-        _reading_paused: bool
-        _client_eof: bool
-        _closing: bool
-        _queue: Sized
+        _core: Connection[BodyStream]
 
-        def _cancel_read_timers(self) -> None: ...
+        def _dispatch(self, actions: list[Action[BodyStream]]) -> None: ...
 
         def data_received(self, data: bytes) -> None: ...
 
@@ -55,35 +52,28 @@ class UpgradeMixin:
         """Hand every later byte of this connection to ``receiver`` (see the module doc)."""
         if self._upgraded is not None:
             raise RuntimeError("the connection already switched protocols")
-        if not self._parser.switched or self._queue:
-            raise RuntimeError(
-                "switch_protocol() is only for the request being answered, and only when it "
-                "asked to upgrade (Connection: upgrade and an Upgrade header, HTTP/1.1)"
-            )
+        data, actions = self._core.hand_off()
         self._upgraded = receiver
-        self._cancel_read_timers()
-        data = self._parser.take_trailing_data()
         transport = self._transport
         if transport is None or transport.is_closing():
             receiver.connection_lost(None)
             return
-        if self._reading_paused:
-            self._reading_paused = False
-            transport.resume_reading()
+        self._dispatch(actions)
         if data:
             receiver.data_received(data)
+        if self._core.peer_closed:  # the peer sent FIN before the switch
+            receiver.eof_received()
+            transport.close()
 
     def _upgraded_eof(self, receiver: UpgradeReceiver) -> bool:
         """A FIN after the switch: tell the receiver, then let the transport close."""
-        self._client_eof = True
+        self._core.eof_received()  # only noted: the upgraded protocol decides
         receiver.eof_received()
         return False
 
     def resume_declined_upgrade(self) -> None:
         """After a non-101 answer to an upgrade request, parse what followed as HTTP again."""
-        parser = self._parser
-        if self._upgraded is None and parser.switched and not self._closing:
-            data = parser.take_trailing_data()
-            parser.resume_http()  # nothing left to parse in it: the bytes are fed below
+        if self._upgraded is None:
+            data = self._core.resume_http()
             if data:
                 self.data_received(data)

@@ -1,0 +1,720 @@
+"""The HTTP/1.1 server connection without IO: events in, each with the time, actions out.
+
+``Connection`` is what a connection *decides*; ``RequestHandler`` (the
+asyncio glue, ``_protocol.py``) is what it *does*. The glue reads the clock
+and passes ``now``; the connection never reads a clock, never imports asyncio
+and never calls the glue: every method returns the actions to perform, in
+order. So every rule below can be tested by feeding bytes and times by hand.
+
+Three machines move side by side, as h11 keeps one state per side::
+
+    Read (the client's side: what the parser is doing)
+      AWAIT_HEAD ──first head byte──► IN_HEAD ──head, with a body──► IN_BODY
+          ▲  ▲                           │  └──head, no body──► AWAIT_HEAD
+          │  └──────────end of body──────┼────────────────────────── IN_BODY
+          │                              └─head deadline (not paused)─► STOPPED (408 queued)
+          │  head asking to switch protocols (Upgrade, CONNECT) ──► UPGRADE_PENDING
+          └──────── declined (resume_http) ─────────────────────── UPGRADE_PENDING
+      UPGRADE_PENDING ──accepted (hand_off)──► HANDED_OFF
+      any but HANDED_OFF ──parse error, 415, body deadline, client FIN──► STOPPED
+
+    Answer (the server's side: what the connection's task is doing)
+      IDLE ──take() returns an item──► HANDLING ──answer_ended()──► IDLE
+                                        HANDLING ──task_ended()──► IDLE
+
+    Lifecycle (the whole connection)
+      OPEN ──close() / shutdown, busy──► CLOSING ──task_ended()──► LINGERING or CLOSED
+      OPEN / CLOSING ──close() idle, keep-alive deadline, FIN when idle──► CLOSED
+      OPEN ──task_ended() after an early answer or an error──► LINGERING
+      LINGERING ──client FIN, linger deadline──► CLOSED
+      any ──connection_lost()──► CLOSED
+
+Forbidden combinations (``check()`` raises on them; the state-machine test
+calls it after every step):
+
+* IN_BODY with no request to own the body: the body's request is queued or
+  being answered (``Answer.HANDLING``).
+* LINGERING with HANDLING: lingering starts when the task has ended.
+* a deadline armed in a state that does not own it: the head deadline only
+  in IN_HEAD, the body deadline only in IN_BODY, the keep-alive deadline
+  only while IDLE with nothing queued, the linger deadline only while
+  LINGERING; nothing in CLOSED.
+* reading paused on the transport when neither reason holds, or not paused
+  when one does (OPEN or CLOSING, not HANDED_OFF).
+* more than ``QUEUE_HIGH`` requests queued (one more for the rejection that
+  ends the connection).
+
+Flags beside the states, each with one meaning:
+
+* ``peer_closed``: the client sent its FIN (RFC 9112 §9.6: a half-closed
+  client may still wait for its answer).
+* ``last``: the answer in progress, or the next, is the connection's last
+  (the client's FIN, ``close()``, ``keep_alive(False)``).
+* ``linger``: when the task ends, close politely (FIN, then read and
+  discard until the client closes or ``lingering_time``), because the client
+  may still be sending: closing over unread bytes makes the kernel send a
+  reset that can destroy the answer before the client reads it.
+* ``consumer_paused`` / ``queue_full``: the two reasons reading stops, a body
+  stream (or WebSocket) over its high-water mark, and a queue at
+  ``QUEUE_HIGH`` (cleared at ``QUEUE_LOW``); ``transport_paused`` is what the
+  glue did about them.
+
+Deadlines are floats in the connection; the glue keeps one timer, armed by
+``ArmTimer(at)``. An action is emitted only when a deadline comes *before*
+the one armed: a later one (the keep-alive deadline moving with every
+request, the body deadline with every read) waits for the armed timer to
+fire, and ``timer_fired`` arms the next. So a keep-alive connection arms one
+timer per idle period, not one per request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable
+from typing import Final, Generic, NamedTuple, TypeVar
+
+from weft.http_parser import (
+    BodyChunk,
+    EndOfMessage,
+    Event,
+    HttpParserError,
+    RequestHead,
+    RequestParser,
+    UnsupportedContentEncoding,
+    supported_encodings,
+)
+
+__all__ = [
+    "CLOSE",
+    "PAUSE_READING",
+    "QUEUE_HIGH",
+    "QUEUE_LOW",
+    "RESUME_READING",
+    "WAKE",
+    "WRITE_EOF",
+    "Answer",
+    "ArmTimer",
+    "BodyFailure",
+    "Connection",
+    "EndBody",
+    "FailBody",
+    "FeedBody",
+    "Lifecycle",
+    "Read",
+    "Rejection",
+    "Signal",
+]
+
+# Pipelined requests waiting for their turn: at the high mark the connection
+# stops reading (and parsing: the parser keeps the rest of the read), at the
+# low mark it goes on, so a client that pipelines without reading its answers
+# holds a bounded amount of memory (GHSA-4fvr-rgm6-gqmc).
+QUEUE_HIGH: Final = 32
+QUEUE_LOW: Final = 8
+
+
+class Read(enum.Enum):
+    AWAIT_HEAD = "await head"
+    IN_HEAD = "in head"
+    IN_BODY = "in body"
+    UPGRADE_PENDING = "upgrade pending"
+    STOPPED = "stopped"
+    HANDED_OFF = "handed off"
+
+
+class Answer(enum.Enum):
+    IDLE = "idle"
+    HANDLING = "handling"
+
+
+class Lifecycle(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"
+    LINGERING = "lingering"
+    CLOSED = "closed"
+
+
+class Signal(enum.Enum):
+    """The actions without arguments."""
+
+    WAKE = "wake the connection's task: something is queued, or it must end"
+    PAUSE_READING = "pause reading the transport"
+    RESUME_READING = "resume reading the transport"
+    WRITE_EOF = "half-close: FIN once the answer is flushed"
+    CLOSE = "close the transport"
+
+
+WAKE: Final = Signal.WAKE
+PAUSE_READING: Final = Signal.PAUSE_READING
+RESUME_READING: Final = Signal.RESUME_READING
+WRITE_EOF: Final = Signal.WRITE_EOF
+CLOSE: Final = Signal.CLOSE
+
+
+class BodyFailure(enum.Enum):
+    """Why a request body ends before its end (the glue turns it into the reader's error)."""
+
+    PEER_CLOSED = "the client closed before the body ended"
+    LOST = "the connection was lost"
+    TIMEOUT = "no body data for read_body_timeout"
+    BAD_FRAMING = "the body broke the framing"
+
+
+B = TypeVar("B")
+
+
+class FeedBody(Generic[B]):
+    __slots__ = ("body", "data")
+
+    def __init__(self, body: B, data: bytes) -> None:
+        self.body = body
+        self.data = data
+
+
+class EndBody(Generic[B]):
+    __slots__ = ("body",)
+
+    def __init__(self, body: B) -> None:
+        self.body = body
+
+
+class FailBody(Generic[B]):
+    __slots__ = ("body", "error", "why")
+
+    def __init__(self, body: B, why: BodyFailure, error: HttpParserError | None = None) -> None:
+        self.body = body
+        self.why = why
+        self.error = error
+
+
+class ArmTimer:
+    """Arm the connection's one timer at ``at`` (replacing the armed one); on firing,
+    call ``timer_fired``."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
+class Rejection(NamedTuple):
+    """Takes the place of a request in the queue: answer with this status, then close."""
+
+    status: int
+    reason: str
+    text: str
+    log: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Action = Signal | FeedBody[B] | EndBody[B] | FailBody[B] | ArmTimer
+# A request: its head, its body as sent (the connection's to feed) and the body
+# the handler reads (the same body, or its decoded view). Or a rejection.
+Item = tuple[RequestHead, B, B] | Rejection
+
+_IN_PROGRESS: Final = (Read.AWAIT_HEAD, Read.IN_HEAD, Read.IN_BODY)
+_DONE: Final = (Lifecycle.LINGERING, Lifecycle.CLOSED)
+
+
+class Connection(Generic[B]):
+    """One HTTP/1.1 server connection's decisions (see the module doc).
+
+    ``make_body(head)`` returns a request's (body as sent, body the handler
+    reads); it may raise ``UnsupportedContentEncoding`` (answered 415). The
+    bodies are the glue's: the connection only names them in its actions.
+    Timeouts of 0 or None are off; ``keepalive_timeout=0`` is no keep-alive.
+    """
+
+    __slots__ = (
+        "_armed_at",
+        "_body",
+        "_body_at",
+        "_body_timeout",
+        "_head_at",
+        "_head_timeout",
+        "_idle_at",
+        "_keepalive_timeout",
+        "_linger_at",
+        "_lingering_time",
+        "_make_body",
+        "_out",
+        "answer",
+        "consumer_paused",
+        "last",
+        "lifecycle",
+        "linger",
+        "parser",
+        "peer_closed",
+        "queue",
+        "queue_full",
+        "read",
+        "transport_paused",
+    )
+
+    def __init__(
+        self,
+        parser: RequestParser,
+        make_body: Callable[[RequestHead], tuple[B, B]],
+        *,
+        keepalive_timeout: float | None = 75.0,
+        read_head_timeout: float | None = 20.0,
+        read_body_timeout: float | None = 60.0,
+        lingering_time: float | None = 10.0,
+    ) -> None:
+        self.parser = parser
+        self._make_body = make_body
+        self._keepalive_timeout = keepalive_timeout
+        self._head_timeout = read_head_timeout or 0.0
+        self._body_timeout = read_body_timeout or 0.0
+        self._lingering_time = lingering_time or 0.0
+        self.read = Read.AWAIT_HEAD
+        self.answer = Answer.IDLE
+        self.lifecycle = Lifecycle.OPEN
+        self.queue: deque[Item[B]] = deque()
+        self._body: B | None = None  # the body being received
+        self.peer_closed = False
+        self.last = False
+        self.linger = False
+        self.consumer_paused = False
+        self.queue_full = False
+        self.transport_paused = False
+        self._head_at: float | None = None
+        self._body_at: float | None = None
+        self._idle_at: float | None = None
+        self._linger_at: float | None = None
+        self._armed_at: float | None = None
+        self._out: list[Action[B]] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"<Connection {self.read.name} {self.answer.name} {self.lifecycle.name}"
+            f" queued={len(self.queue)}>"
+        )
+
+    # -- what the glue asks
+
+    @property
+    def handling(self) -> bool:
+        return self.answer is Answer.HANDLING
+
+    @property
+    def body_timeout(self) -> float:
+        return self._body_timeout
+
+    @property
+    def serving(self) -> bool:
+        """Whether the connection's task goes on (False once lingering or closed)."""
+        return self.lifecycle is Lifecycle.OPEN or self.lifecycle is Lifecycle.CLOSING
+
+    @property
+    def last_answer(self) -> bool:
+        """Whether the answer being prepared must say ``Connection: close``.
+
+        ``keepalive_timeout=0`` is no keep-alive, as in aiohttp, but a request
+        already waiting behind this one is answered.
+        """
+        return self.last or (self._keepalive_timeout == 0 and not self.queue)
+
+    @property
+    def can_hand_off(self) -> bool:
+        """Whether the request being answered asked to switch protocols (and is the last)."""
+        return self.parser.switched and not self.queue and self.read is not Read.HANDED_OFF
+
+    def deadlines(self) -> dict[str, float]:
+        """The deadlines armed, by name (for tests and debugging)."""
+        named = {
+            "head": self._head_at,
+            "body": self._body_at,
+            "keep-alive": self._idle_at,
+            "linger": self._linger_at,
+        }
+        return {name: at for name, at in named.items() if at is not None}
+
+    # -- events from the transport
+
+    def data_received(self, data: bytes, now: float) -> list[Action[B]]:
+        out = self._out = []
+        if self.read in _IN_PROGRESS or self.read is Read.UPGRADE_PENDING:
+            lifecycle = self.lifecycle
+            if lifecycle is Lifecycle.OPEN or (
+                # Closing: the request in hand still gets its body; nothing after
+                # it is parsed, as no request after it will be started.
+                lifecycle is Lifecycle.CLOSING and self._body is not None
+            ):
+                self._feed(data, now)
+        # Anything else is read and discarded: after an error, while lingering.
+        return out
+
+    def eof_received(self) -> list[Action[B]]:
+        """The client's FIN."""
+        out = self._out = []
+        self.peer_closed = self.last = True
+        if self.read is Read.HANDED_OFF:
+            return out  # the upgraded protocol's business
+        if self.lifecycle is Lifecycle.LINGERING:
+            self._close()
+            return out
+        self.read = Read.STOPPED
+        self._head_at = self._body_at = None
+        body = self._body
+        if body is not None:
+            self._body = None
+            out.append(FailBody(body, BodyFailure.PEER_CLOSED))
+        if self.answer is Answer.IDLE and not self.queue:
+            self._close()
+        return out
+
+    def connection_lost(self) -> list[Action[B]]:
+        out = self._out = []
+        self.lifecycle = Lifecycle.CLOSED
+        self._clear_deadlines()
+        self.transport_paused = False
+        body = self._body
+        if body is not None:
+            self._body = None
+            out.append(FailBody(body, BodyFailure.LOST))
+        return out
+
+    def timer_fired(self, now: float) -> list[Action[B]]:
+        """The glue's timer fired: act on every deadline at or before ``now``."""
+        out = self._out = []
+        self._armed_at = None
+        if self._head_at is not None and now >= self._head_at:
+            self._head_due(now)
+        if self._body_at is not None and now >= self._body_at:
+            self._body_due(now)
+        if self._idle_at is not None and now >= self._idle_at:
+            self._idle_at = None
+            # A request queued, or a head on its way (the head deadline's
+            # business): the next idle period sets the deadline again.
+            if not self.queue and self._head_at is None:
+                self._close()
+        if self._linger_at is not None and now >= self._linger_at:
+            self._close()
+        following = [
+            at
+            for at in (self._head_at, self._body_at, self._idle_at, self._linger_at)
+            if at is not None
+        ]
+        if following:
+            self._arm(min(following))
+        return out
+
+    # -- events from the body streams' flow control
+
+    def pause_consumer(self) -> list[Action[B]]:
+        """A body stream (or the upgraded protocol) is over its high-water mark."""
+        out = self._out = []
+        self.consumer_paused = True
+        self._apply_reading(0.0)
+        return out
+
+    def resume_consumer(self, now: float) -> list[Action[B]]:
+        out = self._out = []
+        self.consumer_paused = False
+        self._apply_reading(now)
+        return out
+
+    # -- events from the connection's task
+
+    def take(self, now: float) -> tuple[Item[B] | None, list[Action[B]]]:
+        """The next request (or rejection) to answer; None: wait for a WAKE (or end,
+        when ``serving`` is False)."""
+        out = self._out = []
+        if self.answer is Answer.HANDLING:
+            raise RuntimeError("take() while a request is being answered")
+        if self.lifecycle is not Lifecycle.OPEN:
+            if self.lifecycle is Lifecycle.CLOSING:
+                self._close()  # an idle connection closes at once
+            return None, out
+        if not self.queue:
+            if self._keepalive_timeout:
+                self._idle_at = at = now + self._keepalive_timeout
+                self._arm(at)
+            return None, out
+        self._idle_at = None
+        item = self.queue.popleft()
+        self.answer = Answer.HANDLING
+        if self.queue_full and len(self.queue) <= QUEUE_LOW:
+            self.queue_full = False
+            if self.parser.head_pending and self.read in _IN_PROGRESS:
+                self._feed(b"", now)  # what the parser held back; may fill the queue again
+            self._apply_reading(now)
+        return item, out
+
+    def keep_serving(self, keep_alive: bool) -> bool:
+        """After an answer (``keep_alive``: the response's and the request's wish):
+        whether the connection serves another request."""
+        if self._keepalive_timeout == 0 and not self.queue:
+            return False  # as aiohttp: no keep-alive, but pipelined requests are answered
+        return keep_alive and self.lifecycle is Lifecycle.OPEN and not self.last
+
+    def answer_ended(self, body_complete: bool) -> None:
+        """The request taken is answered, or gave up; ``body_complete``: its body arrived
+        whole (otherwise the client may still be sending it: close politely)."""
+        self.answer = Answer.IDLE
+        if not body_complete:
+            self.linger = True
+
+    def task_ended(self, now: float, *, shutting_down: bool, writable: bool) -> list[Action[B]]:
+        """The connection's task ended: close now, or linger (see the module doc).
+
+        ``shutting_down``: the server's graceful shutdown let this answer finish;
+        the client may have sent more already (pipelined, or before it read
+        ``Connection: close``). ``writable``: the transport is open.
+        """
+        out = self._out = []
+        self.queue.clear()  # a rejection queued behind a request that ended the connection
+        self.queue_full = False
+        self.answer = Answer.IDLE
+        if shutting_down:
+            self.linger = True
+        if (
+            not (self.linger or self.read is Read.STOPPED)
+            or self.peer_closed
+            or not self._lingering_time
+            or self.lifecycle in _DONE
+            or not writable
+        ):
+            self._close()
+            return out
+        self.lifecycle = Lifecycle.LINGERING
+        self._head_at = self._body_at = self._idle_at = None
+        out.append(WRITE_EOF)
+        if self.transport_paused:
+            self.transport_paused = False
+            out.append(RESUME_READING)
+        self._linger_at = at = now + self._lingering_time
+        self._arm(at)
+        return out
+
+    # -- events from the application
+
+    def close(self) -> list[Action[B]]:
+        """``close()`` and the graceful shutdown: no new request; idle: close now."""
+        out = self._out = []
+        if self.lifecycle is Lifecycle.OPEN:
+            self.lifecycle = Lifecycle.CLOSING
+        self.last = True
+        if self.lifecycle is Lifecycle.LINGERING or self.answer is Answer.IDLE:
+            self._close()
+        return out
+
+    def force_close(self) -> list[Action[B]]:
+        out = self._out = []
+        self._close()
+        return out
+
+    def keep_alive(self, value: bool) -> None:
+        """``False``: the answer in progress (or the next) is the last; ``True`` undoes
+        that, unless the client's FIN or ``close()`` asked for it."""
+        self.last = self.peer_closed or self.lifecycle is not Lifecycle.OPEN or not value
+
+    def hand_off(self) -> tuple[bytes, list[Action[B]]]:
+        """The upgrade was accepted (101): the bytes after the request belong to the
+        new protocol; no HTTP deadline runs from now on."""
+        out = self._out = []
+        if not self.can_hand_off:
+            raise RuntimeError(
+                "switch_protocol() is only for the request being answered, and only when it "
+                "asked to upgrade (Connection: upgrade and an Upgrade header, HTTP/1.1)"
+            )
+        self.read = Read.HANDED_OFF
+        self._head_at = self._body_at = None
+        if self.transport_paused and self.lifecycle is not Lifecycle.CLOSED:
+            self.transport_paused = False
+            out.append(RESUME_READING)
+        return self.parser.take_trailing_data(), out
+
+    def resume_http(self) -> bytes:
+        """The upgrade was declined: the bytes after the request are HTTP again
+        (the glue feeds them back as ``data_received``)."""
+        if self.read is not Read.UPGRADE_PENDING or self.lifecycle in _DONE:
+            return b""
+        data = self.parser.take_trailing_data()
+        self.parser.resume_http()  # nothing left in it: the bytes go back through data_received
+        self.read = Read.AWAIT_HEAD
+        return data
+
+    # -- invariants
+
+    def check(self) -> None:
+        """Raise AssertionError on a forbidden combination (see the module doc)."""
+        read, answer, lifecycle = self.read, self.answer, self.lifecycle
+        if read is Read.IN_BODY:
+            assert self._body is not None, "IN_BODY without a body"
+            assert self.queue or answer is Answer.HANDLING, "a body no request owns"
+        else:
+            assert self._body is None, f"a body being received in {read}"
+        assert not (lifecycle is Lifecycle.LINGERING and answer is Answer.HANDLING)
+        assert self._head_at is None or read is Read.IN_HEAD, f"head deadline in {read}"
+        assert self._body_at is None or read is Read.IN_BODY, f"body deadline in {read}"
+        assert self._idle_at is None or (
+            answer is Answer.IDLE and lifecycle is Lifecycle.OPEN
+        ), "keep-alive deadline while busy"
+        assert self._linger_at is None or lifecycle is Lifecycle.LINGERING
+        if lifecycle is Lifecycle.CLOSED:
+            assert not self.deadlines(), "a deadline on a closed connection"
+        elif lifecycle is not Lifecycle.LINGERING and read is not Read.HANDED_OFF:
+            wanted = self.consumer_paused or self.queue_full
+            assert self.transport_paused == wanted, "reading paused for no reason, or not"
+        assert len(self.queue) <= QUEUE_HIGH + 1, "the queue past its cap"
+        assert not self.queue_full or len(self.queue) > QUEUE_LOW or lifecycle in _DONE
+
+    # -- the rules
+
+    def _feed(self, data: bytes, now: float) -> None:
+        """Parse ``data`` (b"": what the parser held back) into the queue, up to its cap."""
+        # The cap is hard: the parser stops before a head the queue has no room
+        # for and keeps its bytes, however many one read holds.
+        room = 0 if self.lifecycle is not Lifecycle.OPEN else max(QUEUE_HIGH - len(self.queue), 0)
+        try:
+            events = self.parser.feed(data, room)
+        except HttpParserError as exc:
+            # Requests completed before the error are answered first (exc.events).
+            if not self._dispatch(exc.events, now):
+                return
+            body = self._body
+            if body is not None:
+                # The error is in a request's body: that request answers it (its
+                # reads fail), then the connection closes (RFC 9112 §9.6).
+                self._body = None
+                self._stop()
+                self._out.append(FailBody(body, BodyFailure.BAD_FRAMING, exc))
+                self._wake()
+                return
+            text = f"{exc.status}: {exc}"
+            self._reject(Rejection(exc.status, exc.reason, text, f"Bad request: {exc}"))
+            return
+        if events and not self._dispatch(events, now):
+            return
+        if self._body is not None:
+            self.read = Read.IN_BODY
+            if self._body_timeout:
+                # Restarted by every read; the armed timer is not moved (see the module doc).
+                self._body_at = at = now + self._body_timeout
+                self._arm(at)
+        elif self.parser.switched:
+            self.read = Read.UPGRADE_PENDING
+        elif self.parser.head_pending:
+            self.read = Read.IN_HEAD
+            if self._head_timeout and self._head_at is None and self.lifecycle is Lifecycle.OPEN:
+                # The first bytes of a head (alone, or after whole requests in the same
+                # read): its clock starts. A head completed in this read stopped the
+                # previous clock in _dispatch.
+                self._head_at = at = now + self._head_timeout
+                self._arm(at)
+        else:
+            self.read = Read.AWAIT_HEAD
+        if events and self.queue:
+            self._wake()
+
+    def _dispatch(self, events: list[Event], now: float) -> bool:
+        """The parser's events into the queue and actions; False when one was rejected."""
+        out = self._out
+        for event in events:
+            kind = type(event)
+            if kind is BodyChunk:
+                assert self._body is not None
+                out.append(FeedBody(self._body, event.data))  # type: ignore[union-attr]
+            elif kind is RequestHead:
+                head: RequestHead = event  # type: ignore[assignment]
+                self._head_at = None
+                try:
+                    payload, content = self._make_body(head)
+                except UnsupportedContentEncoding as exc:
+                    # RFC 9110 §15.5.16: 415, and say which codings would do.
+                    self._reject(
+                        Rejection(
+                            exc.status,
+                            exc.reason,
+                            f"{exc.status}: {exc}",
+                            f"Unsupported request Content-Encoding: {exc}",
+                            (("Accept-Encoding", ", ".join(supported_encodings())),),
+                        )
+                    )
+                    return False
+                if head.chunked or head.content_length:
+                    self._body = payload
+                self.queue.append((head, payload, content))
+                if len(self.queue) >= QUEUE_HIGH:
+                    self.queue_full = True
+                    self._apply_reading(now)
+            elif kind is EndOfMessage:
+                body = self._body
+                if body is not None:
+                    self._body = None
+                    self._body_at = None
+                    out.append(EndBody(body))
+        return True
+
+    def _reject(self, rejection: Rejection) -> None:
+        """Stop parsing; answer ``rejection`` after the requests before it, then close."""
+        self._stop()
+        self.queue.append(rejection)
+        self._wake()
+
+    def _stop(self) -> None:
+        self.read = Read.STOPPED
+        self._head_at = self._body_at = None
+
+    def _head_due(self, now: float) -> None:
+        if self.transport_paused:
+            # We hold reading (an earlier body is not consumed): not the client's fault.
+            self._head_at = now + self._head_timeout
+            return
+        self._head_at = None
+        text = (
+            "408: Request Timeout\n\n"
+            f"The request head did not arrive within {self._head_timeout:g} s"
+        )
+        self._reject(Rejection(408, "Request Timeout", text, "Request head timed out"))
+
+    def _body_due(self, now: float) -> None:
+        if self.transport_paused:
+            # The handler is behind, not the client: the body clock restarts.
+            self._body_at = now + self._body_timeout
+            return
+        # The parser is mid-body: nothing after it can be parsed, so the connection ends.
+        body = self._body
+        assert body is not None
+        self._body = None
+        self._stop()
+        self.linger = True
+        self._out.append(FailBody(body, BodyFailure.TIMEOUT))
+
+    def _apply_reading(self, now: float) -> None:
+        """Pause or resume the transport as the two reasons to pause say."""
+        if self.lifecycle is Lifecycle.CLOSED:
+            return
+        if self.consumer_paused or self.queue_full:
+            if not self.transport_paused and self.lifecycle is not Lifecycle.LINGERING:
+                self.transport_paused = True
+                self._out.append(PAUSE_READING)
+        elif self.transport_paused:
+            self.transport_paused = False
+            if self._body_at is not None:
+                self._body_at = now + self._body_timeout  # the body clock restarts now
+            self._out.append(RESUME_READING)
+
+    def _wake(self) -> None:
+        if self.answer is Answer.IDLE:
+            self._out.append(WAKE)
+
+    def _close(self) -> None:
+        if self.lifecycle is Lifecycle.CLOSED:
+            return
+        self.lifecycle = Lifecycle.CLOSED
+        self._clear_deadlines()
+        self._out.append(CLOSE)
+        self._wake()
+
+    def _clear_deadlines(self) -> None:
+        self._head_at = self._body_at = self._idle_at = self._linger_at = None
+
+    def _arm(self, at: float) -> None:
+        armed = self._armed_at
+        if armed is None or at < armed:
+            self._armed_at = at
+            self._out.append(ArmTimer(at))
