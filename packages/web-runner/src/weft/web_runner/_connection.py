@@ -20,7 +20,7 @@ Three machines move side by side, as h11 keeps one state per side::
 
     Answer (the server's side: what the connection's task is doing)
       IDLE ──take() returns an item──► HANDLING ──answer_ended()──► IDLE
-                                        HANDLING ──task_ended()──► IDLE
+      IDLE or HANDLING ──task_ended()──► ENDED
 
     Lifecycle (the whole connection)
       OPEN ──close() / shutdown, busy──► CLOSING ──task_ended()──► LINGERING or CLOSED
@@ -34,7 +34,8 @@ calls it after every step):
 
 * IN_BODY with no request to own the body: the body's request is queued or
   being answered (``Answer.HANDLING``).
-* LINGERING with HANDLING: lingering starts when the task has ended.
+* LINGERING with a task (IDLE or HANDLING): lingering starts when the task
+  has ended.
 * a deadline armed in a state that does not own it: the head deadline only
   in IN_HEAD, the body deadline only in IN_BODY, the keep-alive deadline
   only while IDLE with nothing queued, the linger deadline only while
@@ -126,6 +127,7 @@ class Read(enum.Enum):
 class Answer(enum.Enum):
     IDLE = "idle"
     HANDLING = "handling"
+    ENDED = "ended"
 
 
 class Lifecycle(enum.Enum):
@@ -370,6 +372,8 @@ class Connection(Generic[B]):
         self.lifecycle = Lifecycle.CLOSED
         self._clear_deadlines()
         self.transport_paused = False
+        if self.read is not Read.HANDED_OFF:
+            self.read = Read.STOPPED
         body = self._body
         if body is not None:
             self._body = None
@@ -422,8 +426,8 @@ class Connection(Generic[B]):
         """The next request (or rejection) to answer; None: wait for a WAKE (or end,
         when ``serving`` is False)."""
         out = self._out = []
-        if self.answer is Answer.HANDLING:
-            raise RuntimeError("take() while a request is being answered")
+        if self.answer is not Answer.IDLE:
+            raise RuntimeError(f"take() while the task is {self.answer.value}")
         if self.lifecycle is not Lifecycle.OPEN:
             if self.lifecycle is Lifecycle.CLOSING:
                 self._close()  # an idle connection closes at once
@@ -467,11 +471,17 @@ class Connection(Generic[B]):
         out = self._out = []
         self.queue.clear()  # a rejection queued behind a request that ended the connection
         self.queue_full = False
-        self.answer = Answer.IDLE
+        self.answer = Answer.ENDED
+        failed = self.read is Read.STOPPED
+        if self.read is not Read.HANDED_OFF:
+            # Nothing more is parsed; a body still arriving is read and discarded
+            # (its reader was told when its answer was sent).
+            self.read = Read.STOPPED
+            self._body = None
         if shutting_down:
             self.linger = True
         if (
-            not (self.linger or self.read is Read.STOPPED)
+            not (self.linger or failed)
             or self.peer_closed
             or not self._lingering_time
             or self.lifecycle in _DONE
@@ -547,12 +557,12 @@ class Connection(Generic[B]):
             assert self.queue or answer is Answer.HANDLING, "a body no request owns"
         else:
             assert self._body is None, f"a body being received in {read}"
-        assert not (lifecycle is Lifecycle.LINGERING and answer is Answer.HANDLING)
+        assert lifecycle is not Lifecycle.LINGERING or answer is Answer.ENDED, "lingering task"
         assert self._head_at is None or read is Read.IN_HEAD, f"head deadline in {read}"
         assert self._body_at is None or read is Read.IN_BODY, f"body deadline in {read}"
-        assert self._idle_at is None or (
-            answer is Answer.IDLE and lifecycle is Lifecycle.OPEN
-        ), "keep-alive deadline while busy"
+        assert self._idle_at is None or (answer is Answer.IDLE and lifecycle is Lifecycle.OPEN), (
+            "keep-alive deadline while busy"
+        )
         assert self._linger_at is None or lifecycle is Lifecycle.LINGERING
         if lifecycle is Lifecycle.CLOSED:
             assert not self.deadlines(), "a deadline on a closed connection"

@@ -436,7 +436,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self.logger.debug("Bad request body: %s", error)
         elif why is BodyFailure.TIMEOUT:
             timeout = self._core.body_timeout
-            exc = BodyReadTimeoutError(f"No request body data for {timeout:g} s (read_body_timeout)")
+            exc = BodyReadTimeoutError(
+                f"No request body data for {timeout:g} s (read_body_timeout)"
+            )
             self.logger.debug("Request body timed out")
         elif why is BodyFailure.PEER_CLOSED:
             exc = ConnectionResetError("Client closed before the body ended")
@@ -479,7 +481,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     self._write_raw(item.status, item.reason, item.text, item.headers)
                     self.logger.debug("Error handling request from %s: %s", self._peer(), item.log)
                     break
-                if not await self._answer(*item):  # type: ignore[misc]
+                if not await self._answer(*item):
                     break
                 self.resume_declined_upgrade()
         except asyncio.CancelledError:
