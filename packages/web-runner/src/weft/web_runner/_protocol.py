@@ -106,6 +106,8 @@ _PAYLOAD_ACCESS_ERROR = PayloadAccessError("the request body was read after the 
 # The pipeline's cap, where the tests of GHSA-4fvr-rgm6-gqmc look for it.
 _QUEUE_HIGH: Final = QUEUE_HIGH
 
+_NO_BODY: Final = (EMPTY_BODY, EMPTY_BODY)
+
 
 def _error_bytes(
     status: int,
@@ -309,7 +311,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def _make_body(self, head: RequestHead) -> tuple[BodyStream, BodyStream]:
         """A request's body as sent, and the body its handler reads."""
         if not (head.chunked or head.content_length):
-            return EMPTY_BODY, EMPTY_BODY
+            return _NO_BODY
         payload = BodyStream(self, high_water=self._read_bufsize)
         if head.content_encoding and self._auto_decompress:
             # Decoded as the handler reads it, a read buffer at a time; the
