@@ -92,6 +92,7 @@ __all__ = [
     "QUEUE_HIGH",
     "QUEUE_LOW",
     "RESUME_READING",
+    "UPGRADE_PENDING",
     "WAKE",
     "WRITE_EOF",
     "Answer",
@@ -147,6 +148,7 @@ class Signal(enum.Enum):
     CLOSE = "close the transport"
 
 
+UPGRADE_PENDING: Final = Read.UPGRADE_PENDING  # the glue's one look at the read side
 WAKE: Final = Signal.WAKE
 PAUSE_READING: Final = Signal.PAUSE_READING
 RESUME_READING: Final = Signal.RESUME_READING
@@ -167,14 +169,20 @@ B = TypeVar("B")
 
 
 class FeedBody(Generic[B]):
-    __slots__ = ("body", "data")
+    """Feed ``data`` to ``body``; ``end``: then the body is complete (one action, not
+    two, for the common body that arrives in one read)."""
+
+    __slots__ = ("body", "data", "end")
 
     def __init__(self, body: B, data: bytes) -> None:
         self.body = body
         self.data = data
+        self.end = False
 
 
 class EndBody(Generic[B]):
+    """``body`` is complete (its last bytes came in an earlier read)."""
+
     __slots__ = ("body",)
 
     def __init__(self, body: B) -> None:
@@ -231,14 +239,16 @@ _IN_HEAD: Final = Read.IN_HEAD
 _STOPPED: Final = Read.STOPPED
 _UPGRADE_PENDING: Final = Read.UPGRADE_PENDING
 _IN_PROGRESS: Final = (_AWAIT_HEAD, _IN_HEAD, _IN_BODY)
+_FEEDABLE: Final = (_AWAIT_HEAD, _IN_HEAD, _IN_BODY, _UPGRADE_PENDING)
 _DONE: Final = (_LINGERING, _CLOSED)
 
 
 class Connection(Generic[B]):
     """One HTTP/1.1 server connection's decisions (see the module doc).
 
-    ``make_body(head)`` returns a request's (body as sent, body the handler
-    reads); it may raise ``UnsupportedContentEncoding`` (answered 415). The
+    ``make_body(head)`` returns the (body as sent, body the handler reads) of
+    a request with a body; it may raise ``UnsupportedContentEncoding``
+    (answered 415). ``no_body`` is the pair for a request without one. The
     bodies are the glue's: the connection only names them in its actions.
     Timeouts of 0 or None are off; ``keepalive_timeout=0`` is no keep-alive.
     """
@@ -255,6 +265,7 @@ class Connection(Generic[B]):
         "_linger_at",
         "_lingering_time",
         "_make_body",
+        "_no_body",
         "_out",
         "answer",
         "consumer_paused",
@@ -273,6 +284,7 @@ class Connection(Generic[B]):
         self,
         parser: RequestParser,
         make_body: Callable[[RequestHead], tuple[B, B]],
+        no_body: tuple[B, B],
         *,
         keepalive_timeout: float | None = 75.0,
         read_head_timeout: float | None = 20.0,
@@ -281,6 +293,7 @@ class Connection(Generic[B]):
     ) -> None:
         self.parser = parser
         self._make_body = make_body
+        self._no_body = no_body
         self._keepalive_timeout = keepalive_timeout
         self._head_timeout = read_head_timeout or 0.0
         self._body_timeout = read_body_timeout or 0.0
@@ -352,7 +365,7 @@ class Connection(Generic[B]):
 
     def data_received(self, data: bytes, now: float) -> list[Action[B]]:
         out = self._out = []
-        if self.read in _IN_PROGRESS or self.read is _UPGRADE_PENDING:
+        if self.read in _FEEDABLE:
             lifecycle = self.lifecycle
             if lifecycle is _OPEN or (
                 # Closing: the request in hand still gets its body; nothing after
@@ -450,7 +463,9 @@ class Connection(Generic[B]):
         if not self.queue:
             if self._keepalive_timeout:
                 self._idle_at = at = now + self._keepalive_timeout
-                self._arm(at)
+                armed = self._armed_at
+                if armed is None or at < armed:
+                    self._arm(at)
             return None, out
         self._idle_at = None
         item = self.queue.popleft()
@@ -646,8 +661,9 @@ class Connection(Generic[B]):
             elif kind is RequestHead:
                 head: RequestHead = event  # type: ignore[assignment]
                 self._head_at = None
+                has_body = head.chunked or head.content_length
                 try:
-                    payload, content = self._make_body(head)
+                    payload, content = self._make_body(head) if has_body else self._no_body
                 except UnsupportedContentEncoding as exc:
                     # RFC 9110 §15.5.16: 415, and say which codings would do.
                     self._reject(
@@ -660,7 +676,7 @@ class Connection(Generic[B]):
                         )
                     )
                     return False
-                if head.chunked or head.content_length:
+                if has_body:
                     self._body = payload
                 self.queue.append((head, payload, content))
                 if len(self.queue) >= QUEUE_HIGH:
@@ -671,7 +687,11 @@ class Connection(Generic[B]):
                 if body is not None:
                     self._body = None
                     self._body_at = None
-                    out.append(EndBody(body))
+                    last = out[-1] if out else None
+                    if type(last) is FeedBody and last.body is body:
+                        last.end = True
+                    else:
+                        out.append(EndBody(body))
         return True
 
     def _reject(self, rejection: Rejection) -> None:

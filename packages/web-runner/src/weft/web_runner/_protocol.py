@@ -76,6 +76,7 @@ from ._connection import (
     PAUSE_READING,
     QUEUE_HIGH,
     RESUME_READING,
+    UPGRADE_PENDING,
     WAKE,
     WRITE_EOF,
     Action,
@@ -269,6 +270,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._core: Connection[BodyStream] = Connection(
             parser,
             self._make_body,
+            _NO_BODY,
             keepalive_timeout=keepalive_timeout,
             read_head_timeout=read_head_timeout,
             read_body_timeout=read_body_timeout,
@@ -310,8 +312,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     def _make_body(self, head: RequestHead) -> tuple[BodyStream, BodyStream]:
         """A request's body as sent, and the body its handler reads."""
-        if not (head.chunked or head.content_length):
-            return _NO_BODY
         payload = BodyStream(self, high_water=self._read_bufsize)
         if head.content_encoding and self._auto_decompress:
             # Decoded as the handler reads it, a read buffer at a time; the
@@ -397,7 +397,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         for action in actions:
             kind = type(action)
             if kind is FeedBody:
-                action.body.feed_data(action.data)  # type: ignore[union-attr]
+                body = action.body  # type: ignore[union-attr]
+                body.feed_data(action.data)  # type: ignore[union-attr]
+                if action.end:  # type: ignore[union-attr]
+                    body.feed_eof()
             elif action is WAKE:
                 waiter, self._waiter = self._waiter, None
                 if waiter is not None and not waiter.done():
@@ -485,7 +488,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     break
                 if not await self._answer(*item):
                     break
-                self.resume_declined_upgrade()
+                if core.read is UPGRADE_PENDING:
+                    self.resume_declined_upgrade()
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a bug: log it rather than leave a silent close
