@@ -7,6 +7,7 @@ one timer), and the time is whatever number the test passes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -87,7 +88,7 @@ class Glue:
         body = Body(head, self.high_water)
         return body, body
 
-    def perform(self, actions: list[Action[Body]]) -> list[Action[Body]]:
+    def perform(self, actions: Sequence[Action[Body]]) -> list[Action[Body]]:
         self.actions.extend(actions)
         for action in actions:
             if isinstance(action, FeedBody):
@@ -121,7 +122,7 @@ class Glue:
             else:
                 assert action is WRITE_EOF
                 self.fin_sent = True
-        return actions
+        return list(actions)
 
     # -- what a test asks (methods, so that a type checker does not keep what it saw)
 
@@ -162,8 +163,7 @@ class Glue:
     ) -> tuple[bool, list[Action[Body]]]:
         """The handler answered ``item``; the task goes on or ends."""
         payload = item[1]
-        going_on = self.core.keep_serving(keep_alive and payload.ended)
-        self.core.answer_ended(payload.ended)
+        going_on = self.core.answered(keep_alive and payload.ended, payload.ended)
         if going_on:
             return True, []
         return False, self.end(now)
@@ -459,7 +459,6 @@ def test_disconnect_mid_response() -> None:
     item = glue.take()
     glue.perform(glue.core.connection_lost())
     glue.closed = True
-    assert not glue.core.keep_serving(True)
     going_on, actions = glue.finish(item)
     assert not going_on
     assert actions == []

@@ -72,13 +72,12 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final, Generic, NamedTuple, TypeVar
 
 from weft.http_parser import (
     BodyChunk,
     EndOfMessage,
-    Event,
     HttpParserError,
     RequestHead,
     RequestParser,
@@ -88,6 +87,7 @@ from weft.http_parser import (
 
 __all__ = [
     "CLOSE",
+    "HANDLING",
     "PAUSE_READING",
     "QUEUE_HIGH",
     "QUEUE_LOW",
@@ -148,7 +148,9 @@ class Signal(enum.Enum):
     CLOSE = "close the transport"
 
 
-UPGRADE_PENDING: Final = Read.UPGRADE_PENDING  # the glue's one look at the read side
+# What the glue compares with, on its hot path, without a call.
+UPGRADE_PENDING: Final = Read.UPGRADE_PENDING
+HANDLING: Final = Answer.HANDLING
 WAKE: Final = Signal.WAKE
 PAUSE_READING: Final = Signal.PAUSE_READING
 RESUME_READING: Final = Signal.RESUME_READING
@@ -364,16 +366,107 @@ class Connection(Generic[B]):
     # -- events from the transport
 
     def data_received(self, data: bytes, now: float) -> list[Action[B]]:
+        """Bytes from the client (b"": parse what the parser held back at the queue's cap).
+
+        One function, the parser's events handled inline: this is the hot path.
+        """
         out = self._out = []
-        if self.read in _FEEDABLE:
-            lifecycle = self.lifecycle
-            if lifecycle is _OPEN or (
-                # Closing: the request in hand still gets its body; nothing after
-                # it is parsed, as no request after it will be started.
-                lifecycle is _CLOSING and self._body is not None
-            ):
-                self._feed(data, now)
-        # Anything else is read and discarded: after an error, while lingering.
+        if self.read not in _FEEDABLE:
+            return out  # read and discarded: after an error, while lingering
+        lifecycle = self.lifecycle
+        if lifecycle is not _OPEN and not (
+            # Closing: the request in hand still gets its body; nothing after it
+            # is parsed, as no request after it will be started.
+            lifecycle is _CLOSING and self._body is not None
+        ):
+            return out
+        # The cap is hard: the parser stops before a head the queue has no room
+        # for and keeps its bytes, however many one read holds (GHSA-4fvr-rgm6-gqmc).
+        queue = self.queue
+        room = max(QUEUE_HIGH - len(queue), 0) if lifecycle is _OPEN else 0
+        failure: HttpParserError | None = None
+        try:
+            events = self.parser.feed(data, room)
+        except HttpParserError as exc:
+            # Requests completed before the error are answered first.
+            events = exc.events
+            failure = exc
+        for event in events:
+            kind = type(event)
+            if kind is BodyChunk:
+                assert self._body is not None
+                out.append(FeedBody(self._body, event.data))  # type: ignore[union-attr]
+            elif kind is RequestHead:
+                head: RequestHead = event  # type: ignore[assignment]
+                self._head_at = None
+                has_body = head.chunked or head.content_length
+                try:
+                    payload, content = self._make_body(head) if has_body else self._no_body
+                except UnsupportedContentEncoding as exc:
+                    # RFC 9110 §15.5.16: 415, and say which codings would do.
+                    self._reject(
+                        Rejection(
+                            exc.status,
+                            exc.reason,
+                            f"{exc.status}: {exc}",
+                            f"Unsupported request Content-Encoding: {exc}",
+                            (("Accept-Encoding", ", ".join(supported_encodings())),),
+                        )
+                    )
+                    return out
+                if has_body:
+                    self._body = payload
+                queue.append((head, payload, content))
+                if len(queue) >= QUEUE_HIGH:
+                    self.queue_full = True
+                    self._apply_reading(now)
+            elif kind is EndOfMessage:
+                body = self._body
+                if body is not None:
+                    self._body = None
+                    self._body_at = None
+                    last = out[-1] if out else None
+                    if type(last) is FeedBody and last.body is body:
+                        last.end = True
+                    else:
+                        out.append(EndBody(body))
+        if failure is not None:
+            body = self._body
+            if body is not None:
+                # The error is in a request's body: that request answers it (its
+                # reads fail), then the connection closes (RFC 9112 §9.6).
+                self._body = None
+                self._stop()
+                out.append(FailBody(body, BodyFailure.BAD_FRAMING, failure))
+                self._wake()
+            else:
+                text = f"{failure.status}: {failure}"
+                self._reject(
+                    Rejection(failure.status, failure.reason, text, f"Bad request: {failure}")
+                )
+            return out
+        if self._body is not None:
+            self.read = _IN_BODY
+            if self._body_timeout:
+                # Restarted by every read; the armed timer is not moved (see the module doc).
+                self._body_at = at = now + self._body_timeout
+                armed = self._armed_at
+                if armed is None or at < armed:
+                    self._arm(at)
+        elif self.parser.head_pending:
+            self.read = _IN_HEAD
+            if self._head_timeout and self._head_at is None and lifecycle is _OPEN:
+                # The first bytes of a head (alone, or after whole requests in the same
+                # read): its clock starts. A head completed in this read stopped the
+                # previous clock above.
+                self._head_at = at = now + self._head_timeout
+                self._arm(at)
+        elif self.parser.switched:
+            self.read = _UPGRADE_PENDING
+        else:
+            self.read = _AWAIT_HEAD
+        if events and queue and self.answer is _IDLE:
+            out.append(WAKE)
         return out
 
     def eof_received(self) -> list[Action[B]]:
@@ -450,43 +543,56 @@ class Connection(Generic[B]):
 
     # -- events from the connection's task
 
-    def take(self, now: float) -> tuple[Item[B] | None, list[Action[B]]]:
+    def take(self, now: float) -> tuple[Item[B] | None, Sequence[Action[B]]]:
         """The next request (or rejection) to answer; None: wait for a WAKE (or end,
         when ``serving`` is False)."""
-        out = self._out = []
         if self.answer is not _IDLE:
             raise RuntimeError(f"take() while the task is {self.answer.value}")
+        queue = self.queue
+        if queue and self.lifecycle is _OPEN:
+            # The path of every request: no list made unless the queue drains.
+            self._idle_at = None
+            item = queue.popleft()
+            self.answer = _HANDLING
+            if self.queue_full and len(queue) <= QUEUE_LOW:
+                return item, self._drained(now)
+            return item, ()
+        out = self._out = []
         if self.lifecycle is not _OPEN:
             if self.lifecycle is _CLOSING:
                 self._close()  # an idle connection closes at once
             return None, out
-        if not self.queue:
-            if self._keepalive_timeout:
-                self._idle_at = at = now + self._keepalive_timeout
-                armed = self._armed_at
-                if armed is None or at < armed:
-                    self._arm(at)
-            return None, out
-        self._idle_at = None
-        item = self.queue.popleft()
-        self.answer = _HANDLING
-        if self.queue_full and len(self.queue) <= QUEUE_LOW:
-            self.queue_full = False
-            if self.parser.head_pending and self.read in _IN_PROGRESS:
-                self._feed(b"", now)  # what the parser held back; may fill the queue again
-            self._apply_reading(now)
-        return item, out
+        if self._keepalive_timeout:  # idle: the keep-alive deadline starts
+            self._idle_at = at = now + self._keepalive_timeout
+            armed = self._armed_at
+            if armed is None or at < armed:
+                self._arm(at)
+        return None, out
 
-    def keep_serving(self, keep_alive: bool) -> bool:
-        """After an answer (``keep_alive``: the response's and the request's wish):
-        whether the connection serves another request."""
+    def _drained(self, now: float) -> list[Action[B]]:
+        """The queue is down to its low mark: parse what the parser held back, then read."""
+        self.queue_full = False
+        if self.parser.head_pending and self.read in _IN_PROGRESS:
+            out = self.data_received(b"", now)  # it may fill the queue again
+        else:
+            out = self._out = []
+        self._apply_reading(now)
+        return out
+
+    def answered(self, keep_alive: bool, body_complete: bool) -> bool:
+        """The answer went out (``keep_alive``: the response's and the request's wish):
+        whether the connection serves another request. See ``answer_ended``."""
+        self.answer = _IDLE
+        if not body_complete:
+            self.linger = True
         if self._keepalive_timeout == 0 and not self.queue:
             return False  # as aiohttp: no keep-alive, but pipelined requests are answered
         return keep_alive and self.lifecycle is _OPEN and not self.last
 
     def answer_ended(self, body_complete: bool) -> None:
-        """The request taken is answered, or gave up; ``body_complete``: its body arrived
-        whole (otherwise the client may still be sending it: close politely)."""
+        """The request taken gave up before its answer was out (or ``answered`` said
+        so already); ``body_complete``: its body arrived whole (otherwise the client
+        may still be sending it: close politely)."""
         self.answer = _IDLE
         if not body_complete:
             self.linger = True
@@ -603,96 +709,6 @@ class Connection(Generic[B]):
         assert not self.queue_full or len(self.queue) > QUEUE_LOW or lifecycle in _DONE
 
     # -- the rules
-
-    def _feed(self, data: bytes, now: float) -> None:
-        """Parse ``data`` (b"": what the parser held back) into the queue, up to its cap."""
-        # The cap is hard: the parser stops before a head the queue has no room
-        # for and keeps its bytes, however many one read holds.
-        room = 0 if self.lifecycle is not _OPEN else max(QUEUE_HIGH - len(self.queue), 0)
-        try:
-            events = self.parser.feed(data, room)
-        except HttpParserError as exc:
-            # Requests completed before the error are answered first (exc.events).
-            if not self._dispatch(exc.events, now):
-                return
-            body = self._body
-            if body is not None:
-                # The error is in a request's body: that request answers it (its
-                # reads fail), then the connection closes (RFC 9112 §9.6).
-                self._body = None
-                self._stop()
-                self._out.append(FailBody(body, BodyFailure.BAD_FRAMING, exc))
-                self._wake()
-                return
-            text = f"{exc.status}: {exc}"
-            self._reject(Rejection(exc.status, exc.reason, text, f"Bad request: {exc}"))
-            return
-        if events and not self._dispatch(events, now):
-            return
-        if self._body is not None:
-            self.read = _IN_BODY
-            if self._body_timeout:
-                # Restarted by every read; the armed timer is not moved (see the module doc).
-                self._body_at = at = now + self._body_timeout
-                self._arm(at)
-        elif self.parser.switched:
-            self.read = _UPGRADE_PENDING
-        elif self.parser.head_pending:
-            self.read = _IN_HEAD
-            if self._head_timeout and self._head_at is None and self.lifecycle is _OPEN:
-                # The first bytes of a head (alone, or after whole requests in the same
-                # read): its clock starts. A head completed in this read stopped the
-                # previous clock in _dispatch.
-                self._head_at = at = now + self._head_timeout
-                self._arm(at)
-        else:
-            self.read = _AWAIT_HEAD
-        if events and self.queue and self.answer is _IDLE:
-            self._out.append(WAKE)
-
-    def _dispatch(self, events: list[Event], now: float) -> bool:
-        """The parser's events into the queue and actions; False when one was rejected."""
-        out = self._out
-        for event in events:
-            kind = type(event)
-            if kind is BodyChunk:
-                assert self._body is not None
-                out.append(FeedBody(self._body, event.data))  # type: ignore[union-attr]
-            elif kind is RequestHead:
-                head: RequestHead = event  # type: ignore[assignment]
-                self._head_at = None
-                has_body = head.chunked or head.content_length
-                try:
-                    payload, content = self._make_body(head) if has_body else self._no_body
-                except UnsupportedContentEncoding as exc:
-                    # RFC 9110 §15.5.16: 415, and say which codings would do.
-                    self._reject(
-                        Rejection(
-                            exc.status,
-                            exc.reason,
-                            f"{exc.status}: {exc}",
-                            f"Unsupported request Content-Encoding: {exc}",
-                            (("Accept-Encoding", ", ".join(supported_encodings())),),
-                        )
-                    )
-                    return False
-                if has_body:
-                    self._body = payload
-                self.queue.append((head, payload, content))
-                if len(self.queue) >= QUEUE_HIGH:
-                    self.queue_full = True
-                    self._apply_reading(now)
-            elif kind is EndOfMessage:
-                body = self._body
-                if body is not None:
-                    self._body = None
-                    self._body_at = None
-                    last = out[-1] if out else None
-                    if type(last) is FeedBody and last.body is body:
-                        last.end = True
-                    else:
-                        out.append(EndBody(body))
-        return True
 
     def _reject(self, rejection: Rejection) -> None:
         """Stop parsing; answer ``rejection`` after the requests before it, then close."""

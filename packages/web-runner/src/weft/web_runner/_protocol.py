@@ -48,6 +48,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, cast
 
 from weft.http_parser import (
@@ -73,6 +74,7 @@ from ._access_log import AbstractAccessLogger, AccessLogger
 from ._access_log import access_logger as default_access_log
 from ._connection import (
     CLOSE,
+    HANDLING,
     PAUSE_READING,
     QUEUE_HIGH,
     RESUME_READING,
@@ -345,7 +347,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return
         actions = self._core.data_received(data, self._loop.time())
         if actions:
-            self._dispatch(actions)
+            if len(actions) == 1 and actions[0] is WAKE:  # a request, the task waiting
+                waiter, self._waiter = self._waiter, None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+            else:
+                self._dispatch(actions)
 
     def eof_received(self) -> bool:
         if self._upgraded is not None:
@@ -392,19 +399,20 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     # -- the core's actions
 
-    def _dispatch(self, actions: list[Action[BodyStream]]) -> None:
+    def _dispatch(self, actions: Sequence[Action[BodyStream]]) -> None:
         """Perform the core's actions, in order."""
         for action in actions:
+            if action is WAKE:
+                waiter, self._waiter = self._waiter, None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+                continue
             kind = type(action)
             if kind is FeedBody:
                 body = action.body  # type: ignore[union-attr]
                 body.feed_data(action.data)  # type: ignore[union-attr]
                 if action.end:  # type: ignore[union-attr]
                     body.feed_eof()
-            elif action is WAKE:
-                waiter, self._waiter = self._waiter, None
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
             elif kind is EndBody:
                 action.body.feed_eof()  # type: ignore[union-attr]
             elif kind is ArmTimer:
@@ -564,7 +572,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # The handler answered without asking for the body (no "100 Continue"
                 # went out): the client may not send it at all, so don't wait for it.
                 response.force_close()
-            elif self._unread_exceeds_discard(head, payload):
+            elif payload is not EMPTY_BODY and self._unread_exceeds_discard(head, payload):
                 # The rest of the body will not be drained: say so in this response,
                 # or the client sends its next request on a connection that is about
                 # to close, and that request is lost (read as body, then dropped).
@@ -586,18 +594,22 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
             keep_alive = bool(response.keep_alive) and not head.should_close
-            if keep_alive and not payload.is_eof():
+            complete = payload.is_eof()
+            if keep_alive and not complete:
                 keep_alive = await self._discard_body(payload)
+                complete = payload.is_eof()
             # A client that sent its FIN sends no further request, and close() or
             # keep_alive(False) ask for the same: close once answered.
-            return self._core.keep_serving(keep_alive)
+            return self._core.answered(keep_alive, complete)
         finally:
-            # A body not received whole: the client may still be sending it.
-            self._core.answer_ended(payload.is_eof())
-            # A task the handler left behind must not read what belongs to the next request.
-            payload.set_exception(_PAYLOAD_ACCESS_ERROR)
-            if content is not payload:
-                content.set_exception(_PAYLOAD_ACCESS_ERROR)
+            if self._core.answer is HANDLING:  # it gave up: an error, a cancellation
+                self._core.answer_ended(payload.is_eof())
+            if payload is not EMPTY_BODY:  # the shared empty body ignores it
+                # A task the handler left behind must not read what belongs to the
+                # next request.
+                payload.set_exception(_PAYLOAD_ACCESS_ERROR)
+                if content is not payload:
+                    content.set_exception(_PAYLOAD_ACCESS_ERROR)
             if request is not None:
                 request._finish()
 
