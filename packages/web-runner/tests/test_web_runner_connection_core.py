@@ -154,8 +154,12 @@ class Glue:
         return self.perform(self.core.timer_fired(now))
 
     def take(self, now: float = 0.0) -> Any:
-        item, actions = self.core.take(now)
-        self.perform(actions)
+        """What the glue's task does: take, refill at the low mark, or go idle."""
+        item = self.core.take()
+        if item is None:
+            self.perform(self.core.idle(now))
+        elif self.core.refill:
+            self.perform(self.core.refill_queue(now))
         return item
 
     def finish(

@@ -19,7 +19,7 @@ Three machines move side by side, as h11 keeps one state per side::
       any but HANDED_OFF ──parse error, 415, body deadline, client FIN──► STOPPED
 
     Answer (the server's side: what the connection's task is doing)
-      IDLE ──take() returns an item──► HANDLING ──answer_ended()──► IDLE
+      IDLE ──take() returns an item──► HANDLING ──answered() or answer_ended()──► IDLE
       IDLE or HANDLING ──task_ended()──► ENDED
 
     Lifecycle (the whole connection)
@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, Generic, NamedTuple, TypeVar
 
 from weft.http_parser import (
@@ -279,6 +279,7 @@ class Connection(Generic[B]):
         "queue",
         "queue_full",
         "read",
+        "refill",
         "transport_paused",
     )
 
@@ -310,6 +311,7 @@ class Connection(Generic[B]):
         self.linger = False
         self.consumer_paused = False
         self.queue_full = False
+        self.refill = False
         self.transport_paused = False
         self._head_at: float | None = None
         self._body_at: float | None = None
@@ -543,40 +545,50 @@ class Connection(Generic[B]):
 
     # -- events from the connection's task
 
-    def take(self, now: float) -> tuple[Item[B] | None, Sequence[Action[B]]]:
-        """The next request (or rejection) to answer; None: wait for a WAKE (or end,
-        when ``serving`` is False)."""
+    def take(self) -> Item[B] | None:
+        """The next request (or rejection) to answer, or None: call ``idle(now)``.
+
+        Taking the request that brings the queue down to its low mark sets
+        ``refill``: then call ``refill_queue(now)``. (No clock is needed on a
+        request's path, and no list is made.)
+        """
         if self.answer is not _IDLE:
             raise RuntimeError(f"take() while the task is {self.answer.value}")
         queue = self.queue
-        if queue and self.lifecycle is _OPEN:
-            # The path of every request: no list made unless the queue drains.
-            self._idle_at = None
-            item = queue.popleft()
-            self.answer = _HANDLING
-            if self.queue_full and len(queue) <= QUEUE_LOW:
-                return item, self._drained(now)
-            return item, ()
+        if not queue or self.lifecycle is not _OPEN:
+            return None
+        self._idle_at = None
+        item = queue.popleft()
+        self.answer = _HANDLING
+        if self.queue_full and len(queue) <= QUEUE_LOW:
+            self.queue_full = False
+            self.refill = True
+        return item
+
+    def refill_queue(self, now: float) -> list[Action[B]]:
+        """The queue is down to its low mark: parse what the parser held back (it may
+        fill the queue again), then read again unless a body stream holds reading."""
+        self.refill = False
+        if self.parser.head_pending and self.read in _IN_PROGRESS:
+            out = self.data_received(b"", now)
+        else:
+            out = self._out = []
+        self._apply_reading(now)
+        return out
+
+    def idle(self, now: float) -> list[Action[B]]:
+        """Nothing to take: the task waits for a WAKE (its keep-alive deadline starts),
+        or, when ``serving`` is False after this, ends."""
         out = self._out = []
-        if self.lifecycle is not _OPEN:
-            if self.lifecycle is _CLOSING:
-                self._close()  # an idle connection closes at once
-            return None, out
-        if self._keepalive_timeout:  # idle: the keep-alive deadline starts
+        if self.answer is not _IDLE:
+            raise RuntimeError(f"idle() while the task is {self.answer.value}")
+        if self.lifecycle is _CLOSING:
+            self._close()  # an idle connection closes at once
+        elif self.lifecycle is _OPEN and self._keepalive_timeout:
             self._idle_at = at = now + self._keepalive_timeout
             armed = self._armed_at
             if armed is None or at < armed:
                 self._arm(at)
-        return None, out
-
-    def _drained(self, now: float) -> list[Action[B]]:
-        """The queue is down to its low mark: parse what the parser held back, then read."""
-        self.queue_full = False
-        if self.parser.head_pending and self.read in _IN_PROGRESS:
-            out = self.data_received(b"", now)  # it may fill the queue again
-        else:
-            out = self._out = []
-        self._apply_reading(now)
         return out
 
     def answered(self, keep_alive: bool, body_complete: bool) -> bool:

@@ -48,7 +48,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, cast
 
 from weft.http_parser import (
@@ -188,6 +189,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     __slots__ = (
         "_auto_decompress",
+        "_clock",
         "_core",
         "_drain_waiter",
         "_handler_cancellation",
@@ -247,6 +249,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             )
         self._server = server
         self._loop = loop
+        # The loop's clock (its timers run on it), without asyncio's Python-level
+        # loop.time() frame when that is all it is (uvloop's is its own).
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        )
         self._keepalive_timeout = keepalive_timeout
         self._tcp_keepalive = tcp_keepalive
         self._lingering_body_size = lingering_body_size
@@ -345,7 +352,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         if self._upgraded is not None:  # switched protocols (see _upgrade)
             self._upgraded.data_received(data)
             return
-        actions = self._core.data_received(data, self._loop.time())
+        actions = self._core.data_received(data, self._clock())
         if actions:
             if len(actions) == 1 and actions[0] is WAKE:  # a request, the task waiting
                 waiter, self._waiter = self._waiter, None
@@ -395,7 +402,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     def resume_reading(self, resume_parser: bool = True) -> None:
         # resume_parser is aiohttp's; weft resumes its parser when the queue drains.
-        self._dispatch(self._core.resume_consumer(self._loop.time()))
+        self._dispatch(self._core.resume_consumer(self._clock()))
 
     # -- the core's actions
 
@@ -461,7 +468,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._dispatch(self._core.timer_fired(self._loop.time()))
+        self._dispatch(self._core.timer_fired(self._clock()))
 
     # -- the connection's task
 
@@ -481,15 +488,18 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         core = self._core
         try:
             while True:
-                item, actions = core.take(loop.time())
-                if actions:
-                    self._dispatch(actions)
+                item = core.take()
                 if item is None:
+                    actions = core.idle(self._clock())
+                    if actions:
+                        self._dispatch(actions)
                     if not core.serving:
                         break
                     self._waiter = loop.create_future()
                     await self._waiter
                     continue
+                if core.refill:  # the queue is down to its low mark
+                    self._dispatch(core.refill_queue(self._clock()))
                 if type(item) is Rejection:
                     self._write_raw(item.status, item.reason, item.text, item.headers)
                     self.logger.debug("Error handling request from %s: %s", self._peer(), item.log)
