@@ -48,8 +48,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, cast
 
 from weft.http_parser import (
@@ -189,7 +188,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     __slots__ = (
         "_auto_decompress",
-        "_clock",
         "_core",
         "_drain_waiter",
         "_handler_cancellation",
@@ -249,11 +247,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             )
         self._server = server
         self._loop = loop
-        # The loop's clock (its timers run on it), without asyncio's Python-level
-        # loop.time() frame when that is all it is (uvloop's is its own).
-        self._clock: Callable[[], float] = (
-            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
-        )
         self._keepalive_timeout = keepalive_timeout
         self._tcp_keepalive = tcp_keepalive
         self._lingering_body_size = lingering_body_size
@@ -352,7 +345,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         if self._upgraded is not None:  # switched protocols (see _upgrade)
             self._upgraded.data_received(data)
             return
-        actions = self._core.data_received(data, self._clock())
+        actions = self._core.data_received(data, self._loop.time())
         if actions:
             if len(actions) == 1 and actions[0] is WAKE:  # a request, the task waiting
                 waiter, self._waiter = self._waiter, None
@@ -402,7 +395,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     def resume_reading(self, resume_parser: bool = True) -> None:
         # resume_parser is aiohttp's; weft resumes its parser when the queue drains.
-        self._dispatch(self._core.resume_consumer(self._clock()))
+        self._dispatch(self._core.resume_consumer(self._loop.time()))
 
     # -- the core's actions
 
@@ -468,7 +461,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._dispatch(self._core.timer_fired(self._clock()))
+        self._dispatch(self._core.timer_fired(self._loop.time()))
 
     # -- the connection's task
 
@@ -490,7 +483,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             while True:
                 item = core.take()
                 if item is None:
-                    actions = core.idle(self._clock())
+                    actions = core.idle(self._loop.time())
                     if actions:
                         self._dispatch(actions)
                     if not core.serving:
@@ -499,7 +492,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     await self._waiter
                     continue
                 if core.refill:  # the queue is down to its low mark
-                    self._dispatch(core.refill_queue(self._clock()))
+                    self._dispatch(core.refill_queue(self._loop.time()))
                 if type(item) is Rejection:
                     self._write_raw(item.status, item.reason, item.text, item.headers)
                     self.logger.debug("Error handling request from %s: %s", self._peer(), item.log)
