@@ -3,12 +3,13 @@
 Sessions:
   tests-<package>  the package's own tests, in a venv holding only that package,
                    its declared dependencies and its ``test`` dependency group
-                   (http-parser and web-routing installed from their folders:
+                   (http-parser, web-routing and web-runner installed from their folders:
                    mypyc-compiled where a C compiler is present, and then the
                    tests check they are; a weft package the group names, as
                    web-runner's names web-testing, from its folder too)
   tests-http-parser-pure  the same tests against http-parser's pure-Python build
   tests-web-routing-pure  the same tests against web-routing's pure-Python build
+  tests-web-runner-pure  the same tests against web-runner's pure-Python build
   tests            the integration suite through ``weft.web`` (everything installed)
   typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
   lint             ruff check + ruff format --check
@@ -61,6 +62,7 @@ nox.options.sessions = [
     *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
     "tests-http-parser-pure",
     "tests-web-routing-pure",
+    "tests-web-runner-pure",
     "tests",
     "compat-extensions",
     "e2e",
@@ -144,7 +146,14 @@ def _can_compile() -> bool:
 
 
 #: Packages with a mypyc build hook -> the prefix of their environment variables.
-_COMPILED_PACKAGES = {"http-parser": "WEFT_HTTP_PARSER", "web-routing": "WEFT_WEB_ROUTING"}
+_COMPILED_PACKAGES = {
+    "http-parser": "WEFT_HTTP_PARSER",
+    "web-routing": "WEFT_WEB_ROUTING",
+    "web-runner": "WEFT_WEB_RUNNER",
+}
+
+#: Every mypyc-built package forced to its pure-Python build.
+_ALL_PURE = {f"{prefix}_PURE": "1" for prefix in _COMPILED_PACKAGES.values()}
 
 
 def _compiled_envs(
@@ -249,8 +258,8 @@ def _package_tests(session: nox.Session, folder: Path, *, pure: bool) -> None:
     """Install one package with only its declared dependencies, then run its tests.
 
     Coverage is measured wherever the package runs as Python: a mypyc-compiled
-    build has no Python lines to trace, so http-parser and web-routing are
-    measured by their ``-pure`` sessions.
+    build has no Python lines to trace, so http-parser, web-routing and
+    web-runner are measured by their ``-pure`` sessions.
     """
     install_env: dict[str, str] = {}
     run_env: dict[str, str] = {}
@@ -289,6 +298,12 @@ def tests_http_parser_pure(session: nox.Session) -> None:
 def tests_web_routing_pure(session: nox.Session) -> None:
     """web-routing's tests against its pure-Python build (WEFT_WEB_ROUTING_PURE=1)."""
     _package_tests(session, PACKAGES / "web-routing", pure=True)
+
+
+@nox.session(name="tests-web-runner-pure")
+def tests_web_runner_pure(session: nox.Session) -> None:
+    """web-runner's tests against its pure-Python build (WEFT_WEB_RUNNER_PURE=1)."""
+    _package_tests(session, PACKAGES / "web-runner", pure=True)
 
 
 def _install_chromium(session: nox.Session) -> None:
@@ -368,9 +383,8 @@ def compat_extensions(session: nox.Session) -> None:
     spec.loader.exec_module(runner)
     # Pure-Python builds: the suites test behaviour, which the mypyc builds share
     # (their own sessions check that), and compiling would take most of the time.
-    pure = {"WEFT_HTTP_PARSER_PURE": "1", "WEFT_WEB_ROUTING_PURE": "1"}
     weft = [str(p) for p in _local_closure(REPO) if p != REPO]
-    session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=pure)
+    session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=_ALL_PURE)
     work = Path(session.bin).parent / "compat-extensions"
     session.run("python", str(REPO / "tools" / "compat_extensions" / "run.py"), str(work))
 
@@ -413,12 +427,11 @@ def e2e(session: nox.Session) -> None:
     # Pure-Python builds, to keep the session short: what these tests look at
     # (processes, sockets, signals) is the same with the mypyc builds, which
     # their own sessions test.
-    pure = {"WEFT_HTTP_PARSER_PURE": "1", "WEFT_WEB_ROUTING_PURE": "1"}
     session.install(
         *(str(p) for p in _local_closure(REPO)),
         f"{PACKAGES / 'web-runner'}[gunicorn,uvloop]",  # as the guide installs it
         *_group(REPO, "e2e"),
-        env=pure,
+        env=_ALL_PURE,
     )
     _pytest(session, "tests/e2e", hypothesis=False)  # not installed: nothing here draws
 

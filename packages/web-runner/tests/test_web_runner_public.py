@@ -14,6 +14,7 @@ from weft.web_runner import GracefulExit
 
 EXPECTED = {
     "__version__",
+    "COMPILED",
     "AbstractAccessLogger",
     "AccessLogger",
     "AppRunner",

@@ -10,6 +10,10 @@ server's import time.
 The test servers, the test client and the pytest plugin are weft-web-testing's
 (``weft.web_testing``); ``weft.web_runner.test_utils`` and
 ``weft.web_runner.pytest_plugin`` are deprecated aliases of them.
+
+``COMPILED`` is True when the connection core (``_connection``) was imported
+as the C extension module that mypyc builds into the wheel where a compiler
+is available, False for the pure-Python build (same code, same behaviour).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import TYPE_CHECKING
 from .__about__ import __version__
 
 if TYPE_CHECKING:
+    #: True when the mypyc-compiled connection core is loaded, False for pure Python.
+    COMPILED: bool
     from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
     from ._cli import main
     from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
@@ -66,7 +72,20 @@ _LAZY: dict[str, str] = {
 }
 
 
+def _compiled() -> bool:
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from . import _connection
+
+    return (getattr(_connection, "__file__", None) or "").endswith(tuple(EXTENSION_SUFFIXES))
+
+
 def __getattr__(name: str) -> object:
+    if name == "COMPILED":
+        # Lazy as the other names: it imports the core, which the pytest plugin need not.
+        value: object = _compiled()
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -81,6 +100,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__",
+    "COMPILED",
     "AbstractAccessLogger",
     "AccessLogger",
     "AppRunner",
