@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 from weft.http_parser import ContentDecoder, RequestHead, RequestParser
 from weft.web_runner._connection import (
     CLOSE,
+    FIRST_REQUEST_GRACE,
     PAUSE_READING,
     QUEUE_HIGH,
     QUEUE_LOW,
@@ -73,6 +74,7 @@ class Glue:
         self.core: Connection[Body] = Connection(
             RequestParser(), self.make_body, (self.empty, self.empty), **options
         )
+        self.core.connection_made(0.0)
         self.actions: list[Action[Body]] = []
         self.reading_paused = False
         self.closed = False
@@ -545,13 +547,15 @@ def test_an_unsupported_content_encoding_is_415() -> None:
 
 def test_close_when_idle_closes_and_when_busy_lets_the_answer_finish() -> None:
     idle = Glue()
+    idle.send(get("/a"))
+    assert idle.finish(idle.take())[0]
     idle.take()
-    idle.perform(idle.core.close())
+    idle.perform(idle.core.close(0.0))  # answered a request: not fresh, idle
     assert idle.is_closed()
     busy = Glue()
     busy.send(get("/a") + get("/b"))
     item = busy.take()
-    busy.perform(busy.core.close())
+    busy.perform(busy.core.close(0.0))
     assert not busy.is_closed()
     assert busy.lifecycle() is Lifecycle.CLOSING
     assert busy.last_answer()
@@ -564,7 +568,7 @@ def test_a_graceful_shutdown_lingers_after_the_last_answer() -> None:
     glue = Glue()
     glue.send(get("/a"))
     item = glue.take()
-    glue.perform(glue.core.close())
+    glue.perform(glue.core.close(0.0))
     glue.send(get("/sent-after"))  # not parsed: no request after it is started
     assert not glue.core.queue
     glue.core.answer_ended(True)
@@ -574,6 +578,80 @@ def test_a_graceful_shutdown_lingers_after_the_last_answer() -> None:
     assert timer.at == 15.0
     assert glue.lifecycle() is Lifecycle.LINGERING
     assert item[0].path == "/a"
+
+
+def test_a_fresh_connection_closed_answers_its_first_request_only() -> None:
+    """Closed (the graceful shutdown) before any request: the first, already sent or
+    arriving within the grace, is parsed, taken and answered as the last; the
+    request pipelined behind it is not parsed, and the task ends."""
+    glue = Glue(read_head_timeout=2.0)
+    assert glue.take() is None  # the task waits
+    glue.perform(glue.core.close(0.5))
+    assert not glue.is_closed()
+    assert glue.core.deadlines() == {"first request": FIRST_REQUEST_GRACE}
+    glue.take(0.5)  # the task wakes for nothing: still waiting, not closed
+    assert not glue.is_closed()
+    glue.send(get("/first") + get("/second"), 0.7)
+    assert [item[0].path for item in glue.core.queue] == ["/first"]
+    item = glue.take(0.7)
+    assert item[0].path == "/first"
+    assert glue.core.deadlines() == {}  # taken: the grace has done its work
+    assert glue.last_answer()
+    assert glue.core.deadlines() == {}  # the held-back second head has no clock
+    assert not glue.core.answered(True, True)
+    assert glue.end(0.8, shutting_down=True)[0] is WRITE_EOF
+    assert glue.lifecycle() is Lifecycle.LINGERING
+    assert not glue.core.queue
+
+
+def test_a_fresh_connection_closed_with_its_first_request_queued_takes_it() -> None:
+    glue = Glue()
+    glue.send(get("/first"))  # parsed before the task ran
+    glue.perform(glue.core.close(2 * FIRST_REQUEST_GRACE))  # however late: it is here
+    assert not glue.is_closed()
+    assert glue.take(2 * FIRST_REQUEST_GRACE)[0].path == "/first"
+
+
+def test_a_fresh_connection_that_sends_nothing_closes_when_the_grace_ends() -> None:
+    glue = Glue()
+    glue.take()
+    glue.perform(glue.core.close(0.25))
+    assert glue.timer == FIRST_REQUEST_GRACE  # counted from the accept, not from close()
+    glue.advance(FIRST_REQUEST_GRACE - EPSILON)
+    assert not glue.is_closed()
+    assert CLOSE in glue.advance(FIRST_REQUEST_GRACE)
+    assert glue.core.take() is None
+    assert not glue.core.serving
+
+
+def test_a_fresh_connection_closed_after_the_grace_is_idle() -> None:
+    glue = Glue()
+    glue.take()
+    glue.perform(glue.core.close(FIRST_REQUEST_GRACE))
+    assert glue.is_closed()
+
+
+def test_a_head_arriving_at_the_grace_is_waited_for_as_any_head() -> None:
+    glue = Glue(read_head_timeout=2.0)
+    glue.take()
+    glue.perform(glue.core.close(0.0))
+    glue.send(b"GET /slow HTTP/1.1\r\n", 0.5)
+    glue.advance(FIRST_REQUEST_GRACE)
+    assert not glue.is_closed()  # the head deadline's business now
+    glue.send(HOST + b"\r\n", 2.0)
+    assert glue.take(2.0)[0].path == "/slow"
+
+
+def test_a_fresh_connection_whose_head_times_out_is_answered_408() -> None:
+    glue = Glue(read_head_timeout=2.0)
+    glue.take()
+    glue.perform(glue.core.close(0.0))
+    glue.send(b"GET /slow HTTP/1.1\r\n", 0.5)
+    glue.advance(FIRST_REQUEST_GRACE)
+    glue.advance(2.5)
+    rejection = glue.take(2.5)
+    assert isinstance(rejection, Rejection)
+    assert rejection.status == 408
 
 
 def test_keep_alive_false_then_true() -> None:
@@ -695,6 +773,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         self.answered: dict[int, int] = {}
         self.closed_before_answer: set[int] = set()
         self.close_asked = False
+        self.fresh_when_closed = False
         self.seq = 0
 
     def _alive(self) -> bool:
@@ -755,7 +834,11 @@ class ConnectionMachine(RuleBasedStateMachine):
                 self.task = "ended"
                 self.glue.end(self.now)
             return
-        assert not closing, "a request started after the connection closed or was closed"
+        # Closed while fresh: its first request may still come (FIRST_REQUEST_GRACE).
+        first_of_fresh = self.fresh_when_closed and not self.started and self._alive()
+        assert not closing or first_of_fresh, (
+            "a request started after the connection closed or was closed"
+        )
         self.started.append(item[0].path if not isinstance(item, Rejection) else "!")
         if isinstance(item, Rejection):
             self.answered[len(self.started) - 1] = 1
@@ -785,8 +868,10 @@ class ConnectionMachine(RuleBasedStateMachine):
     def server_closes(self, draw: int) -> None:
         if draw:
             return
+        if not self.close_asked:
+            self.fresh_when_closed = not self.started
         self.close_asked = True
-        self.glue.perform(self.glue.core.close())
+        self.glue.perform(self.glue.core.close(self.now))
 
     @rule(draw=RARE)
     def handler_says_keep_alive_false(self, draw: int) -> None:

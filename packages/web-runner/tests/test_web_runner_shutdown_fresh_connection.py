@@ -121,7 +121,7 @@ async def test_a_first_head_still_arriving_is_bounded_by_read_head_timeout(
     await until(lambda: bool(served.server.connections))
     slow.send(b"GET /slow HTTP/1.1\r\n")
     (connection,) = served.server.connections
-    await until(lambda: connection._head_handle is not None)  # the head clock runs
+    await until(lambda: "head" in connection._core.deadlines())  # the head clock runs
     cleanup = asyncio.create_task(served.cleanup())
     await until(lambda: served.server.shutting_down)
     await clock.advance(1.0)  # past the grace: a head is arriving, so it stays

@@ -25,6 +25,9 @@ Three machines move side by side, as h11 keeps one state per side::
     Lifecycle (the whole connection)
       OPEN ──close() / shutdown, busy──► CLOSING ──task_ended()──► LINGERING or CLOSED
       OPEN / CLOSING ──close() idle, keep-alive deadline, FIN when idle──► CLOSED
+        (but a fresh connection, no request taken yet, closing: its first request,
+        queued, arriving, or arriving within FIRST_REQUEST_GRACE of the accept, is
+        parsed, taken and answered, and no other; nothing by then: CLOSED)
       OPEN ──task_ended() after an early answer or an error──► LINGERING
       LINGERING ──client FIN, linger deadline──► CLOSED
       any ──connection_lost()──► CLOSED
@@ -39,7 +42,8 @@ calls it after every step):
 * a deadline armed in a state that does not own it: the head deadline only
   in IN_HEAD, the body deadline only in IN_BODY, the keep-alive deadline
   only while IDLE with nothing queued, the linger deadline only while
-  LINGERING; nothing in CLOSED.
+  LINGERING, the first-request deadline only while fresh and CLOSING;
+  nothing in CLOSED.
 * reading paused on the transport when neither reason holds, or not paused
   when one does (OPEN or CLOSING, not HANDED_OFF).
 * more than ``QUEUE_HIGH`` requests queued (one more for the rejection that
@@ -87,6 +91,7 @@ from weft.http_parser import (
 
 __all__ = [
     "CLOSE",
+    "FIRST_REQUEST_GRACE",
     "HANDLING",
     "PAUSE_READING",
     "QUEUE_HIGH",
@@ -114,6 +119,16 @@ __all__ = [
 # holds a bounded amount of memory (GHSA-4fvr-rgm6-gqmc).
 QUEUE_HIGH: Final = 32
 QUEUE_LOW: Final = 8
+
+# How long after its accept a connection that has received nothing yet is
+# still waited for at close() (the graceful shutdown): a client writes its
+# first request as soon as its connect() returns, so the bytes may be in our
+# socket, unread, when the shutdown begins. No other process will serve them
+# (the kernel gave the connection to this one), and a proxy does not retry a
+# request that failed on a fresh connection (nginx: 502). Past this, a
+# connection that sent nothing is idle like any other (a browser's
+# preconnect), so it cannot hold the shutdown.
+FIRST_REQUEST_GRACE: Final = 1.0
 
 
 class Read(enum.Enum):
@@ -260,17 +275,20 @@ class Connection(Generic[B]):
         "_body",
         "_body_at",
         "_body_timeout",
+        "_first_at",
         "_head_at",
         "_head_timeout",
         "_idle_at",
         "_keepalive_timeout",
         "_linger_at",
         "_lingering_time",
+        "_made_at",
         "_make_body",
         "_no_body",
         "_out",
         "answer",
         "consumer_paused",
+        "fresh",
         "last",
         "lifecycle",
         "linger",
@@ -313,6 +331,9 @@ class Connection(Generic[B]):
         self.queue_full = False
         self.refill = False
         self.transport_paused = False
+        self.fresh = True  # no request taken yet (see FIRST_REQUEST_GRACE)
+        self._made_at = 0.0
+        self._first_at: float | None = None
         self._head_at: float | None = None
         self._body_at: float | None = None
         self._idle_at: float | None = None
@@ -362,10 +383,15 @@ class Connection(Generic[B]):
             "body": self._body_at,
             "keep-alive": self._idle_at,
             "linger": self._linger_at,
+            "first request": self._first_at,
         }
         return {name: at for name, at in named.items() if at is not None}
 
     # -- events from the transport
+
+    def connection_made(self, now: float) -> None:
+        """The connection was accepted (the first request's grace counts from here)."""
+        self._made_at = now
 
     def data_received(self, data: bytes, now: float) -> list[Action[B]]:
         """Bytes from the client (b"": parse what the parser held back at the queue's cap).
@@ -376,16 +402,21 @@ class Connection(Generic[B]):
         if self.read not in _FEEDABLE:
             return out  # read and discarded: after an error, while lingering
         lifecycle = self.lifecycle
+        queue = self.queue
+        # Closing: a fresh connection's first request is still parsed, and only it.
+        first = lifecycle is _CLOSING and self.fresh and not queue
         if lifecycle is not _OPEN and not (
             # Closing: the request in hand still gets its body; nothing after it
             # is parsed, as no request after it will be started.
-            lifecycle is _CLOSING and self._body is not None
+            first or (lifecycle is _CLOSING and self._body is not None)
         ):
             return out
         # The cap is hard: the parser stops before a head the queue has no room
         # for and keeps its bytes, however many one read holds (GHSA-4fvr-rgm6-gqmc).
-        queue = self.queue
-        room = max(QUEUE_HIGH - len(queue), 0) if lifecycle is _OPEN else 0
+        if lifecycle is _OPEN:
+            room = max(QUEUE_HIGH - len(queue), 0)
+        else:
+            room = 1 if first else 0
         failure: HttpParserError | None = None
         try:
             events = self.parser.feed(data, room)
@@ -457,7 +488,12 @@ class Connection(Generic[B]):
                     self._arm(at)
         elif self.parser.head_pending:
             self.read = _IN_HEAD
-            if self._head_timeout and self._head_at is None and lifecycle is _OPEN:
+            if (
+                self._head_timeout
+                and self._head_at is None
+                # closing: only the fresh connection's first head has a clock
+                and (lifecycle is _OPEN or (first and not queue))
+            ):
                 # The first bytes of a head (alone, or after whole requests in the same
                 # read): its clock starts. A head completed in this read stopped the
                 # previous clock above.
@@ -519,9 +555,13 @@ class Connection(Generic[B]):
                 self._close()
         if self._linger_at is not None and now >= self._linger_at:
             self._close()
+        if self._first_at is not None and now >= self._first_at:
+            self._first_at = None
+            if not self.queue and not self.parser.head_pending:
+                self._close()  # nothing came: idle after all
         following = [
             at
-            for at in (self._head_at, self._body_at, self._idle_at, self._linger_at)
+            for at in (self._head_at, self._body_at, self._idle_at, self._linger_at, self._first_at)
             if at is not None
         ]
         if following:
@@ -555,9 +595,14 @@ class Connection(Generic[B]):
         if self.answer is not _IDLE:
             raise RuntimeError(f"take() while the task is {self.answer.value}")
         queue = self.queue
-        if not queue or self.lifecycle is not _OPEN:
+        if not queue or not (
+            self.lifecycle is _OPEN or (self.fresh and self.lifecycle is _CLOSING)
+        ):
             return None
         self._idle_at = None
+        if self.fresh:
+            self.fresh = False
+            self._first_at = None
         item = queue.popleft()
         self.answer = _HANDLING
         if self.queue_full and len(queue) <= QUEUE_LOW:
@@ -583,7 +628,8 @@ class Connection(Generic[B]):
         if self.answer is not _IDLE:
             raise RuntimeError(f"idle() while the task is {self.answer.value}")
         if self.lifecycle is _CLOSING:
-            self._close()  # an idle connection closes at once
+            if not self._first_coming(now):
+                self._close()  # an idle connection closes at once
         elif self.lifecycle is _OPEN and self._keepalive_timeout:
             self._idle_at = at = now + self._keepalive_timeout
             armed = self._armed_at
@@ -638,7 +684,7 @@ class Connection(Generic[B]):
             self._close()
             return out
         self.lifecycle = _LINGERING
-        self._head_at = self._body_at = self._idle_at = None
+        self._head_at = self._body_at = self._idle_at = self._first_at = None
         out.append(WRITE_EOF)
         if self.transport_paused:
             self.transport_paused = False
@@ -649,13 +695,17 @@ class Connection(Generic[B]):
 
     # -- events from the application
 
-    def close(self) -> list[Action[B]]:
-        """``close()`` and the graceful shutdown: no new request; idle: close now."""
+    def close(self, now: float) -> list[Action[B]]:
+        """``close()`` and the graceful shutdown: no new request; idle: close now,
+        unless the connection is fresh (see ``FIRST_REQUEST_GRACE``)."""
         out = self._out = []
         if self.lifecycle is _OPEN:
             self.lifecycle = _CLOSING
+            self._idle_at = None  # no next request: only a fresh one's first (below)
         self.last = True
-        if self.lifecycle is _LINGERING or self.answer is _IDLE:
+        if self.lifecycle is _LINGERING or (
+            self.answer is _IDLE and not (self.lifecycle is _CLOSING and self._first_coming(now))
+        ):
             self._close()
         return out
 
@@ -712,6 +762,9 @@ class Connection(Generic[B]):
             "keep-alive deadline while busy"
         )
         assert self._linger_at is None or lifecycle is _LINGERING
+        assert self._first_at is None or (self.fresh and lifecycle is _CLOSING), (
+            "first-request deadline on a connection that is not fresh and closing"
+        )
         if lifecycle is _CLOSED:
             assert not self.deadlines(), "a deadline on a closed connection"
         elif lifecycle is not _LINGERING and read is not _HANDED_OFF:
@@ -771,6 +824,23 @@ class Connection(Generic[B]):
                 self._body_at = now + self._body_timeout  # the body clock restarts now
             self._out.append(RESUME_READING)
 
+    def _first_coming(self, now: float) -> bool:
+        """Closing and idle: whether a fresh connection is not idle yet (its first
+        request arrived, is arriving, or may still arrive within the grace)."""
+        if not self.fresh:
+            return False
+        if self.queue or self.parser.head_pending:
+            # Answered with Connection: close; a head still arriving is bounded
+            # by read_head_timeout, as any head.
+            return True
+        at = self._made_at + FIRST_REQUEST_GRACE
+        if at <= now:
+            return False
+        if self._first_at is None:
+            self._first_at = at
+            self._arm(at)
+        return True
+
     def _wake(self) -> None:
         if self.answer is _IDLE:
             self._out.append(WAKE)
@@ -784,7 +854,7 @@ class Connection(Generic[B]):
         self._wake()
 
     def _clear_deadlines(self) -> None:
-        self._head_at = self._body_at = self._idle_at = self._linger_at = None
+        self._head_at = self._body_at = self._idle_at = self._linger_at = self._first_at = None
 
     def _arm(self, at: float) -> None:
         armed = self._armed_at

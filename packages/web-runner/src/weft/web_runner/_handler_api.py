@@ -113,7 +113,7 @@ class HandlerApiMixin:
         An idle connection closes now. Requests the client pipelined behind
         the one in progress are not answered (as aiohttp's ``close()``).
         """
-        self._dispatch(self._core.close())
+        self._dispatch(self._core.close(self._loop.time()))
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
         """Close gracefully: let the request in progress finish within ``timeout`` seconds.

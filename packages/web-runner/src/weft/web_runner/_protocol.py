@@ -328,6 +328,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its API.
         self._transport = cast(asyncio.Transport, transport)
+        self._core.connection_made(self._loop.time())
         if self._tcp_keepalive:
             sock = transport.get_extra_info("socket")
             if sock is not None and sock.family in _TCP_FAMILIES:
@@ -338,7 +339,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._server.connection_made(self, self._transport)
         self._task = self._loop.create_task(self._serve())
         if self._server.shutting_down:
-            # Accepted just before the sites stopped listening: nothing is started on it.
+            # Accepted just before the sites stopped listening: its first request, if
+            # it comes at once, is the only one answered (see FIRST_REQUEST_GRACE).
             self.close()
 
     def data_received(self, data: bytes) -> None:
@@ -466,9 +468,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     # -- the connection's task
 
     def close_if_idle(self) -> bool:
-        """Close now unless a request is being answered: requests parsed but not yet
-        started are not started (close(), the graceful shutdown)."""
-        self._dispatch(self._core.close())
+        """Close now unless a request is being answered, or a fresh connection's
+        first request is coming (see ``FIRST_REQUEST_GRACE`` in ``_connection``): no
+        other request parsed but not yet started is started (close(), the graceful
+        shutdown)."""
+        self._dispatch(self._core.close(self._loop.time()))
         return not self._core.serving
 
     def force_close(self) -> None:

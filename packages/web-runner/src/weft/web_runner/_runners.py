@@ -14,7 +14,7 @@ in this order (aiohttp 3.14's, with the differences marked):
      request that fails on a reused connection (RFC 9112 §9.3.1; nginx
      retries the next upstream), and aiohttp closes it too;
    * a fresh one (no request started yet) is not idle for its first second
-     (``_FIRST_REQUEST_GRACE`` in ``_protocol.py``): its first request,
+     (``FIRST_REQUEST_GRACE`` in ``_connection.py``): its first request,
      already in the socket or arriving within that second, is answered with
      ``Connection: close``, as a busy one's below, and none after it. A
      client that just connected has written its request, or is about to,
