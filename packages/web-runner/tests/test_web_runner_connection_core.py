@@ -472,27 +472,29 @@ def test_disconnect_mid_response() -> None:
     assert not glue.core.queue  # /next is not started
 
 
-def test_half_close_while_handling_answers_then_closes() -> None:
-    """RFC 9112 §9.6: a client that sent its FIN may still wait for its answer: the
-    connection stays open, the answer says Connection: close, then it closes (no
-    lingering: the client sends nothing more)."""
+def test_a_fin_while_handling_closes_and_starts_nothing_more() -> None:
+    """As aiohttp: the client's FIN closes the connection at once; the handler in
+    hand runs on (its writes fail), and the request pipelined behind it is never
+    taken."""
     glue = Glue()
-    glue.send(get("/"))
+    glue.send(get("/one") + get("/two"))
     item = glue.take()
-    assert glue.perform(glue.core.eof_received()) == []
-    assert glue.last_answer()
-    going_on, actions = glue.finish(item)
-    assert not going_on
-    assert actions == [CLOSE]
+    assert glue.perform(glue.core.eof_received()) == [CLOSE]
+    assert glue.core.handling
+    assert not glue.core.answered(True, True)
+    assert glue.take() is None
+    assert glue.end() == []  # closed already: no lingering
+    assert item[0].path == "/one"
 
 
-def test_half_close_mid_body_fails_the_body() -> None:
+def test_a_fin_mid_body_fails_the_body_and_closes() -> None:
     glue = Glue()
     glue.send(post("/", b"0123456789")[:-4])
     body = glue.take()[1]
     glue.perform(glue.core.eof_received())
     assert failed_with(body) is BodyFailure.PEER_CLOSED
-    assert not glue.is_closed()
+    assert glue.is_closed()
+    assert glue.core.deadlines() == {}
 
 
 def test_half_close_when_idle_closes() -> None:

@@ -24,7 +24,7 @@ Three machines move side by side, as h11 keeps one state per side::
 
     Lifecycle (the whole connection)
       OPEN ──close() / shutdown, busy──► CLOSING ──task_ended()──► LINGERING or CLOSED
-      OPEN / CLOSING ──close() idle, keep-alive deadline, FIN when idle──► CLOSED
+      OPEN / CLOSING ──close() idle, keep-alive deadline, client FIN──► CLOSED
         (but a fresh connection, no request taken yet, closing: its first request,
         queued, arriving, or arriving within FIRST_REQUEST_GRACE of the accept, is
         parsed, taken and answered, and no other; nothing by then: CLOSED)
@@ -51,10 +51,10 @@ calls it after every step):
 
 Flags beside the states, each with one meaning:
 
-* ``peer_closed``: the client sent its FIN (RFC 9112 §9.6: a half-closed
-  client may still wait for its answer).
+* ``peer_closed``: the client sent its FIN. Over HTTP that closes the
+  connection (``eof_received``); an upgraded protocol decides for itself.
 * ``last``: the answer in progress, or the next, is the connection's last
-  (the client's FIN, ``close()``, ``keep_alive(False)``).
+  (``close()``, ``keep_alive(False)``; the client's FIN).
 * ``linger``: when the task ends, close politely (FIN, then read and
   discard until the client closes or ``lingering_time``), because the client
   may still be sending: closing over unread bytes makes the kernel send a
@@ -413,10 +413,7 @@ class Connection(Generic[B]):
             return out
         # The cap is hard: the parser stops before a head the queue has no room
         # for and keeps its bytes, however many one read holds (GHSA-4fvr-rgm6-gqmc).
-        if lifecycle is _OPEN:
-            room = max(QUEUE_HIGH - len(queue), 0)
-        else:
-            room = 1 if first else 0
+        room = max(QUEUE_HIGH - len(queue), 0) if lifecycle is _OPEN else int(first)
         failure: HttpParserError | None = None
         try:
             events = self.parser.feed(data, room)
@@ -508,22 +505,27 @@ class Connection(Generic[B]):
         return out
 
     def eof_received(self) -> list[Action[B]]:
-        """The client's FIN."""
+        """The client's FIN ends the connection, as aiohttp's (which leaves the FIN
+        to asyncio, which closes the transport).
+
+        A handler that runs goes on (the glue cancels it only with
+        ``handler_cancellation``) but its writes fail, which is how a streaming
+        handler (SSE, long-poll) learns that its client left; a body still
+        arriving fails; requests queued are not started. RFC 9112 §9.6 lets a
+        client half-close and still wait for its answer, but aiohttp's users
+        cannot rely on that, and a streaming handler could not tell a
+        half-close from a departure. Lingering, the FIN is what we waited for.
+        """
         out = self._out = []
         self.peer_closed = self.last = True
         if self.read is _HANDED_OFF:
             return out  # the upgraded protocol's business
-        if self.lifecycle is _LINGERING:
-            self._close()
-            return out
-        self.read = _STOPPED
-        self._head_at = self._body_at = None
+        self._stop()
         body = self._body
         if body is not None:
             self._body = None
             out.append(FailBody(body, BodyFailure.PEER_CLOSED))
-        if self.answer is _IDLE and not self.queue:
-            self._close()
+        self._close()
         return out
 
     def connection_lost(self) -> list[Action[B]]:

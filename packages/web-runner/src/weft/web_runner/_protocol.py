@@ -33,6 +33,12 @@ Timeouts (each None disables it, and so does 0 but for keepalive_timeout):
   escape answers 408, and the connection closes. Time while reading is
   paused (the handler is behind) does not count.
 
+The client's FIN ends the connection, as in aiohttp: the transport closes,
+``request.transport`` becomes None, the handler's writes fail with
+ConnectionResetError and nothing more is answered or started (the handler
+is cancelled only with ``handler_cancellation``); see
+``Connection.eof_received``.
+
 Lingering close (RFC 9112 §9.6): when the server ends a connection while the
 client may still be sending (a parse error, a timeout, a body left unread),
 it sends its response, half-closes (FIN, where the transport can), and reads
@@ -359,13 +365,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def eof_received(self) -> bool:
         if self._upgraded is not None:
             return self._upgraded_eof(self._upgraded)
-        core = self._core
-        lingering = not core.serving
-        self._dispatch(core.eof_received())
-        # A half-closed client may still wait for its answer (RFC 9112 §9.6), unless
-        # handler_cancellation asks, as in aiohttp, to treat its FIN as a disconnect:
-        # returning False closes the transport, and connection_lost cancels the handler.
-        return not (lingering or self._handler_cancellation)
+        # The core closes the transport (see Connection.eof_received); False says
+        # the same to asyncio, and connection_lost follows: request.transport
+        # becomes None, and the handler is cancelled only with handler_cancellation.
+        self._dispatch(self._core.eof_received())
+        return False
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._upgraded is not None:
@@ -585,8 +589,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # to close, and that request is lost (read as body, then dropped).
                 response.force_close()
             elif not response.prepared and self._core.last_answer:
-                # The connection's last answer (the graceful shutdown, close(), a
-                # client's FIN; keepalive_timeout=0 with nothing pipelined): said in
+                # The connection's last answer (the graceful shutdown, close(),
+                # keep_alive(False); keepalive_timeout=0 with nothing pipelined): said in
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
@@ -605,8 +609,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             if keep_alive and not complete:
                 keep_alive = await self._discard_body(payload)
                 complete = payload.is_eof()
-            # A client that sent its FIN sends no further request, and close() or
-            # keep_alive(False) ask for the same: close once answered.
+            # close() and keep_alive(False) ask to close once answered.
             return self._core.answered(keep_alive, complete)
         finally:
             if self._core.answer is HANDLING:  # it gave up: an error, a cancellation

@@ -61,9 +61,6 @@ class UpgradeMixin:
         self._dispatch(actions)
         if data:
             receiver.data_received(data)
-        if self._core.peer_closed:  # the peer sent FIN before the switch
-            receiver.eof_received()
-            transport.close()
 
     def _upgraded_eof(self, receiver: UpgradeReceiver) -> bool:
         """A FIN after the switch: tell the receiver, then let the transport close."""
