@@ -149,7 +149,7 @@ async def test_a_first_head_begun_within_the_grace_is_not_cut_when_it_ends(
     cleanup = asyncio.create_task(served.cleanup())
     await until(lambda: served.server.shutting_down)
     fresh.send(b"GET /first HTTP/1.1\r\n")
-    await until(lambda: connection._parser.head_pending)
+    await until(lambda: connection._core.parser.head_pending)
     await clock.advance(1.0)  # the grace ends while the head arrives
     assert served.server.connections
     fresh.send(b"Host: x\r\n\r\n")
