@@ -82,6 +82,7 @@ class Glue:
         self.wakes = 0
         self.timer: float | None = None
         self.arms: list[float] = []
+        self.rejected: list[int] = []  # what RequestHandler reports to Server.observer
 
     def make_body(self, head: RequestHead) -> tuple[Body, Body]:
         assert head.chunked or head.content_length, "asked for a body a request has not"
@@ -110,6 +111,10 @@ class Glue:
             elif isinstance(action, ArmTimer):
                 self.timer = action.at
                 self.arms.append(action.at)
+            elif isinstance(action, Rejection):
+                # Reported as it is queued (the glue tells Server.observer).
+                assert action in self.core.queue, "reported a rejection not queued"
+                self.rejected.append(action.status)
             elif action is WAKE:
                 self.wakes += 1
             elif action is PAUSE_READING:
@@ -354,6 +359,7 @@ def test_the_head_deadline() -> None:
     (rejection,) = glue.core.queue
     assert isinstance(rejection, Rejection)
     assert rejection.status == 408
+    assert glue.rejected == [408]  # reported once, as it was queued
     assert glue.read() is Read.STOPPED
     assert glue.wakes == 1
 
@@ -526,6 +532,7 @@ def test_a_bad_request_is_answered_after_the_requests_before_it() -> None:
     assert request_at(glue, 0)[0].path == "/a"
     assert isinstance(rejection, Rejection)
     assert rejection.status == 400
+    assert glue.rejected == [400]
     glue.finish(glue.take())
     assert glue.take() is rejection
     # After a framing error the client may still be sending: FIN, then read and discard.
@@ -541,6 +548,7 @@ def test_an_unsupported_content_encoding_is_415() -> None:
     (rejection,) = glue.core.queue
     assert isinstance(rejection, Rejection)
     assert rejection.status == 415
+    assert glue.rejected == [415]
     assert dict(rejection.headers)["Accept-Encoding"]
 
 

@@ -235,7 +235,9 @@ class Rejection(NamedTuple):
     headers: tuple[tuple[str, str], ...] = ()
 
 
-Action = Signal | FeedBody[B] | EndBody[B] | FailBody[B] | ArmTimer
+# A Rejection among the actions: the rejection was just queued; the glue reports
+# it (Server.observer's request_rejected). The connection knows no Server.
+Action = Signal | FeedBody[B] | EndBody[B] | FailBody[B] | ArmTimer | Rejection
 # A request: its head, its body as sent (the connection's to feed) and the body
 # the handler reads (the same body, or its decoded view). Or a rejection.
 Item = tuple[RequestHead, B, B] | Rejection
@@ -782,6 +784,7 @@ class Connection(Generic[B]):
         self._stop()
         self.queue.append(rejection)
         self._wake()
+        self._out.append(rejection)  # for the glue to report (Server.observer)
 
     def _stop(self) -> None:
         self.read = _STOPPED

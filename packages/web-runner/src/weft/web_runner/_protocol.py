@@ -427,6 +427,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 self._timer = self._loop.call_at(action.at, self._on_timer)  # type: ignore[union-attr]
             elif kind is FailBody:
                 self._fail_body(action)  # type: ignore[arg-type]
+            elif kind is Rejection:
+                # The core queued a rejection (the parser's error, a 415, the
+                # head timeout's 408): one is-not-None check when nothing observes.
+                observer = self._server.observer
+                if observer is not None:
+                    observer.request_rejected(action.status)  # type: ignore[union-attr]
             elif (transport := self._transport) is None:
                 continue
             elif action is PAUSE_READING:
