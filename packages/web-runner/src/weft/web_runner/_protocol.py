@@ -355,12 +355,22 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             return
         actions = self._core.data_received(data, self._loop.time())
         if actions:
-            if len(actions) == 1 and actions[0] is WAKE:  # a request, the task waiting
-                waiter, self._waiter = self._waiter, None
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-            else:
-                self._dispatch(actions)
+            # The two common reads, performed without the dispatch: a request
+            # (wake the waiting task) and a piece of the body being received.
+            if len(actions) == 1:
+                action = actions[0]
+                if action is WAKE:
+                    waiter, self._waiter = self._waiter, None
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
+                    return
+                if type(action) is FeedBody:
+                    body = action.body  # type: ignore[union-attr]
+                    body.feed_data(action.data)  # type: ignore[union-attr]
+                    if action.end:  # type: ignore[union-attr]
+                        body.feed_eof()
+                    return
+            self._dispatch(actions)
 
     def eof_received(self) -> bool:
         if self._upgraded is not None:
