@@ -365,9 +365,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                         waiter.set_result(None)
                     return
                 if type(action) is FeedBody:
-                    body = action.body  # type: ignore[union-attr]
-                    body.feed_data(action.data)  # type: ignore[union-attr]
-                    if action.end:  # type: ignore[union-attr]
+                    body = action.body
+                    body.feed_data(action.data)
+                    if action.end:
                         body.feed_eof()
                     return
             self._dispatch(actions)
