@@ -36,9 +36,9 @@ def test_compiled_flag_matches_the_modules() -> None:
 
 
 def test_the_glue_and_the_api_stay_pure() -> None:
-    """What applications subclass or patch (the protocol, the server, the runners,
-    the test client) is never compiled."""
-    for name in ("_protocol", "_server", "_runners", "_handler_api", "_upgrade", "_test_client"):
+    """What applications subclass or patch (the protocol, the server, the runners)
+    is never compiled."""
+    for name in ("_protocol", "_server", "_runners", "_handler_api", "_upgrade"):
         assert not _is_extension(name), name
 
 
