@@ -521,9 +521,15 @@ def bench(session: nox.Session) -> None:
     """The benchmarks of tools/bench, weft beside aiohttp in one run, ratios printed."""
     session.install(
         *(str(p) for p in _local_closure(REPO)),
-        "aiohttp",
+        "aiohttp>=3.14,<3.15",
         "h11",
         "httptools",
+        # bench_server.py: every server on uvloop, and the peers it measures weft against
+        # (BlackSheep served by granian, Sanic). Benchmark-only: no package depends on them.
+        "uvloop",
+        "blacksheep>=2.6,<2.7",
+        "granian>=2.8,<2.9",
+        "sanic>=25.12,<25.13",
         # bench_observability.py: the prometheus and otel extras, and the SDK they record into.
         "prometheus-client",
         "opentelemetry-api",

@@ -9,7 +9,12 @@ the same lines. Routes:
 * ``POST /api/v1/svc{0..99}/items/{item}/tags/{tag}``: 100 routes; the
   handler reads the path params, the query and a JSON body and answers JSON;
 * ``POST /upload``: a multipart/form-data upload read with ``post()``; answers
-  the file's size.
+  the file's size;
+* ``GET /stream``: 1 MiB as a streamed response (``StreamResponse``,
+  ``prepare()``, then 16 ``write()`` calls of 64 KiB each).
+
+tools/bench/peer_blacksheep.py and tools/bench/peer_sanic.py serve the same
+routes with the same answers in BlackSheep and Sanic.
 
 Run: ``python tools/bench/server_app.py PORT [--uvloop]`` (access log off,
 no start-up message; SIGINT or SIGTERM stops it).
@@ -27,6 +32,8 @@ else:
     from weft import web  # type: ignore[no-redef]
 
 ROUTES = 100
+STREAM_CHUNK = bytes(range(256)) * 256  # 64 KiB
+STREAM_WRITES = 16
 
 
 async def plaintext(request: web.Request) -> web.Response:
@@ -60,6 +67,15 @@ async def upload(request: web.Request) -> web.Response:
     return web.json_response({"filename": field.filename, "size": size})
 
 
+async def stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse()
+    response.content_type = "application/octet-stream"
+    await response.prepare(request)
+    for _ in range(STREAM_WRITES):
+        await response.write(STREAM_CHUNK)
+    return response
+
+
 def make_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/plaintext", plaintext)
@@ -67,6 +83,7 @@ def make_app() -> web.Application:
     for i in range(ROUTES):
         app.router.add_post(f"/api/v1/svc{i}/items/{{item}}/tags/{{tag}}", api)
     app.router.add_post("/upload", upload)
+    app.router.add_get("/stream", stream)
     return app
 
 
