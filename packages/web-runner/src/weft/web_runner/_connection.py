@@ -632,7 +632,9 @@ class Connection(Generic[B]):
         if self.answer is not _IDLE:
             raise RuntimeError(f"idle() while the task is {self.answer.value}")
         if self.lifecycle is _CLOSING:
-            if not self._first_coming(now):
+            if self._first_coming(now):
+                self._await_first_request()
+            else:
                 self._close()  # an idle connection closes at once
         elif self.lifecycle is _OPEN and self._keepalive_timeout:
             self._idle_at = at = now + self._keepalive_timeout
@@ -707,10 +709,13 @@ class Connection(Generic[B]):
             self.lifecycle = _CLOSING
             self._idle_at = None  # no next request: only a fresh one's first (below)
         self.last = True
-        if self.lifecycle is _LINGERING or (
-            self.answer is _IDLE and not (self.lifecycle is _CLOSING and self._first_coming(now))
-        ):
+        if self.lifecycle is _LINGERING:
             self._close()
+        elif self.answer is _IDLE:
+            if self.lifecycle is _CLOSING and self._first_coming(now):
+                self._await_first_request()
+            else:
+                self._close()
         return out
 
     def force_close(self) -> list[Action[B]]:
@@ -831,20 +836,24 @@ class Connection(Generic[B]):
 
     def _first_coming(self, now: float) -> bool:
         """Closing and idle: whether a fresh connection is not idle yet (its first
-        request arrived, is arriving, or may still arrive within the grace)."""
-        if not self.fresh:
-            return False
-        if self.queue or self.parser.head_pending:
-            # Answered with Connection: close; a head still arriving is bounded
-            # by read_head_timeout, as any head.
-            return True
-        at = self._made_at + FIRST_REQUEST_GRACE
-        if at <= now:
-            return False
-        if self._first_at is None:
-            self._first_at = at
-            self._arm(at)
-        return True
+        request arrived, is arriving, or may still arrive within the grace). Changes
+        nothing: when it holds, the caller calls ``_await_first_request``."""
+        # Queued or arriving, it is answered with Connection: close; a head still
+        # arriving is bounded by read_head_timeout, as any head.
+        return self.fresh and (
+            bool(self.queue)
+            or self.parser.head_pending
+            or now < self._made_at + FIRST_REQUEST_GRACE
+        )
+
+    def _await_first_request(self) -> None:
+        """A fresh connection kept open at close() for its first request
+        (``_first_coming``): when nothing of it came yet, arm the first-request
+        deadline, the end of the grace (once)."""
+        if self.queue or self.parser.head_pending or self._first_at is not None:
+            return
+        self._first_at = at = self._made_at + FIRST_REQUEST_GRACE
+        self._arm(at)
 
     def _wake(self) -> None:
         if self.answer is _IDLE:
