@@ -559,6 +559,8 @@ async def test_connection_lost() -> None:
     assert await peer.ws.receive_str() == "last"
     assert (await peer.ws.receive()).type is WSMsgType.CLOSED
     assert peer.ws.close_code == WSCloseCode.ABNORMAL_CLOSURE
+    # What the connection reads from its receiver to report the close (web-runner).
+    assert getattr(peer.conn.receiver, "close_code", None) == WSCloseCode.ABNORMAL_CLOSURE
     assert isinstance(peer.ws.exception(), ConnectionResetError)
     assert await peer.ws.close() is False
 

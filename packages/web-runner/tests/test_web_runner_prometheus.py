@@ -213,6 +213,61 @@ async def test_the_protocols_own_rejections_are_counted_once_the_server_is_obser
 
 
 @pytest.mark.asyncio
+async def test_the_bodys_rejections_are_the_protocols(serve: Serve, until: Until) -> None:
+    """A body that stops arriving (408) and a broken one (400): the connection answers and
+    reports them (by="protocol"), once; the request counts with the status the client
+    got, not as an escaped exception's 500, and not as the app's rejection."""
+    metrics = PrometheusMetrics(CollectorRegistry())
+    served = await serve(make_app(metrics), read_body_timeout=0.2)
+    stalled = await served.connect()
+    stalled.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    assert (await stalled.response()).status == 408
+    broken = await served.connect()
+    broken.send(
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n"
+    )
+    assert (await broken.response()).status == 400
+    for connection in (stalled, broken):
+        await connection.read_to_eof()
+        await connection.close()
+    await until(lambda: value(metrics, "weft_http_open_connections") == 0)
+    rejections = "weft_http_rejections_total"
+    assert value(metrics, rejections, status="408", by="protocol") == 1
+    assert value(metrics, rejections, status="400", by="protocol") == 1
+    assert value(metrics, rejections, status="408", by="app") == 0
+    assert value(metrics, rejections, status="400", by="app") == 0
+    assert value(metrics, REQUESTS, method="POST", route="/upload", status_class="4xx") == 2
+    assert value(metrics, REQUESTS, method="POST", route="/upload", status_class="5xx") == 0
+
+
+@pytest.mark.asyncio
+async def test_a_websocket_the_connection_closes_is_counted_once(
+    serve: Serve, client: aiohttp.ClientSession, until: Until
+) -> None:
+    """A handler that returns its WebSocket open: the connection closes it (1000) after
+    the handler returned, and reports it; counted once."""
+    metrics = PrometheusMetrics(CollectorRegistry())
+
+    async def once(request: Request) -> StreamResponse:
+        ws = WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(await ws.receive_str())
+        return ws
+
+    app = Application()
+    app.router.add_get("/ws", once)
+    setup_metrics(app, metrics=metrics)
+    served = await serve(app)
+    async with client.ws_connect(served.url("/ws")) as ws:
+        await ws.send_str("hi")
+        assert (await ws.receive()).data == "hi"
+        assert (await ws.receive()).type is aiohttp.WSMsgType.CLOSE
+    await until(lambda: value(metrics, "weft_websocket_closes_total", code="1000") == 1)
+    await until(lambda: value(metrics, "weft_http_open_connections") == 0)
+    assert value(metrics, "weft_websocket_closes_total", code="1000") == 1
+
+
+@pytest.mark.asyncio
 async def test_websocket_closes_are_counted_by_code(
     serve: Serve, client: aiohttp.ClientSession
 ) -> None:

@@ -21,6 +21,10 @@ The contract, for the connection:
    then closes; the end of the connection is ``receiver.connection_lost(exc)``,
    called exactly once (at once if the connection is already gone).
 4. When the handler returns, the connection closes.
+5. A receiver may have a ``close_code`` (``int | None``; a WebSocketResponse's
+   has, its ``close_code``): once the connection has ended and told the
+   receiver, the connection may read it to report the close (web-runner tells
+   its Server's observer).
 """
 
 from __future__ import annotations

@@ -119,6 +119,11 @@ class _Receiver:
     def __init__(self, ws: WebSocketResponse[Any]) -> None:
         self._ws = ws
 
+    @property
+    def close_code(self) -> int | None:
+        """The WebSocket's ``close_code``: the connection reports it once it has ended."""
+        return self._ws._close_code
+
     def data_received(self, data: bytes) -> None:
         self._ws._feed(data)
 

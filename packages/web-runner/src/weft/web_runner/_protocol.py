@@ -384,6 +384,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._upgraded is not None:
             self._upgraded.connection_lost(exc)
+            self._report_upgraded_close(self._upgraded)
         self._server.connection_lost(self, exc)
         if self._timer is not None:
             self._timer.cancel()
@@ -580,11 +581,15 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if isinstance(exc, BodyReadTimeoutError):
                     response = Response(status=408, text=f"408: Request Timeout\n\n{exc}")
                     response.force_close()
+                    if (observer := self._server.observer) is not None:
+                        observer.request_rejected(408)
                 elif isinstance(exc, (RequestPayloadError, HttpParserError)):
                     # HttpParserError: the body failed to decode (400, or 413 past a cap).
                     text = f"{exc.status}: {exc}"
                     response = Response(status=exc.status, reason=exc.reason, text=text)
                     response.force_close()
+                    if (observer := self._server.observer) is not None:
+                        observer.request_rejected(exc.status)
                 elif isinstance(exc, TimeoutError):
                     # As aiohttp: a timeout the handler let escape (a backend it waited
                     # on) is a gateway's, 504 with no body. Logged as aiohttp logs it:

@@ -142,9 +142,14 @@ class Server:
         self._shutting_down = False
         self._all_closed: asyncio.Future[None] | None = None
         self.requests_count = 0
-        # Told of what the connections decide on their own (weft.web_runner.observer);
-        # None, the default, costs each such place one attribute check.
+        # Told of the connections and of what they decide on their own
+        # (weft.web_runner.observer); None, the default, costs each such place one
+        # attribute check. Set by observe_server().
         self.observer: ServerObserver | None = None
+        # The connections reported opened to the observer. Each is reported closed
+        # once, when it is lost, though the shutdown forgets its connections
+        # (_connections) before they are; one open before the observer came is not.
+        self._reported: set[RequestHandler] = set()
 
     @property
     def connections(self) -> list[RequestHandler]:
@@ -153,13 +158,27 @@ class Server:
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         """``handler``'s connection opened (its protocol calls this)."""
         self._connections[handler] = transport
+        if (observer := self.observer) is not None:
+            self._reported.add(handler)
+            observer.connection_opened()
 
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         """``handler``'s connection closed, with ``exc`` when it broke."""
         self._connections.pop(handler, None)
+        if (observer := self.observer) is not None and handler in self._reported:
+            self._reported.discard(handler)
+            observer.connection_closed()
         waiter = self._all_closed
         if not self._connections and waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _observe(self, observer: ServerObserver) -> None:
+        """Make ``observer`` the Server's (``observe_server`` does). When the Server had
+        none, the connections open now count as reported opened (the caller reports
+        them), so that each is reported closed when it goes."""
+        if self.observer is None:
+            self._reported.update(self._connections)
+        self.observer = observer
 
     def _make_request(
         self,

@@ -9,7 +9,10 @@ every read to it. The core is ``HANDED_OFF``: no HTTP deadline runs again,
 the keep-alive deadline only runs while no request is being answered, and
 the connection closes when the handler returns (the 101 response is not
 keep-alive). A FIN from the peer closes the connection; its end reaches the
-receiver as ``connection_lost``.
+receiver as ``connection_lost``, and then the Server's observer (if any) as
+``websocket_closed(code)``, once per connection, when the receiver has a
+``close_code`` (a WebSocketResponse's: the peer's code, the code of the error
+the WebSocket closed on, or 1006 when it ended without a close frame).
 
 When the handler declines the upgrade (answers anything but 101), the
 parser resumes HTTP from the bytes that followed the request
@@ -27,6 +30,9 @@ from weft.web_core import UpgradeReceiver
 
 from ._connection import Action, Connection
 
+if TYPE_CHECKING:
+    from ._server import Server
+
 __all__ = ["UpgradeMixin"]
 
 
@@ -41,6 +47,7 @@ class UpgradeMixin:
     if TYPE_CHECKING:
         #: The protocol the connection switched to, or None while it speaks HTTP.
         _upgraded: UpgradeReceiver | None
+        _server: Server
         _transport: asyncio.Transport | None
         _core: Connection[BodyStream]
 
@@ -57,10 +64,20 @@ class UpgradeMixin:
         transport = self._transport
         if transport is None or transport.is_closing():
             receiver.connection_lost(None)
+            if transport is None:  # lost already: connection_lost() has passed
+                self._report_upgraded_close(receiver)
             return
         self._dispatch(actions)
         if data:
             receiver.data_received(data)
+
+    def _report_upgraded_close(self, receiver: UpgradeReceiver) -> None:
+        """The switched connection ended: tell the Server's observer its close code."""
+        observer = self._server.observer
+        if observer is not None:
+            code = getattr(receiver, "close_code", None)
+            if code is not None:  # a WebSocket's (another protocol may have none)
+                observer.websocket_closed(code)
 
     def _upgraded_eof(self, receiver: UpgradeReceiver) -> bool:
         """A FIN after the switch: tell the receiver, then let the transport close."""

@@ -7,21 +7,25 @@ server"): a Server holds ``observer: ServerObserver | None`` (None by
 default), and each call site is ``if (o := server.observer) is not None:
 o.request_rejected(431)``, one attribute check when nothing observes.
 
-The protocol reports its rejections there (the parser's 400, 413, 414, 431,
-501, 505, the 415 of an unknown coding, the head timeout's 408) once the
-Server has an observer: ``observe_server()`` gives it one, the first time an
-observer asks for that Server (the prometheus middleware asks at the
-Server's first request, so a rejection before any request is not counted).
-Connections are reported through the Server's public ``connection_made`` /
-``connection_lost``, wrapped on the instance; WebSocket closes by the
-prometheus middleware, which sees each WebSocket handler return.
+Once the Server has an observer (``observe_server()`` gives it one, the first
+time an observer asks for that Server; the prometheus middleware asks at the
+Server's first request, so what comes before it is not counted):
+
+* connections: the Server reports each one opened (``connection_made``) and
+  closed once (``connection_lost``), though its graceful shutdown forgets its
+  connections before they are lost; those open when the observer came are
+  reported opened to it at once;
+* rejections the connection answers itself: the parser's 400, 413, 414, 431,
+  501, 505, the 415 of an unknown coding, the head timeout's 408 (as the core
+  queues them), and the body's, when a handler lets its error escape: the body
+  timeout's 408 and a broken body's 400 or 413 (as the connection answers them);
+* WebSocket closes: the connection reports one per WebSocket as it ends
+  (``websocket_closed(code)``, the WebSocketResponse's ``close_code``), whoever
+  closed it: the peer, the handler, the connection after the handler returned
+  (1000), a protocol violation (1002, 1007, 1009), a lost connection (1006).
 """
 
 from __future__ import annotations
-
-import asyncio
-import weakref
-from typing import Any
 
 from ._server import Server
 
@@ -46,75 +50,57 @@ class ServerObserver:
     def request_rejected(self, status: int) -> None:
         """The protocol answered ``status`` itself, before or instead of the app.
 
-        The parser's rejections (400, 413, 414, 431, 501, 505) and the
-        timeouts (408): what the app's middlewares never see.
+        The parser's rejections (400, 413, 414, 431, 501, 505), the 415 of an
+        unknown coding, the timeouts (408: the head's, the body's) and a broken
+        body's status: what the app's middlewares never see, or see only as an
+        exception.
         """
 
     def websocket_closed(self, code: int) -> None:
-        """A WebSocket connection closed with ``code`` (RFC 6455 §7.4)."""
+        """A WebSocket connection ended with ``code`` (RFC 6455 §7.4; 1006: no close
+        frame): once per WebSocket, whoever closed it."""
 
 
 class _FanOut(ServerObserver):
     """The Server's one observer, passing what its connections report on to every observer."""
 
-    __slots__ = ("_observers",)
+    __slots__ = ("observers",)
 
     def __init__(self, observers: list[ServerObserver]) -> None:
-        self._observers = observers
+        self.observers = observers
+
+    def connection_opened(self) -> None:
+        for each in self.observers:
+            each.connection_opened()
+
+    def connection_closed(self) -> None:
+        for each in self.observers:
+            each.connection_closed()
 
     def request_rejected(self, status: int) -> None:
-        for each in self._observers:
+        for each in self.observers:
             each.request_rejected(status)
 
     def websocket_closed(self, code: int) -> None:
-        for each in self._observers:
+        for each in self.observers:
             each.websocket_closed(code)
-
-
-# Server -> its observers; weak so that a Server (in tests, one per app) is not kept.
-_observed: weakref.WeakKeyDictionary[Server, tuple[list[ServerObserver], set[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def observe_server(server: Server, observer: ServerObserver) -> bool:
     """Report ``server``'s connections to ``observer``; False if it already does.
 
-    The connections already open are reported as opened at once, so a gauge of open connections is
-    right from here on. The Server's ``connection_made`` / ``connection_lost``
-    are wrapped on the instance (its class is untouched).
+    The connections already open are reported as opened at once, so a gauge of
+    open connections is right from here on; each is reported closed once, when
+    it goes. The Server's ``observer`` becomes one that passes every report on
+    to each observer given here (an observer the Server had already is kept).
     """
-    tracked = _observed.get(server)
-    if tracked is None:
-        observers: list[ServerObserver] = []
-        # The connections reported open: each is reported closed once, even when
-        # the Server forgot it first (its shutdown drops them before they close).
-        open_now: set[Any] = set(server.connections)
-        made = server.connection_made
-        lost = server.connection_lost
-
-        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-            made(handler, transport)
-            open_now.add(handler)
-            for each in observers:
-                each.connection_opened()
-
-        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
-            lost(handler, exc)
-            if handler in open_now:
-                open_now.discard(handler)
-                for each in observers:
-                    each.connection_closed()
-
-        # Instance attributes shadow the methods; the connections call them by name.
-        setattr(server, "connection_made", connection_made)  # noqa: B010
-        setattr(server, "connection_lost", connection_lost)  # noqa: B010
-        server.observer = _FanOut(observers)
-        tracked = _observed[server] = (observers, open_now)
-    observers, open_now = tracked
-    if observer in observers:
+    fan_out = server.observer
+    if not isinstance(fan_out, _FanOut):
+        fan_out = _FanOut([] if fan_out is None else [fan_out])
+        server._observe(fan_out)
+    if observer in fan_out.observers:
         return False
-    observers.append(observer)
-    for _ in open_now:
+    fan_out.observers.append(observer)
+    for _ in server._reported:
         observer.connection_opened()
     return True

@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from weft.http_parser import HttpParserError
 from weft.web_core import (
     Application,
     Request,
@@ -35,6 +36,7 @@ from weft.web_core import (
 )
 from weft.web_exceptions import HTTPException
 
+from ._errors import BodyReadTimeoutError, RequestPayloadError
 from ._server import Server
 from .observer import ServerObserver, observe_server
 
@@ -61,6 +63,12 @@ _METHODS = frozenset(
 _STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # Statuses that say a request broke a rule or a limit rather than a route's logic.
 _REJECTIONS = frozenset({400, 408, 413, 414, 431})
+
+
+# What escapes a handler when its request's body failed (stalled, broke the framing,
+# failed to decode): the connection answers it (408, or the error's status) and
+# reports the rejection itself, as the protocol's.
+_BODY_ERRORS = (BodyReadTimeoutError, RequestPayloadError, HttpParserError)
 
 
 def _status_class(status: int) -> str:
@@ -148,20 +156,21 @@ class PrometheusMetrics(ServerObserver):
         # Bounded as the labels are (methods x routes x classes).
         children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
-        def record(method: str, route: str, status: int, elapsed: float) -> None:
+        def record(method: str, route: str, status: int, elapsed: float, by_app: bool) -> None:
             key = (method, route, _status_class(status))
             pair = children.get(key)
             if pair is None:
                 pair = children[key] = (self.requests.labels(*key), self.duration.labels(*key))
             pair[0].inc()
             pair[1].observe(elapsed)
-            if status in _REJECTIONS:
+            if by_app and status in _REJECTIONS:
                 rejections.labels(str(status), "app").inc()
 
         @middleware
         async def prometheus_middleware(request: Request, handler: _Handler) -> StreamResponse:
             # The Server is met through its requests (the app never sees it):
-            # the first request of each starts the count of its connections.
+            # the first request of each starts the count of its connections, and its
+            # connections report their rejections and WebSocket closes from then on.
             server = getattr(request.protocol, "_server", None)
             if server is not None and server not in observed:
                 observe_server(server, self)
@@ -171,16 +180,26 @@ class PrometheusMetrics(ServerObserver):
             route = UNMATCHED_ROUTE if resource is None else resource.canonical
             # None until known: a request cancelled (its client gone) is not counted.
             status: int | None = None
+            by_app = True
             in_flight.inc()
             start = time.perf_counter()
             try:
                 response = await handler(request)
                 status = response.status
-                if isinstance(response, WebSocketResponse) and response.close_code is not None:
+                if (
+                    server is None  # not weft's connection: none reports the close
+                    and isinstance(response, WebSocketResponse)
+                    and response.close_code is not None
+                ):
                     self.websocket_closed(response.close_code)
                 return response
             except HTTPException as exc:
                 status = exc.status
+                raise
+            except _BODY_ERRORS as exc:
+                # Answered and reported (by="protocol") by the connection.
+                status = 408 if isinstance(exc, BodyReadTimeoutError) else exc.status
+                by_app = False
                 raise
             except Exception:
                 status = 500  # what the app answers an escaped exception with
@@ -189,7 +208,7 @@ class PrometheusMetrics(ServerObserver):
                 elapsed = time.perf_counter() - start
                 in_flight.dec()
                 if status is not None:
-                    record(method, route, status, elapsed)
+                    record(method, route, status, elapsed, by_app)
 
         return prometheus_middleware
 
