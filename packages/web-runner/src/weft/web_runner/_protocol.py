@@ -526,6 +526,13 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     break
                 if core.read is UPGRADE_PENDING:
                     self.resume_declined_upgrade()
+                elif core.queue:
+                    # Pipelined requests wait: let the loop turn between them, as
+                    # between requests that arrive apart, so that one loop turn does
+                    # one request per connection. A turn that answered every queued
+                    # request of every connection would hold off new connections
+                    # (uvloop accepts one per turn) and every other client.
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a bug: log it rather than leave a silent close
