@@ -8,6 +8,7 @@ split back into status, headers and body (chunked coding decoded strictly).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ PEER = ("192.0.2.7", 50123)
 
 
 class FakeTransport(asyncio.Transport):
-    """A transport that keeps what is written, one list item per ``write`` call."""
+    """A transport that keeps what is written, one list item per buffer handed over
+    (a ``write``, or each buffer of a ``writelines``, which are not joined)."""
 
     def __init__(self, extra: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -35,6 +37,9 @@ class FakeTransport(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.writes.append(bytes(data))
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        self.writes.extend(bytes(data) for data in list_of_data)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self.extra.get(name, default)

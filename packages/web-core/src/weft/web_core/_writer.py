@@ -104,7 +104,7 @@ class StreamWriter:
 
         A small response leaves in one ``transport.write`` (one syscall); the
         bytes of a large body are never copied just to glue a head or chunk
-        framing to them.
+        framing to them (``transport.writelines``).
         """
         transport = self._protocol.transport
         if transport is None or transport.is_closing():
@@ -128,8 +128,9 @@ class StreamWriter:
             transport.write(b"".join(parts))
         else:
             # Every part is non-empty here: a held head, chunk framing, a large chunk.
-            for part in parts:
-                transport.write(part)
+            # One call: uvloop sends them with one writev (no copy, one syscall where
+            # a write per part made three); asyncio joins them.
+            transport.writelines(parts)
 
     def _framed(self, chunk: bytes) -> tuple[bytes, ...]:
         """``chunk`` as it goes on the wire: as is, or as one chunk of a chunked body."""
