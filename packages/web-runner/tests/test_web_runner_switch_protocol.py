@@ -104,3 +104,38 @@ async def test_a_fin_sent_with_the_upgrade_request_reaches_the_websocket() -> No
         assert await asyncio.wait_for(seen, TIMEOUT) is WSMsgType.CLOSED
     finally:
         await server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_switch_on_a_closing_transport_tells_the_receiver_once() -> None:
+    """The transport is closing (not yet lost) at the switch: the receiver hears of the
+    loss once, when the transport's connection_lost() comes, not also at the switch."""
+    losses: list[BaseException | None] = []
+    switched = asyncio.get_running_loop().create_future()
+
+    class Counting(Receiver):
+        def connection_lost(self, exc: BaseException | None) -> None:
+            losses.append(exc)
+
+    async def switch_while_closing(request: Request) -> StreamResponse:
+        transport = request.transport
+        assert transport is not None
+        transport.close()
+        assert transport.is_closing()
+        protocol_of(request).switch_protocol(Counting())
+        switched.set_result(list(losses))
+        return Response(status=101)
+
+    app = Application()
+    app.router.add_get("/ws", switch_while_closing)
+    async with TestServer(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(UPGRADE)
+        assert await asyncio.wait_for(switched, TIMEOUT) == []  # not at the switch
+        assert await asyncio.wait_for(reader.read(), TIMEOUT) == b""
+        for _ in range(100):
+            if losses:
+                break
+            await asyncio.sleep(0.01)
+        assert losses == [None]
+        writer.close()

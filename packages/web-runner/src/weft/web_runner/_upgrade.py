@@ -62,10 +62,13 @@ class UpgradeMixin:
         data, actions = self._core.hand_off()
         self._upgraded = receiver
         transport = self._transport
-        if transport is None or transport.is_closing():
+        if transport is None:  # lost already: connection_lost() has passed
             receiver.connection_lost(None)
-            if transport is None:  # lost already: connection_lost() has passed
-                self._report_upgraded_close(receiver)
+            self._report_upgraded_close(receiver)
+            return
+        if transport.is_closing():
+            # Its connection_lost() is on its way and reaches the receiver then:
+            # telling it now too would tell it twice.
             return
         self._dispatch(actions)
         if data:
