@@ -14,34 +14,9 @@ from __future__ import annotations
 from ._moved import moved_error, warn_moved
 
 try:
-    from weft.web_testing.test_utils import (
-        AioHTTPTestCase,
-        BaseTestServer,
-        ClientConnectionError,
-        ClientError,
-        ClientPayloadError,
-        ClientResponse,
-        ClientResponseError,
-        ClientSession,
-        ClientWebSocketResponse,
-        ContentTypeError,
-        CookieJar,
-        RawTestServer,
-        RequestInfo,
-        ServerDisconnectedError,
-        TestClient,
-        TestServer,
-        TooManyRedirects,
-        WSServerHandshakeError,
-        get_port_socket,
-        get_unused_port_socket,
-        loop_context,
-        make_mocked_coro,
-        make_mocked_request,
-        setup_test_loop,
-        teardown_test_loop,
-        unused_port,
-    )
+    # The whole module, as its __all__ says (one list of names, kept there).
+    from weft.web_testing.test_utils import *  # noqa: F403
+    from weft.web_testing.test_utils import __all__  # noqa: F401 (re-exported)
 except ModuleNotFoundError as exc:
     error = moved_error(__name__, "weft.web_testing.test_utils", exc)
     if error is None:
@@ -49,32 +24,3 @@ except ModuleNotFoundError as exc:
     raise error from exc
 
 warn_moved(__name__, "weft.web_testing.test_utils")
-
-__all__ = [
-    "BaseTestServer",
-    "TestServer",
-    "RawTestServer",
-    "TestClient",
-    "AioHTTPTestCase",
-    "ClientSession",
-    "ClientResponse",
-    "CookieJar",
-    "RequestInfo",
-    "ClientError",
-    "ClientConnectionError",
-    "ServerDisconnectedError",
-    "ClientPayloadError",
-    "ClientResponseError",
-    "ContentTypeError",
-    "TooManyRedirects",
-    "ClientWebSocketResponse",
-    "WSServerHandshakeError",
-    "unused_port",
-    "get_port_socket",
-    "get_unused_port_socket",
-    "loop_context",
-    "setup_test_loop",
-    "teardown_test_loop",
-    "make_mocked_request",
-    "make_mocked_coro",
-]
