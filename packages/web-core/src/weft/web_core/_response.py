@@ -73,6 +73,47 @@ _T = TypeVar("_T")
 SERVER_SOFTWARE: Final = f"weft/{__version__}"
 
 
+# The registered statuses' phrases, as reason_phrase() gives them: looked up by
+# every response's constructor without a call.
+_PHRASES: Final[dict[int, str]] = {
+    status: phrase for status in range(100, 1000) if (phrase := reason_phrase(status))
+}
+
+# Content-Type values a Response made from text (or given a content_type)
+# built and checked, by (content_type, charset): a handler sends the same few
+# again and again, and each is checked for control characters once.
+_CONTENT_TYPES: dict[tuple[str | None, str | None], str] = {}
+_CONTENT_TYPES_MAX: Final = 256
+
+
+def _content_type(content_type: str | None, charset: str | None, text: bool) -> str:
+    """The Content-Type value of a Response's ``content_type`` / ``charset`` arguments.
+
+    ``text``: the response is made from text, so ``charset`` is set and the
+    type defaults to text/plain. (A key means the same value either way: a
+    text response's charset is never None, another's content_type never is.)
+    """
+    key = (content_type, charset)
+    try:
+        return _CONTENT_TYPES[key]
+    except (KeyError, TypeError):  # not seen yet, or not a str
+        pass
+    if text:
+        value = f"{content_type or 'text/plain'}; charset={charset}"
+    elif charset is None:
+        value = content_type or ""  # not None: see above
+    else:
+        value = f"{content_type}; charset={charset}"
+    check_field(CONTENT_TYPE, value)
+    if (
+        len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX
+        and (content_type is None or type(content_type) is str)
+        and (charset is None or type(charset) is str)
+    ):
+        _CONTENT_TYPES[key] = value
+    return value
+
+
 def _must_be_empty_body(method: str, status: int) -> bool:
     """RFC 9110 §6.4.1: HEAD responses, 1xx, 204 and 304 carry no content."""
     return method == "HEAD" or status < 200 or status in (204, 304)
@@ -98,9 +139,12 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         reason: str | None = None,
         headers: LooseHeaders | None = None,
     ) -> None:
-        self._headers: CIMultiDict[str] = CIMultiDict() if headers is None else CIMultiDict(headers)
-        for name, value in self._headers.items():
-            check_field(name, value)
+        if headers is None:
+            self._headers: CIMultiDict[str] = CIMultiDict()
+        else:
+            self._headers = CIMultiDict(headers)
+            for name, value in self._headers.items():
+                check_field(name, value)
         self._chunked = False
         self._keep_alive: bool | None = None
         self._req: BaseRequest | None = None
@@ -110,7 +154,13 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._body_length = 0
         self._state: dict[str | ResponseKey[Any], Any] = {}
         self._cookies: ResponseCookies | None = None
-        self.set_status(status, reason)
+        # As aiohttp's constructor, which sets the status without its public setter.
+        phrase = _PHRASES.get(status) if reason is None and type(status) is int else None
+        if phrase is not None:  # a registered status (every response's case)
+            self._status = status
+            self._reason = phrase
+        else:
+            self._set_status(status, reason)
 
     # -- status and headers
 
@@ -137,6 +187,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         """Change the status; only before the head is sent."""
         if self.prepared:
             raise RuntimeError("Cannot change the response status after the headers are sent")
+        self._set_status(status, reason)
+
+    def _set_status(self, status: int, reason: str | None) -> None:
         status = int(status)
         if not 100 <= status <= 999:
             raise ValueError(f"Invalid status code {status}: must be in 100..999")
@@ -560,6 +613,13 @@ class Response(StreamResponse):
     _compressed_body: bytes | None = None
     _zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE
     _zlib_executor: Executor | None = None
+    #: Whether the class has Response's own ``body`` setter, which the constructor
+    #: then skips for a bytes body (a subclass's own setter is called, as aiohttp).
+    _own_body_setter: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_body_setter = cls.body is Response.body
 
     def __init__(
         self,
@@ -589,25 +649,26 @@ class Response(StreamResponse):
                 raise TypeError(f"text argument must be str ({type(text)!r})")
             if not has_ctype:
                 charset = charset or "utf-8"
-                self._set_checked(
-                    CONTENT_TYPE, f"{content_type or 'text/plain'}; charset={charset}"
-                )
+                self._headers[CONTENT_TYPE] = _content_type(content_type, charset, True)
                 body = text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and content_type is not None:
             # As aiohttp: a charset alone (no content_type) is ignored for a body.
-            self._set_checked(
-                CONTENT_TYPE,
-                content_type if charset is None else f"{content_type}; charset={charset}",
-            )
-        self._body: bytes | bytearray | Payload | None = None
+            self._headers[CONTENT_TYPE] = _content_type(content_type, charset, False)
         # The body when it is a Payload: checked on every response, and isinstance()
         # against Payload, an ABC, costs more than this attribute.
         self._payload: Payload | None = None
-        self.body = body
-        self._zlib_executor_size = zlib_executor_size
-        self._zlib_executor = zlib_executor
+        if (body is None or type(body) is bytes) and self._own_body_setter:
+            # What the body setter does with bytes (every text and JSON response).
+            self._body: bytes | bytearray | Payload | None = body
+        else:
+            self._body = None
+            self.body = body
+        if zlib_executor_size != MAX_SYNC_CHUNK_SIZE:
+            self._zlib_executor_size = zlib_executor_size
+        if zlib_executor is not None:
+            self._zlib_executor = zlib_executor
 
     @property
     def body(self) -> bytes | bytearray | Payload | None:
