@@ -3,14 +3,57 @@
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Callable
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, Final
 
 from ._helpers import sentinel
 from ._response import Response
 from ._types import LooseHeaders
 
 __all__ = ["json_bytes_response", "json_response"]
+
+_DUMPS: Final = json.dumps
+_DEFAULT: Final = json.JSONEncoder().default
+
+
+def _no_c_encoder(*args: Any) -> Any:
+    raise NotImplementedError("this Python has no C JSON encoder")
+
+
+# json's C encoder factory (not in typeshed; None without the _json extension).
+_MAKE_ENCODER: Final[Callable[..., Any]] = (
+    getattr(json.encoder, "c_make_encoder", None) or _no_c_encoder
+)
+
+
+def _encode(data: Any) -> str:
+    """``json.dumps(data)`` with its defaults, without its three Python frames.
+
+    What ``json.dumps`` runs for them (``JSONEncoder.encode`` and ``iterencode``
+    with ``_one_shot``): the C encoder, made per call with a markers dict of
+    its own (so a circular structure is still a ValueError) and the default
+    encoder's arguments. Where the C encoder is missing or answers otherwise
+    (checked at import), json.dumps itself.
+    """
+    if type(data) is str:
+        return encode_basestring_ascii(data)
+    encoder = _MAKE_ENCODER(
+        {}, _DEFAULT, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return "".join(encoder(data, 0))
+
+
+def _encoder_agrees() -> bool:
+    sample: Any = {"a": [1, 2.5, -0.0, float("nan"), float("inf"), None, True], "é\n": "\u2028"}
+    try:
+        return _encode(sample) == json.dumps(sample)
+    except Exception:  # no C encoder, or one that takes other arguments
+        return False
+
+
+_ENCODE: Final[Callable[[Any], str]] = _encode if _encoder_agrees() else json.dumps
 
 
 def json_response(
@@ -28,7 +71,7 @@ def json_response(
     if data is not sentinel:  # json_response(None) sends 'null', as aiohttp
         if text is not None or body is not None:
             raise ValueError("only one of data, text, or body should be specified")
-        text = dumps(data)
+        text = _ENCODE(data) if dumps is _DUMPS else dumps(data)
     return Response(
         text=text,
         body=body,
