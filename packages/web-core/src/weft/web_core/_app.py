@@ -41,7 +41,7 @@ from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol
-from ._response import Response, StreamResponse, is_response
+from ._response import _RESPONSE_CLASSES, Response, StreamResponse, is_response
 from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
@@ -511,12 +511,15 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             expected = await match_info.expect_handler(request)
             if expected is not None:
                 return cast(StreamResponse, expected)
-        handler = cast(Handler, match_info.handler)
+        # (No typing.cast() here: a function call on every request.)
+        handler: Handler = match_info.handler  # type: ignore[assignment]
         if self._run_middlewares:
-            handler = await self._chain_for(handler, match_info)
+            # The chain built for this handler and apps; _chain_for builds it once.
+            chain = self._chains.get((handler, match_info.apps))
+            handler = await self._chain_for(handler, match_info) if chain is None else chain
         response: object = await handler(request)
-        if is_response(response):
-            return response
+        if _RESPONSE_CLASSES.get(type(response)) or is_response(response):
+            return response  # type: ignore[return-value]
         if isinstance(response, HTTPException):
             # aiohttp 3 still answers a returned exception, and warns: raise it instead.
             warnings.warn(

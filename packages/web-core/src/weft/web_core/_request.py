@@ -560,4 +560,8 @@ class Request(BaseRequest):
         if match_info is None:
             return
         for app in match_info.apps:
-            await cast("Application", app).on_response_prepare.send(self, response)
+            signal = app.on_response_prepare  # type: ignore[attr-defined]
+            # Most apps have no callback: no coroutine per app and response then
+            # (an unfrozen signal still goes to send(), which refuses it).
+            if signal._callbacks or not signal._frozen:
+                await signal.send(self, response)

@@ -474,7 +474,10 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         headers = self._headers
         version = request.version
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
-        empty = _must_be_empty_body(request.method, self._status)
+        status = self._status
+        # _must_be_empty_body(), inline (as the other steps here, it runs for every response)
+        empty = status < 200 or status == 204 or status == 304 or request.method == "HEAD"
+        length = headers.get(CONTENT_LENGTH)  # only the empty case below changes it
         if self._cookies:
             for value in self._cookies.header_values():
                 headers.add(SET_COOKIE, value)
@@ -486,7 +489,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             if not empty:
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
-        elif self._length_check and CONTENT_LENGTH not in headers and not empty:
+        elif self._length_check and length is None and not empty:
             if version >= HttpVersion11:
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
@@ -497,13 +500,12 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             # RFC 9112 §6.1: no Transfer-Encoding on a response without content;
             # RFC 9110 §8.6: Content-Length is kept for HEAD (it describes the GET).
             headers.pop(TRANSFER_ENCODING, None)
-            if self._status < 200 or self._status == 204:
+            if status < 200 or status == 204:
                 headers.pop(CONTENT_LENGTH, None)
-        elif headers.get(CONTENT_LENGTH) != "0":
+        elif length != "0":
             # RFC 9110 §8.3: a body of unknown (chunked, close-delimited) or non-zero length.
             headers.setdefault(CONTENT_TYPE, "application/octet-stream")
-        if DATE not in headers:
-            headers[DATE] = http_date()
+        headers.setdefault(DATE, http_date())  # http_date() is cached for the second
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
             if keep_alive:
@@ -737,7 +739,7 @@ class Response(StreamResponse):
                 if size is not None:
                     self._headers[CONTENT_LENGTH] = str(size)
             else:
-                body = cast("bytes | bytearray | None", self._body)  # _payload is None
+                body: bytes | bytearray | None = self._body  # type: ignore[assignment]
                 length = 0 if body is None else len(body)
                 # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
                 if length or (self._status != 304 and request.method != "HEAD"):
@@ -757,8 +759,20 @@ class Response(StreamResponse):
             return
         body = self._payload
         if body is None:
-            whole = self._compressed_body or cast("bytes | bytearray | None", self._body) or b""
-            await super().write_eof(whole if type(whole) is bytes else bytes(whole))
+            # StreamResponse.write_eof's steps, without its coroutine: every response
+            # with a bytes body (text, JSON) ends here.
+            writer = self._payload_writer
+            if writer is None:
+                raise RuntimeError("Response has not been started")
+            whole: bytes | bytearray = self._compressed_body or self._body or b""  # type: ignore[assignment]
+            if type(whole) is not bytes:
+                whole = bytes(whole)
+            assert self._req is not None
+            if _must_be_empty_body(self._req.method, self._status):
+                whole = b""
+            self._body_length += len(whole)
+            await writer.write_eof(whole)
+            self._eof_sent = True
             return
         try:
             if isinstance(body, BytesPayload):
