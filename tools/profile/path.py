@@ -1,0 +1,153 @@
+"""The served request path without the kernel: bench_server's app, its protocol, no socket.
+
+tools/bench/server_app.py's app is set up by the framework's own ``AppRunner``
+(weft's or aiohttp's, ``BENCH_FRAMEWORK``); the protocol ``runner.server()``
+makes is given a transport that only records writes, and each request's bytes
+(what wrk sends for the scenario) are handed to ``data_received``; the loop
+runs until the answer is written. So this is everything a served request costs
+in the process (parser, connection, Request, routing, handler, Response, head,
+writer, the event loop's task switches) but the socket's system calls, which
+tools/bench/bench_server.py adds. Prints µs per request (best of the rounds;
+the median too). Meant to run under a profiler (docs/speed.md):
+
+    py-spy record --native --rate 250 -f raw -o json.raw -- \\
+        python tools/profile/path.py json --requests 40000
+    python tools/profile/stacks.py json.raw --us 16.1
+
+Run: ``python tools/profile/path.py [plaintext|json|api|pipelined ...]
+[--framework weft|aiohttp] [--requests N] [--no-uvloop]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+API_BODY = b'{"name": "widget", "price": 12.5, "count": 3, "tags": ["a", "b", "c"]}'
+HOST = b"Host: 127.0.0.1:8080\r\n"
+PLAINTEXT = b"GET /plaintext HTTP/1.1\r\n" + HOST + b"\r\n"
+SCENARIOS: dict[str, tuple[bytes, int]] = {  # request bytes, answers they ask for
+    "plaintext": (PLAINTEXT, 1),
+    "json": (b"GET /json HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+    "api": (
+        b"POST /api/v1/svc57/items/12345/tags/blue?limit=10&offset=20 HTTP/1.1\r\n"
+        + HOST
+        + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(API_BODY)
+        + API_BODY,
+        1,
+    ),
+    "pipelined": (PLAINTEXT * 16, 16),  # as bench_server's: 16 requests in one read
+}
+ROUNDS = 7
+
+
+class Transport(asyncio.Transport):
+    """Records writes; wakes the driver once the answers it waits for are written."""
+
+    def __init__(self) -> None:
+        super().__init__({"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)})
+        self.waiter: asyncio.Future[None] | None = None
+        self.answers = 0
+        self.wanted = 1
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.answers += bytes(data).count(b"HTTP/1.1 ") if self.wanted > 1 else 1
+        if self.answers >= self.wanted and self.waiter is not None:
+            waiter, self.waiter = self.waiter, None
+            waiter.set_result(None)
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+async def measure(scenario: str, requests: int) -> tuple[float, float]:
+    """(best, median) µs per request over ROUNDS rounds of ``requests`` requests."""
+    import server_app
+
+    web: Any = getattr(server_app, "web")  # noqa: B009 (the framework's module, re-exported by neither)
+    runner = web.AppRunner(server_app.make_app(), access_log=None)
+    await runner.setup()
+    protocol = runner.server()
+    transport = Transport()
+    protocol.connection_made(transport)
+    loop = asyncio.get_running_loop()
+    data, answers = SCENARIOS[scenario]
+    transport.wanted = answers
+
+    async def one() -> None:
+        transport.answers = 0
+        waiter = transport.waiter = loop.create_future()
+        protocol.data_received(data)
+        await waiter
+
+    for _ in range(200):
+        await one()
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(requests):
+            await one()
+        times.append((time.perf_counter() - start) / requests / answers * 1e6)
+    # No runner.cleanup(): the graceful shutdown would wait for this connection.
+    return min(times), statistics.median(times)
+
+
+async def main(scenarios: list[str], requests: int) -> None:
+    for scenario in scenarios:
+        best, median = await measure(scenario, requests)
+        print(f"{scenario:<10} {best:7.2f} µs/request (median {median:.2f})", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("scenarios", nargs="*", help=f"of {', '.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--framework", choices=("weft", "aiohttp"), default="weft")
+    parser.add_argument("--requests", type=int, default=3000, help="per round (7 rounds)")
+    parser.add_argument("--no-uvloop", action="store_true")
+    args = parser.parse_args()
+    unknown = set(args.scenarios) - SCENARIOS.keys()
+    if unknown:
+        parser.error(f"unknown scenario(s) {sorted(unknown)}: choose from {', '.join(SCENARIOS)}")
+    scenarios = args.scenarios or [*SCENARIOS]
+    os.environ["BENCH_FRAMEWORK"] = args.framework
+    sys.path.insert(0, str(BENCH))
+    if args.no_uvloop:
+        asyncio.run(main(scenarios, args.requests))
+    else:
+        import uvloop
+
+        uvloop.run(main(scenarios, args.requests))
+    sys.stdout.flush()
+    os._exit(0)  # the runner's connection is left open on purpose
