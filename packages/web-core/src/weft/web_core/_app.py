@@ -41,7 +41,7 @@ from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol
-from ._response import _RESPONSE_CLASSES, Response, StreamResponse, is_response
+from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
@@ -480,14 +480,14 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             client_max_fields=self._client_max_fields,
         )
 
-    async def _chain_for(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:
+    async def _build_chain(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:
+        """The middleware chain of ``handler`` in the matched apps, built and kept in
+        ``_chains`` (which ``_handle`` looks in first), unless the match is an HTTP
+        exception's."""
         apps = match_info.apps
-        key = (handler, apps)
-        chain = self._chains.get(key)
-        if chain is None:
-            chain = await build_chain(handler, cast("tuple[Application, ...]", apps))
-            if match_info.http_exception is None:
-                self._chains[key] = chain
+        chain = await build_chain(handler, cast("tuple[Application, ...]", apps))
+        if match_info.http_exception is None:
+            self._chains[(handler, apps)] = chain
         return chain
 
     async def _handle(self, request: Request) -> StreamResponse:
@@ -514,12 +514,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         # (No typing.cast() here: a function call on every request.)
         handler: Handler = match_info.handler  # type: ignore[assignment]
         if self._run_middlewares:
-            # The chain built for this handler and apps; _chain_for builds it once.
+            # Looked up here, without a coroutine: it is built once per handler and apps.
             chain = self._chains.get((handler, match_info.apps))
-            handler = await self._chain_for(handler, match_info) if chain is None else chain
+            handler = await self._build_chain(handler, match_info) if chain is None else chain
         response: object = await handler(request)
-        if _RESPONSE_CLASSES.get(type(response)) or is_response(response):
-            return response  # type: ignore[return-value]
+        if is_response(response):
+            return response
         if isinstance(response, HTTPException):
             # aiohttp 3 still answers a returned exception, and warns: raise it instead.
             warnings.warn(

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from ._app import Application
     from ._response import StreamResponse
+    from ._signals import Signal
     from ._writer import StreamWriter
 
 __all__ = ["BaseRequest", "Request", "RequestProtocol"]
@@ -560,8 +561,8 @@ class Request(BaseRequest):
         if match_info is None:
             return
         for app in match_info.apps:
-            signal = app.on_response_prepare  # type: ignore[attr-defined]
+            signal: Signal[Any] = app.on_response_prepare  # type: ignore[attr-defined]
             # Most apps have no callback: no coroutine per app and response then
             # (an unfrozen signal still goes to send(), which refuses it).
-            if signal._callbacks or not signal._frozen:
+            if len(signal) or not signal.frozen:
                 await signal.send(self, response)

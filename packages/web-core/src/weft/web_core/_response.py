@@ -475,8 +475,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         version = request.version
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
         status = self._status
-        # _must_be_empty_body(), inline (as the other steps here, it runs for every response)
-        empty = status < 200 or status == 204 or status == 304 or request.method == "HEAD"
+        empty = _must_be_empty_body(request.method, status)
         length = headers.get(CONTENT_LENGTH)  # only the empty case below changes it
         if self._cookies:
             for value in self._cookies.header_values():
@@ -535,14 +534,21 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         """End the message, sending ``data`` as its last bytes."""
         if self._eof_sent:
             return
-        if self._payload_writer is None:
+        writer, data = self._last_bytes(data)
+        await writer.write_eof(data)
+        self._eof_sent = True
+
+    def _last_bytes(self, data: bytes) -> tuple[StreamWriter, bytes]:
+        """The writer to end the message on, and ``data`` as it may go (nothing for an
+        answer that carries no content), counted in the body's length."""
+        writer = self._payload_writer
+        if writer is None:
             raise RuntimeError("Response has not been started")
         assert self._req is not None
         if _must_be_empty_body(self._req.method, self._status):
             data = b""
         self._body_length += len(data)
-        await self._payload_writer.write_eof(data)
-        self._eof_sent = True
+        return writer, data
 
     def __repr__(self) -> str:
         info = "eof" if self._eof_sent else ("prepared" if self.prepared else "not prepared")
@@ -761,17 +767,9 @@ class Response(StreamResponse):
         if body is None:
             # StreamResponse.write_eof's steps, without its coroutine: every response
             # with a bytes body (text, JSON) ends here.
-            writer = self._payload_writer
-            if writer is None:
-                raise RuntimeError("Response has not been started")
             whole: bytes | bytearray = self._compressed_body or self._body or b""  # type: ignore[assignment]
-            if type(whole) is not bytes:
-                whole = bytes(whole)
-            assert self._req is not None
-            if _must_be_empty_body(self._req.method, self._status):
-                whole = b""
-            self._body_length += len(whole)
-            await writer.write_eof(whole)
+            out, last = self._last_bytes(whole if type(whole) is bytes else bytes(whole))
+            await out.write_eof(last)
             self._eof_sent = True
             return
         try:

@@ -360,15 +360,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             if len(actions) == 1:
                 action = actions[0]
                 if action is WAKE:
-                    waiter, self._waiter = self._waiter, None
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(None)
+                    self._wake_task()
                     return
                 if type(action) is FeedBody:
-                    body = action.body
-                    body.feed_data(action.data)
-                    if action.end:
-                        body.feed_eof()
+                    self._feed_body(action)
                     return
             self._dispatch(actions)
 
@@ -420,16 +415,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         """Perform the core's actions, in order."""
         for action in actions:
             if action is WAKE:
-                waiter, self._waiter = self._waiter, None
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
+                self._wake_task()
                 continue
             kind = type(action)
             if kind is FeedBody:
-                body = action.body  # type: ignore[union-attr]
-                body.feed_data(action.data)  # type: ignore[union-attr]
-                if action.end:  # type: ignore[union-attr]
-                    body.feed_eof()
+                self._feed_body(action)  # type: ignore[arg-type]
             elif kind is EndBody:
                 action.body.feed_eof()  # type: ignore[union-attr]
             elif kind is ArmTimer:
@@ -459,6 +449,19 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                         transport.write_eof()  # FIN once the response is flushed
                 except (NotImplementedError, OSError):  # pragma: no cover (transport-specific)
                     pass
+
+    def _wake_task(self) -> None:
+        """The connection's task, waiting for a request, goes on (WAKE)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    @staticmethod
+    def _feed_body(action: FeedBody[BodyStream]) -> None:
+        body = action.body
+        body.feed_data(action.data)
+        if action.end:
+            body.feed_eof()
 
     def _fail_body(self, action: FailBody[BodyStream]) -> None:
         why = action.why
