@@ -3,12 +3,13 @@
 Sessions:
   tests-<package>  the package's own tests, in a venv holding only that package,
                    its declared dependencies and its ``test`` dependency group
-                   (http-parser, web-routing and web-runner installed from their folders:
-                   mypyc-compiled where a C compiler is present, and then the
+                   (http-parser, web-routing, web-core and web-runner installed from
+                   their folders: mypyc-compiled where a C compiler is present, and then the
                    tests check they are; a weft package the group names, as
                    web-runner's names web-testing, from its folder too)
   tests-http-parser-pure  the same tests against http-parser's pure-Python build
   tests-web-routing-pure  the same tests against web-routing's pure-Python build
+  tests-web-core-pure  the same tests against web-core's pure-Python build
   tests-web-runner-pure  the same tests against web-runner's pure-Python build
   tests            the integration suite through ``weft.web`` (everything installed)
   typecheck        mypy (strict, see pyproject.toml) over sources, tests, tools, this file
@@ -62,6 +63,7 @@ nox.options.sessions = [
     *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
     "tests-http-parser-pure",
     "tests-web-routing-pure",
+    "tests-web-core-pure",
     "tests-web-runner-pure",
     "tests",
     "compat-extensions",
@@ -149,6 +151,7 @@ def _can_compile() -> bool:
 _COMPILED_PACKAGES = {
     "http-parser": "WEFT_HTTP_PARSER",
     "web-routing": "WEFT_WEB_ROUTING",
+    "web-core": "WEFT_WEB_CORE",
     "web-runner": "WEFT_WEB_RUNNER",
 }
 
@@ -258,8 +261,8 @@ def _package_tests(session: nox.Session, folder: Path, *, pure: bool) -> None:
     """Install one package with only its declared dependencies, then run its tests.
 
     Coverage is measured wherever the package runs as Python: a mypyc-compiled
-    build has no Python lines to trace, so http-parser, web-routing and
-    web-runner are measured by their ``-pure`` sessions.
+    build has no Python lines to trace, so http-parser, web-routing, web-core
+    and web-runner are measured by their ``-pure`` sessions.
     """
     install_env: dict[str, str] = {}
     run_env: dict[str, str] = {}
@@ -298,6 +301,12 @@ def tests_http_parser_pure(session: nox.Session) -> None:
 def tests_web_routing_pure(session: nox.Session) -> None:
     """web-routing's tests against its pure-Python build (WEFT_WEB_ROUTING_PURE=1)."""
     _package_tests(session, PACKAGES / "web-routing", pure=True)
+
+
+@nox.session(name="tests-web-core-pure")
+def tests_web_core_pure(session: nox.Session) -> None:
+    """web-core's tests against its pure-Python build (WEFT_WEB_CORE_PURE=1)."""
+    _package_tests(session, PACKAGES / "web-core", pure=True)
 
 
 @nox.session(name="tests-web-runner-pure")
@@ -383,8 +392,12 @@ def compat_extensions(session: nox.Session) -> None:
     spec.loader.exec_module(runner)
     # Pure-Python builds: the suites test behaviour, which the mypyc builds share
     # (their own sessions check that), and compiling would take most of the time.
+    # But web-core's compiled build: the extensions subclass its compiled classes
+    # (aiohttp-sse's EventSourceResponse is a StreamResponse), which only the
+    # compiled build can get wrong.
+    pure = {name: value for name, value in _ALL_PURE.items() if name != "WEFT_WEB_CORE_PURE"}
     weft = [str(p) for p in _local_closure(REPO) if p != REPO]
-    session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=_ALL_PURE)
+    session.install(*weft, f"{REPO}[aiohttp-compat]", *runner.PINNED_TEST_TOOLS, env=pure)
     work = Path(session.bin).parent / "compat-extensions"
     session.run("python", str(REPO / "tools" / "compat_extensions" / "run.py"), str(work))
 

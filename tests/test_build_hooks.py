@@ -9,6 +9,15 @@ REPO = Path(__file__).resolve().parent.parent
 COPIES = sorted(REPO.glob("packages/*/hatch_build.py"))
 
 
+#: The packages whose hot modules mypyc compiles (noxfile._COMPILED_PACKAGES).
+COMPILED_PACKAGES = {"http-parser", "web-routing", "web-core", "web-runner"}
+
+
+def test_every_compiled_package_has_the_hook() -> None:
+    """Each package that compiles carries its own copy of the hook (and no other does)."""
+    assert {path.parent.name for path in COPIES} == COMPILED_PACKAGES
+
+
 def test_every_copy_is_identical() -> None:
     """Each package's hatch_build.py is the same bytes (its settings are in pyproject)."""
     assert len(COPIES) >= 2

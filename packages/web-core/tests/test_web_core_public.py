@@ -14,6 +14,7 @@ import weft.web_core as web_core
 # Names web-core exports that aiohttp.web does not have (the server side, and helpers).
 _WEFT_ONLY = {
     "__version__",
+    "COMPILED",  # which build is installed: mypyc-compiled or pure Python
     "ETag",  # aiohttp.helpers.ETag, not in aiohttp.web
     "ChainMapProxy",  # aiohttp.helpers.ChainMapProxy: the type of request.config_dict
     "RequestProtocol",

@@ -2,12 +2,20 @@
 
 The web framework proper: what a handler receives and returns. Serving it
 over sockets is weft.web_runner's job; routing is weft.web_routing's.
+
+``COMPILED`` is True when the response path (``_response`` and ``_writer``)
+was imported as the C extension modules that mypyc builds into the wheel where
+a compiler is available, False for the pure-Python build (same code, same
+behaviour; ``WEFT_WEB_CORE_PURE=1`` at install time builds that one).
 """
 
 from __future__ import annotations
 
+from importlib.machinery import EXTENSION_SUFFIXES as _EXTENSION_SUFFIXES
+
 from weft.http_parser import WSCloseCode, WSMessage, WSMsgType
 
+from . import _response as _hot_module
 from .__about__ import __version__
 from ._app import Application, CleanupError, web_logger
 from ._compression import ContentCoding
@@ -65,8 +73,12 @@ from ._view import View
 from ._websocket import WebSocketReady, WebSocketResponse, WSMessageTypeError
 from ._writer import StreamWriter, WriterProtocol
 
+#: True when the mypyc-compiled response path is loaded, False for pure Python.
+COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(tuple(_EXTENSION_SUFFIXES))
+
 __all__ = [
     "__version__",
+    "COMPILED",
     # application
     "AppKey",
     "RequestKey",

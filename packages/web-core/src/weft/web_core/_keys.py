@@ -27,18 +27,21 @@ class NotAppKeyWarning(UserWarning):
 warnings.filterwarnings("ignore", category=NotAppKeyWarning, append=True)
 
 
-def warn_untyped_key(seen: set[Any], key: object, kind: str, anchor: str) -> None:
+def warn_untyped_key(
+    seen: set[Any], key: object, kind: str, anchor: str, stacklevel: int = 3
+) -> None:
     """aiohttp's advice, once per key, for a ``kind`` mapping given a key of another type.
 
     Called from a mapping's ``__setitem__`` (which does the cheap checks
-    inline), so the warning points at the line that stored the key.
+    inline), so the warning points at the line that stored the key. A
+    mypyc-compiled ``__setitem__`` has no Python frame: it passes 2.
     """
     seen.add(key)
     warnings.warn(
         f"It is recommended to use web.{kind} instances for keys.\n"
         f"https://docs.aiohttp.org/en/stable/web_advanced.html#{anchor}",
         category=NotAppKeyWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
 
 

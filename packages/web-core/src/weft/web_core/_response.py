@@ -18,10 +18,11 @@ here from the request's version and keep-alive state (RFC 9112 §6 and §9.3).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import datetime
 import warnings
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeGuard, TypeVar, cast, overload
 
@@ -69,8 +70,24 @@ if TYPE_CHECKING:
 __all__ = ["Response", "StreamResponse", "is_response"]
 
 _T = TypeVar("_T")
+_C = TypeVar("_C")
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
+    # decorator while compiling, where mypy brings mypy_extensions; both builds
+    # run without it.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
+        return lambda cls: cls
+
 
 SERVER_SOFTWARE: Final = f"weft/{__version__}"
+
+# Whether this module is the C extension mypyc builds (weft.web_core.COMPILED):
+# its functions have no Python frame, which a warning's stack level counts.
+_NATIVE: Final = not __file__.endswith(".py")
+_KEY_WARNING_LEVEL: Final = 2 if _NATIVE else 3
 
 
 # The registered statuses' phrases, as reason_phrase() gives them: looked up by
@@ -119,6 +136,7 @@ def _must_be_empty_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
 
@@ -556,18 +574,21 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     # -- per-response storage (a mapping, as aiohttp's)
 
+    # The implementations take any key, as aiohttp's mapping does (a key that is
+    # neither str nor ResponseKey is stored, with a warning): compiled, an
+    # annotation is checked at run time.
     @overload
     def __getitem__(self, key: ResponseKey[_T]) -> _T: ...
     @overload
     def __getitem__(self, key: str) -> Any: ...
-    def __getitem__(self, key: str | ResponseKey[Any]) -> Any:
+    def __getitem__(self, key: Any) -> Any:
         return self._state[key]
 
     @overload
     def __setitem__(self, key: ResponseKey[_T], value: _T) -> None: ...
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...
-    def __setitem__(self, key: str | ResponseKey[Any], value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         # aiohttp's test (not a ResponseKey, not seen), ordered for speed: a typed key
         # is settled by its exact type, a str key seen before by the set, and only
         # the rest pay for a failing isinstance().
@@ -577,11 +598,15 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             and not isinstance(key, ResponseKey)
         ):
             warn_untyped_key(
-                StreamResponse._seen_str_keys, key, "ResponseKey", "response-s-storage"
+                StreamResponse._seen_str_keys,
+                key,
+                "ResponseKey",
+                "response-s-storage",
+                _KEY_WARNING_LEVEL,
             )
         self._state[key] = value
 
-    def __delitem__(self, key: str | ResponseKey[Any]) -> None:
+    def __delitem__(self, key: Any) -> None:
         del self._state[key]
 
     def __len__(self) -> int:
@@ -614,6 +639,7 @@ class _CountingSink:
         await self._writer.write(data if isinstance(data, bytes) else bytes(data))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Response(StreamResponse):
     """A response whose whole body is known when it is created."""
 
@@ -750,13 +776,19 @@ class Response(StreamResponse):
                 # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
                 if length or (self._status != 304 and request.method != "HEAD"):
                     self._headers[CONTENT_LENGTH] = str(length)
+        if payload is None:
+            return await super()._start(request)
         try:
             return await super()._start(request)
-        except BaseException:
-            # No write_eof() will come to close it (a refused header, a failing hook).
-            if payload is not None:
-                await payload.close()
-            raise
+        except BaseException as exc:
+            error = exc
+        # No write_eof() will come to close it (a refused header, a failing hook).
+        # Not in the ``except`` block: see write_eof.
+        await payload.close()
+        try:
+            raise error
+        finally:
+            del error  # no cycle through the traceback's frame
 
     async def write_eof(self, data: bytes = b"") -> None:
         if data:
@@ -772,22 +804,34 @@ class Response(StreamResponse):
             await out.write_eof(last)
             self._eof_sent = True
             return
+        error: BaseException | None = None
         try:
-            if isinstance(body, BytesPayload):
-                # In memory: with the held head in one write, as a bytes body.
-                value = body.value
-                await super().write_eof(value if isinstance(value, bytes) else bytes(value))
-                return
-            writer = self._payload_writer
-            if writer is None:
-                raise RuntimeError("Response has not been started")
-            assert self._req is not None
-            if not _must_be_empty_body(self._req.method, self._status):
-                await body.write(_CountingSink(self, writer))
-            await super().write_eof()
-        finally:
-            # Written, failed half-way, cancelled or not needed (HEAD): a file is closed.
-            await body.close()
+            await self._write_payload(body)
+        except BaseException as exc:
+            error = exc
+        # Written, failed half-way, cancelled or not needed (HEAD): a file is closed.
+        # Not in a ``finally``: compiled by mypyc, an await there loses the exception,
+        # or leaves it to be raised again by a later response (mypyc/mypyc#1114).
+        await body.close()
+        if error is not None:
+            try:
+                raise error
+            finally:
+                error = None  # no cycle through the traceback's frame
+
+    async def _write_payload(self, body: Payload) -> None:
+        if isinstance(body, BytesPayload):
+            # In memory: with the held head in one write, as a bytes body.
+            value = body.value
+            await super().write_eof(value if isinstance(value, bytes) else bytes(value))
+            return
+        writer = self._payload_writer
+        if writer is None:
+            raise RuntimeError("Response has not been started")
+        assert self._req is not None
+        if not _must_be_empty_body(self._req.method, self._status):
+            await body.write(_CountingSink(self, writer))
+        await super().write_eof()
 
     async def _do_start_compression(self, request: BaseRequest, coding: ContentCoding) -> None:
         """The whole body is compressed at once (in an executor past zlib_executor_size).
@@ -810,6 +854,16 @@ class Response(StreamResponse):
         self._headers[CONTENT_ENCODING] = coding.value
         self._headers[CONTENT_LENGTH] = str(len(self._compressed_body))
 
+
+# mypyc builds a native class without running ABCMeta.__new__, so StreamResponse
+# and Response would have no ABC state of their own and use MutableMapping's
+# (inherited ``_abc_impl``): its registry and caches, where ``dict`` is, so that
+# isinstance({}, StreamResponse) would be True. They get their own, as Python
+# gives every ABCMeta class (a no-op in the pure build; subclasses are Python's).
+for _cls in (StreamResponse, Response):
+    if "_abc_impl" not in _cls.__dict__:
+        _abc_init: Callable[[type], None] = getattr(abc, "_abc_init")  # noqa: B009
+        _abc_init(_cls)
 
 # Response classes seen so far -> whether they are StreamResponses.
 _RESPONSE_CLASSES: dict[type, bool] = {}

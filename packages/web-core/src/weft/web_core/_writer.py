@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from weft.http_parser import chunk_header, encode_last_chunk
 
@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from ._compression import ZLibCompressor
 
 __all__ = ["StreamWriter", "WriterProtocol"]
+
+_C = TypeVar("_C")
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
+    # decorator while compiling, where mypy brings mypy_extensions; both builds
+    # run without it.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
+        return lambda cls: cls
+
 
 # Up to this many bytes, the pieces of one write are joined into one buffer (one
 # syscall); past it, copying the body would cost more than a second syscall.
@@ -34,6 +46,7 @@ class WriterProtocol(Protocol):
         """Wait while the transport's write buffer is above its high-water mark."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamWriter:
     """Writes one response at a time to a connection."""
 

@@ -1,0 +1,87 @@
+"""Which build is installed: the mypyc-compiled response path or pure Python.
+
+The nox sessions say which one they installed through
+WEFT_WEB_CORE_EXPECT_COMPILED ("1": compiled, "0": pure), so a build that
+silently fell back to pure Python where a compiler is present fails here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tomllib
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+import weft.web_core as web_core
+
+#: The modules the build hook compiles: ``compiled-modules`` in pyproject.toml.
+_HOOK = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["hatch"][
+    "build"
+]["targets"]["wheel"]["hooks"]["custom"]
+HOT_MODULES = tuple(name.removesuffix(".py") for name in _HOOK["compiled-modules"])
+
+
+def _is_extension(name: str) -> bool:
+    module = importlib.import_module(f"weft.web_core.{name}")
+    return str(getattr(module, "__file__", "")).endswith(tuple(EXTENSION_SUFFIXES))
+
+
+def test_compiled_flag_matches_the_modules() -> None:
+    """COMPILED is a bool, and True exactly when every hot module is an extension module."""
+    assert isinstance(web_core.COMPILED, bool)
+    assert [_is_extension(name) for name in HOT_MODULES] == [web_core.COMPILED] * len(HOT_MODULES)
+
+
+def test_the_rest_stays_pure() -> None:
+    """What is not on the response path (the request, the application, files,
+    WebSockets, payloads, multipart) is not compiled."""
+    for name in ("_file_response", "_websocket", "_payload", "_multipart", "_keys"):
+        assert not _is_extension(name), name
+
+
+def test_subclasses_of_the_compiled_classes_are_python_classes() -> None:
+    """Applications and extensions subclass StreamResponse and Response (aiohttp-sse
+    does; FileResponse and WebSocketResponse are such subclasses), and the
+    server's writer: the compiled classes allow it."""
+    from weft.web_core import FileResponse, Response, StreamResponse, StreamWriter
+
+    class Custom(Response):
+        extra = 1
+
+    class Stream(StreamResponse):
+        pass
+
+    class Writer(StreamWriter):
+        pass
+
+    assert Custom().extra == 1
+    assert isinstance(Stream(), StreamResponse)
+    assert issubclass(FileResponse, StreamResponse)
+    assert issubclass(Writer, StreamWriter)
+
+
+def test_the_compiled_classes_have_their_own_abc_state() -> None:
+    """StreamResponse is a MutableMapping; a dict is not a StreamResponse (mypyc's
+    classes would otherwise share MutableMapping's registry, where dict is)."""
+    from collections.abc import MutableMapping
+
+    from weft.web_core import Response, StreamResponse
+
+    assert isinstance(Response(), MutableMapping)
+    assert not isinstance({}, StreamResponse)
+    assert not issubclass(dict, Response)
+
+
+def test_the_expected_build_is_installed() -> None:
+    """The build the session asked for is the one imported."""
+    expected = os.environ.get("WEFT_WEB_CORE_EXPECT_COMPILED")
+    if expected is None:
+        pytest.skip("WEFT_WEB_CORE_EXPECT_COMPILED is not set (nox sets it)")
+    assert web_core.COMPILED is (expected == "1"), (
+        f"expected the {'compiled' if expected == '1' else 'pure-Python'} build, imported "
+        f"{'compiled' if web_core.COMPILED else 'pure-Python'} modules from "
+        f"{os.path.dirname(web_core.__file__)}"
+    )
