@@ -100,6 +100,7 @@ from ._connection import (
 from ._error_page import internal_error_body
 from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
 from ._handler_api import HandlerApiMixin
+from ._outbox import PIPELINE_BATCH, Outbox
 from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_lingering_body_size",
         "_logging_enabled",
         "_loop",
+        "_outbox",
         "_read_bufsize",
         "_server",
         "_task",
@@ -290,11 +292,17 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None  # the core's one timer
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._outbox: Outbox | None = None  # made by the first pipelined batch
 
     # -- what requests and the writer see
 
     @property
     def transport(self) -> asyncio.Transport | None:
+        outbox = self._outbox
+        if outbox is not None and outbox.holding:
+            if outbox.open:  # the glue writes a pipelined answer: it joins the batch
+                return cast(asyncio.Transport, outbox)
+            outbox.flush()  # nothing may overtake the answers held
         return self._transport
 
     @property
@@ -384,6 +392,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._outbox is not None:
+            self._outbox.discard()
         self._dispatch(self._core.connection_lost())
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_exception(ConnectionResetError("Connection lost"))
@@ -434,21 +444,26 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 observer = self._server.observer
                 if observer is not None:
                     observer.request_rejected(action.status)  # type: ignore[union-attr]
-            elif (transport := self._transport) is None:
-                continue
-            elif action is PAUSE_READING:
-                transport.pause_reading()
-            elif action is RESUME_READING:
-                transport.resume_reading()
-            elif action is CLOSE:
-                transport.close()
-            else:
-                assert action is WRITE_EOF
-                try:
-                    if transport.can_write_eof():
-                        transport.write_eof()  # FIN once the response is flushed
-                except (NotImplementedError, OSError):  # pragma: no cover (transport-specific)
-                    pass
+            elif (transport := self._transport) is not None:
+                self._use_transport(transport, action)
+
+    def _use_transport(self, transport: asyncio.Transport, action: Action[BodyStream]) -> None:
+        """Pause or resume reading, half-close or close (after the answers held)."""
+        if self._outbox is not None:
+            self._outbox.flush()
+        if action is PAUSE_READING:
+            transport.pause_reading()
+        elif action is RESUME_READING:
+            transport.resume_reading()
+        elif action is CLOSE:
+            transport.close()
+        else:
+            assert action is WRITE_EOF
+            try:
+                if transport.can_write_eof():
+                    transport.write_eof()  # FIN once the response is flushed
+            except (NotImplementedError, OSError):  # pragma: no cover (transport-specific)
+                pass
 
     def _wake_task(self) -> None:
         """The connection's task, waiting for a request, goes on (WAKE)."""
@@ -507,6 +522,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     async def _serve(self) -> None:
         loop = self._loop
         core = self._core
+        in_a_row = 0  # queued requests answered since the loop last turned
         try:
             while True:
                 item = core.take()
@@ -518,6 +534,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                         break
                     self._waiter = loop.create_future()
                     await self._waiter
+                    in_a_row = 0
                     continue
                 if core.refill:  # the queue is down to its low mark
                     self._dispatch(core.refill_queue(self._loop.time()))
@@ -530,12 +547,15 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 if core.read is UPGRADE_PENDING:
                     self.resume_declined_upgrade()
                 elif core.queue:
-                    # Pipelined requests wait: let the loop turn between them, as
-                    # between requests that arrive apart, so that one loop turn does
-                    # one request per connection. A turn that answered every queued
+                    # Pipelined requests wait: at most PIPELINE_BATCH are answered
+                    # before the loop turns. A turn that answered every queued
                     # request of every connection would hold off new connections
-                    # (uvloop accepts one per turn) and every other client.
-                    await asyncio.sleep(0)
+                    # (uvloop accepts one per turn) and every other client; one per
+                    # turn would write each answer alone (see _outbox).
+                    in_a_row += 1
+                    if in_a_row >= PIPELINE_BATCH:
+                        in_a_row = 0
+                        await asyncio.sleep(0)
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a bug: log it rather than leave a silent close
@@ -625,6 +645,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
+            outbox = self._batch_outbox(response)
             try:
                 await response.prepare(request)
                 await response.write_eof()
@@ -632,6 +653,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 return False
             except Exception as exc:  # an on_response_prepare callback, a body that fails
                 return self._abort(exc, writer, payload, head)
+            finally:
+                if outbox is not None:
+                    outbox.open = False
             self._server.requests_count += 1
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
@@ -653,6 +677,25 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     content.set_exception(_PAYLOAD_ACCESS_ERROR)
             if request is not None:
                 request._finish()
+
+    def _batch_outbox(self, response: StreamResponse) -> Outbox | None:
+        """The outbox, opened, when ``response`` joins a pipelined batch (see _outbox).
+
+        A ``Response`` (its head and body written by the glue) joins when
+        another request is queued behind it or answers are held before it.
+        Streams, files and WebSockets write to the transport itself.
+        """
+        outbox = self._outbox
+        if not isinstance(response, Response):
+            return None
+        if outbox is None:
+            if not self._core.queue or self._transport is None:
+                return None
+            outbox = self._outbox = Outbox(self._transport, self._loop)
+        elif not (self._core.queue or outbox.holding):
+            return None
+        outbox.open = True
+        return outbox
 
     def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         assert self.access_logger is not None
@@ -727,6 +770,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         content_type: str = "text/plain",
     ) -> None:
         """Send a whole error response straight to the transport (then the caller closes)."""
+        if self._outbox is not None:
+            self._outbox.flush()
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(_error_bytes(status, reason, text, headers, content_type))
 

@@ -1,0 +1,286 @@
+"""Pipelined answers leave together, and nothing overtakes them (_outbox).
+
+The connections here are fed by hand with a transport that records each
+call, so the tests can count the writes a burst of pipelined requests
+costs and see the order of every byte; the last tests use a real socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+from weft.web_core import BaseRequest, Response, StreamResponse
+from weft.web_runner import Server
+from weft.web_runner._outbox import HOLD_LIMIT, PIPELINE_BATCH, Outbox
+
+if TYPE_CHECKING:
+    from conftest import Serve
+
+
+class Transport(asyncio.Transport):
+    """Records every write call; closing it ends the connection as asyncio's would."""
+
+    def __init__(self, protocol: asyncio.Protocol | None = None) -> None:
+        super().__init__({"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)})
+        self.calls: list[bytes] = []  # one entry per write()/writelines()
+        self.closing = False
+        self.eof = False
+        self.protocol = protocol
+        if protocol is not None:
+            protocol.connection_made(self)
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.calls)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closing, "written after close"
+        self.calls.append(bytes(data))
+
+    def writelines(self, list_of_data: object) -> None:
+        assert not self.closing, "written after close"
+        self.calls.append(b"".join(list_of_data))  # type: ignore[arg-type]
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            if self.protocol is not None:
+                asyncio.get_running_loop().call_soon(self.protocol.connection_lost, None)
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def requests(*paths: str, last: bytes = b"") -> bytes:
+    return b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (p.encode(), last) for p in paths)
+
+
+async def turns(n: int = 30) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def answers(data: bytes) -> list[bytes]:
+    """The bodies of the answers in ``data``, in order (each says its path)."""
+    parts = data.split(b"HTTP/1.1 2")[1:]
+    return [part.split(b"\r\n\r\n", 1)[1].split(b"HTTP/1.1")[0] for part in parts]
+
+
+def holding(outbox: Outbox) -> bool:
+    return outbox.holding  # asked afresh each time (mypy would narrow the property)
+
+
+async def echo(request: BaseRequest) -> Response:
+    return Response(text=request.path)
+
+
+@pytest.mark.asyncio
+async def test_a_pipelined_burst_is_written_once_per_batch() -> None:
+    server = Server(echo, access_log=None)
+    transport = Transport(server())
+    paths = [f"/{i}" for i in range(2 * PIPELINE_BATCH + 1)]
+    transport.protocol.data_received(requests(*paths))  # type: ignore[union-attr]
+    await turns()
+    assert answers(transport.data) == [p.encode() for p in paths]
+    # Three batches: 4 + 4 + 1 answers, each batch in one write.
+    assert len(transport.calls) == 3
+    assert [c.count(b"HTTP/1.1 200 OK") for c in transport.calls] == [4, 4, 1]
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_lone_request_is_written_at_once() -> None:
+    # No batch without a queue: the answer is on the transport when the task yields.
+    server = Server(echo, access_log=None)
+    transport = Transport(server())
+    transport.protocol.data_received(requests("/alone"))  # type: ignore[union-attr]
+    for _ in range(30):
+        if transport.calls:
+            break
+        await asyncio.sleep(0)
+    assert answers(transport.data) == [b"/alone"]
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_handler_that_waits_does_not_hold_the_answers_before_it() -> None:
+    release = asyncio.Event()
+
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/slow":
+            await release.wait()
+        return Response(text=request.path)
+
+    server = Server(handler, access_log=None)
+    transport = Transport(server())
+    transport.protocol.data_received(requests("/a", "/slow", "/b"))  # type: ignore[union-attr]
+    await turns()
+    # /slow waits: /a's answer, held for the batch, went out when the loop turned.
+    assert answers(transport.data) == [b"/a"]
+    release.set()
+    await turns()
+    assert answers(transport.data) == [b"/a", b"/slow", b"/b"]
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_stream_after_a_held_answer_comes_after_it() -> None:
+    async def handler(request: BaseRequest) -> StreamResponse:
+        if request.path == "/a":
+            return Response(text="/a")
+        stream = StreamResponse()
+        await stream.prepare(request)
+        await stream.write(b"streamed")
+        await stream.write_eof()
+        return stream
+
+    server = Server(handler, access_log=None)
+    transport = Transport(server())
+    transport.protocol.data_received(requests("/a", "/stream", "/a"))  # type: ignore[union-attr]
+    await turns()
+    data = transport.data
+    assert data.count(b"HTTP/1.1 200 OK") == 3
+    first, stream_at, last = (data.find(b"/a"), data.find(b"streamed"), data.rfind(b"/a"))
+    assert 0 < first < stream_at < last
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_raw_write_to_request_transport_comes_after_the_held_answers() -> None:
+    async def handler(request: BaseRequest) -> Response:
+        if request.path == "/raw":
+            assert request.transport is not None
+            request.transport.write(b"RAW")
+        return Response(text=request.path)
+
+    server = Server(handler, access_log=None)
+    transport = Transport(server())
+    transport.protocol.data_received(requests("/a", "/raw"))  # type: ignore[union-attr]
+    await turns()
+    data = transport.data
+    assert data.index(b"/a") < data.index(b"RAW") < data.index(b"/raw")
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_rejected_request_is_answered_after_the_held_answers() -> None:
+    server = Server(echo, access_log=None)
+    transport = Transport(server())
+    bad = b"GET /bad HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+    transport.protocol.data_received(requests("/a", "/b") + bad)  # type: ignore[union-attr]
+    await turns()
+    data = transport.data
+    assert data.index(b"/a") < data.index(b"/b") < data.index(b"HTTP/1.1 400 ")
+    assert transport.eof  # lingering close: the FIN after every answer
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_the_held_answers_go_before_the_close() -> None:
+    server = Server(echo, access_log=None)
+    transport = Transport(server())
+    burst = requests("/a", "/b") + requests("/last", last=b"Connection: close\r\n")
+    transport.protocol.data_received(burst)  # type: ignore[union-attr]
+    await turns()
+    assert answers(transport.data) == [b"/a", b"/b", b"/last"]
+    assert transport.closing  # and the Transport asserts nothing was written after
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_connection_lost_with_answers_held_writes_nothing_more() -> None:
+    server = Server(echo, access_log=None)
+    protocol = server()
+    transport = Transport(protocol)
+    # The answers are held while the task runs; the peer goes away before the loop turns.
+    protocol.data_received(requests("/a", "/b"))
+    await asyncio.sleep(0)  # the task answers both; the flush is due next turn
+    transport.closing = True
+    protocol.connection_lost(None)
+    await turns()
+    assert transport.calls == []
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_large_answer_is_not_held() -> None:
+    big = b"x" * (HOLD_LIMIT + 1)
+
+    async def handler(request: BaseRequest) -> Response:
+        return Response(body=big if request.path == "/big" else b"small")
+
+    server = Server(handler, access_log=None)
+    transport = Transport(server())
+    transport.protocol.data_received(requests("/a", "/big", "/c"))  # type: ignore[union-attr]
+    await turns()
+    assert transport.data.count(b"HTTP/1.1 200 OK") == 3
+    # /a and /big leave together as soon as the batch passes the limit; /c alone.
+    assert len(transport.calls) == 2
+    assert transport.calls[0].endswith(big)
+    await server.shutdown(0.1)
+
+
+@pytest.mark.asyncio
+async def test_outbox_flushes_before_any_other_use_of_the_transport() -> None:
+    loop = asyncio.get_running_loop()
+    transport = Transport()
+    outbox = Outbox(transport, loop)
+    outbox.write(b"one")
+    outbox.writelines([b"two", b"three"])
+    assert holding(outbox)
+    assert transport.calls == []
+    assert outbox.get_extra_info("peername") == ("127.0.0.1", 5555)  # no flush needed
+    assert not outbox.is_closing()
+    assert transport.calls == []
+    outbox.write_eof()  # anything else: the held bytes first
+    assert transport.calls == [b"onetwothree"]
+    assert transport.eof
+    assert not holding(outbox)
+    await turns(2)  # the call_soon flush finds nothing left
+    assert transport.calls == [b"onetwothree"]
+
+
+@pytest.mark.asyncio
+async def test_outbox_flushes_when_the_loop_turns_and_drops_on_a_closed_transport() -> None:
+    loop = asyncio.get_running_loop()
+    transport = Transport()
+    outbox = Outbox(transport, loop)
+    outbox.write(b"")  # nothing to hold
+    assert not holding(outbox)
+    outbox.write(b"a")
+    outbox.write(b"b")
+    await asyncio.sleep(0)
+    assert transport.calls == [b"ab"]
+    outbox.write(b"lost")
+    transport.closing = True
+    await asyncio.sleep(0)
+    assert transport.calls == [b"ab"]
+    assert not holding(outbox)
+
+
+@pytest.mark.asyncio
+async def test_a_pipelined_burst_over_a_socket_is_answered_in_order(serve: Serve) -> None:
+    served = await serve(echo)
+    connection = await served.connect()
+    paths = [f"/p{i}" for i in range(3 * PIPELINE_BATCH + 2)]
+    connection.send(requests(*paths))
+    bodies = [(await connection.response()).body for _ in paths]
+    assert bodies == [p.encode() for p in paths]
