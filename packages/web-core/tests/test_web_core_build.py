@@ -85,3 +85,24 @@ def test_the_expected_build_is_installed() -> None:
         f"{'compiled' if web_core.COMPILED else 'pure-Python'} modules from "
         f"{os.path.dirname(web_core.__file__)}"
     )
+
+
+@pytest.mark.asyncio
+async def test_a_subclass_class_attribute_is_seen_by_the_compiled_code() -> None:
+    """A subclass that holds its head (``_send_headers_immediately = False``, as
+    Response and FileResponse do) sends nothing in prepare(); the WebSocket answer
+    has no length check (no chunking). As in the pure build."""
+    from web_core_support import get, make_request
+
+    from weft.web_core import StreamResponse, WebSocketResponse
+
+    class Held(StreamResponse):
+        _send_headers_immediately = False
+
+    request, transport = make_request(get())
+    await Held().prepare(request)
+    assert transport.writes == []
+    request, transport = make_request(get())
+    await StreamResponse().prepare(request)
+    assert transport.writes != []
+    assert not WebSocketResponse()._length_check

@@ -140,10 +140,13 @@ def _must_be_empty_body(method: str, status: int) -> bool:
 class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
 
+    # Per instance (a subclass sets it in its constructor, or later): compiled, a
+    # plain class attribute is each instance's slot, which a subclass's class
+    # attribute does not reach; a ClassVar (below) is looked up as Python does.
     _length_check = True
     # aiohttp's switch: a StreamResponse sends its head in prepare(); a Response
     # (and a FileResponse, which writes its body within prepare()) holds it for the body.
-    _send_headers_immediately = True
+    _send_headers_immediately: ClassVar[bool] = True
     _compression = False
     _compression_force: ContentCoding | None = None
     _compression_strategy: int | None = None
@@ -506,7 +509,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             if not empty:
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
-        elif self._length_check and length is None and not empty:
+        elif length is None and not empty and self._length_check:
             if version >= HttpVersion11:
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
@@ -643,7 +646,7 @@ class _CountingSink:
 class Response(StreamResponse):
     """A response whose whole body is known when it is created."""
 
-    _send_headers_immediately = False
+    _send_headers_immediately: ClassVar[bool] = False
     _compressed_body: bytes | None = None
     _zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE
     _zlib_executor: Executor | None = None

@@ -150,8 +150,6 @@ class WebSocketResponse(StreamResponse, Generic[_DecodeText]):
     ``WebSocketResponse[Literal[False]]``, whose ``receive_str()`` returns bytes.
     """
 
-    _length_check = False
-
     @overload
     def __init__(
         self: WebSocketResponse[Literal[True]],
@@ -215,6 +213,9 @@ class WebSocketResponse(StreamResponse, Generic[_DecodeText]):
         decode_text: bool = True,
     ) -> None:
         super().__init__(status=101)
+        # Set here, not as a class attribute: compiled code reads StreamResponse's
+        # own slot, which a subclass's class attribute does not reach (README).
+        self._length_check = False
         if heartbeat is not None and heartbeat <= 0:
             raise ValueError("heartbeat must be a positive number of seconds (or None)")
         if max_msg_size < 0:
