@@ -10,23 +10,32 @@ are invalid field content that recipients refuse or handle differently
 HeaderInjectionError, a ValueError naming the header; nothing is silently
 stripped.
 
-The check is done on the whole encoded head at once: a head of ``n`` lines
-(the start line, the field lines, the empty line) has exactly ``n`` CRLFs of
-its own and no other control byte, so deleting every byte that is not a CTL
-(``bytes.translate``, a C loop) must leave exactly ``n`` CRLFs. UTF-8 encodes
-every non-ASCII character to bytes 0x80-0xFF, so only the caller's ASCII
-control characters can survive. Validated field names are remembered, since
-a server sends the same few names again and again.
+A server sends the same few lines again and again (``Server``, the
+``Content-Type`` of its handlers, the ``Date`` of the current second, the
+usual lengths), so each field line is checked and encoded once and its bytes
+are remembered under its (name, value): a later head with the same field
+costs a dict lookup, and the head is the join of those bytes. Only lines that
+passed the check are remembered, the key is the exact text of the name and
+the value (``str`` and multidict's ``istr``, whose equality is the text's; a
+value of another type is checked every time), and a line is only ever served
+for an equal key, so a value that differs by one character is a miss and is
+checked. The table is bounded (``_LINES_MAX`` entries of at most
+``_LINE_VALUE_MAX`` characters; it is emptied when full, so a ``Date`` that
+changes every second, or values an application makes unique per response,
+cannot grow it). Status lines of registered statuses with their own phrase
+are built once at import (``_status``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, cast
+
+from multidict import istr
 
 from ._errors import HeaderInjectionError
-from ._status import reason_phrase, status_line
+from ._status import REASON_PHRASES, STATUS_LINES_11, reason_phrase, status_line
 from ._token import TOKEN_STR
 from ._types import HttpVersion, HttpVersion11
 
@@ -43,13 +52,18 @@ __all__ = [
 _TARGET: Final = re.compile(r"[^\x00-\x20\x7f]+")
 #: RFC 9110's CTL but HTAB: never in a value, a reason or a target.
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-#: Every byte but the CTLs other than HTAB: translate() deletes these.
-_NOT_CTL: Final = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
-#: The control bytes of a head of up to 256 lines.
-_CRLFS: Final = b"\r\n" * 256
 
 _GOOD_NAMES: Final[set[str]] = set()
 _GOOD_NAMES_MAX: Final = 4096
+
+#: Field lines checked and encoded, by (name, value): b"Server: weft\r\n".
+_LINES: Final[dict[object, bytes]] = {}
+_ISTR: Final = istr
+#: Entries before the table is emptied (a Date a second: about 17 minutes
+#: of an idle server's Dates if nothing else came).
+_LINES_MAX: Final = 1024
+#: A longer value is checked and encoded each time, never remembered.
+_LINE_VALUE_MAX: Final = 512
 
 
 def _check_name(name: str) -> None:
@@ -64,40 +78,46 @@ def _check_name(name: str) -> None:
         _GOOD_NAMES.add(name)
 
 
-def _head(fields: Iterable[tuple[str, str]], first: str) -> bytes:
-    """``first``, the field lines and the empty line, each ending in CRLF; validated, encoded."""
+def _field_line(field: object) -> bytes:
+    """``name: value`` and its CRLF, encoded, once checked; remembered when it may be.
+
+    The check is over the line's own text (name included), so what is sent
+    is what was checked, whatever ``name`` compared equal to.
+    """
+    name, value = cast("tuple[str, str]", field)
+    if name not in _GOOD_NAMES:
+        _check_name(name)
+    text = f"{name}: {value}\r\n"
+    if _FORBIDDEN.search(text, 0, len(text) - 2) is not None:
+        check_field(name, value)  # raises, naming the header
+        raise HeaderInjectionError(f"invalid header line {text!r}")  # pragma: no cover
+    line = text.encode("utf-8")
+    # Only a tuple of a str (or istr) and a str is remembered: their equality
+    # is the text's, so a lookup hits only a line of the same name and value.
+    if (
+        type(field) is tuple
+        and type(value) is str
+        and (type(name) is str or type(name) is _ISTR)
+        and len(value) <= _LINE_VALUE_MAX
+    ):
+        if len(_LINES) >= _LINES_MAX:
+            _LINES.clear()
+        _LINES[field] = line
+    return line
+
+
+def _head(fields: Iterable[tuple[str, str]], first: bytes) -> bytes:
+    """``first`` (a checked start line, or b""), the field lines and the empty line."""
     out = [first]
-    good = _GOOD_NAMES
-    for name, value in fields:
-        if name not in good:
-            _check_name(name)
-        out.append(f"{name}: {value}\r\n")
-    out.append("\r\n")
-    data = "".join(out).encode("utf-8")
-    lines = len(out) if first else len(out) - 1
-    controls = data.translate(None, _NOT_CTL)
-    if lines <= 256:
-        if controls != _CRLFS[: 2 * lines]:
-            _raise_injection(out)
-    elif controls != b"\r\n" * lines:
-        _raise_injection(out)
-    return data
-
-
-def _raise_injection(out: list[str]) -> None:
-    for index, line in enumerate(out):
-        body = line[:-2]
-        bad = _FORBIDDEN.search(body)
-        if bad is not None:
-            char = f"0x{ord(bad[0]):02x}"
-            if index == 0:
-                raise HeaderInjectionError(
-                    f"the start line contains the control character {char}: {body!r}; "
-                    "a reason or target must be a single line without control characters"
-                )
-            name, _, value = body.partition(": ")
-            check_field(name, value)
-    raise AssertionError("unreachable: no offending line found")  # pragma: no cover
+    lines = _LINES
+    items: Iterable[object] = fields  # each (name, value) tuple is its own key
+    for field in items:
+        line = lines.get(field) if type(field) is tuple else None
+        if line is None:
+            line = _field_line(field)
+        out.append(line)
+    out.append(b"\r\n")
+    return b"".join(out)
 
 
 def check_field(name: str, value: str) -> None:
@@ -144,6 +164,10 @@ def serialize_response_head(
     a control character other than HTAB, and ValueError when ``status`` is
     not in 100..999.
     """
+    if version is HttpVersion11 or version == HttpVersion11:
+        phrase = REASON_PHRASES.get(status)
+        if phrase is not None and (reason is None or reason == phrase):
+            return _head(headers, STATUS_LINES_11[status])
     major, minor = version
     line = status_line(major, minor, status, reason)
     if line is None:
@@ -151,9 +175,19 @@ def serialize_response_head(
             reason = reason_phrase(status)
         elif not 100 <= status <= 999:
             raise ValueError(f"status {status} is not a three-digit code (100..999)")
-        first = f"HTTP/{major}.{minor} {status} {reason}\r\n"
-        return _head(headers, first)
-    return line + _head(headers, "")
+        line = _start_line(f"HTTP/{major}.{minor} {status} {reason}")
+    return _head(headers, line)
+
+
+def _start_line(text: str) -> bytes:
+    """``text`` and its CRLF, encoded, once checked to hold no control character but HTAB."""
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        raise HeaderInjectionError(
+            f"the start line contains the control character 0x{ord(bad[0]):02x}: {text!r}; "
+            "a reason or target must be a single line without control characters"
+        )
+    return f"{text}\r\n".encode()
 
 
 def serialize_request_head(
@@ -174,8 +208,7 @@ def serialize_request_head(
             f"invalid request-target {target!r}: it must be non-empty and hold no "
             "whitespace or control characters (percent-encode them)"
         )
-    first = f"{method} {target} HTTP/{version.major}.{version.minor}\r\n"
-    return _head(headers, first)
+    return _head(headers, _start_line(f"{method} {target} HTTP/{version.major}.{version.minor}"))
 
 
 def chunk_header(size: int) -> bytes:
@@ -210,4 +243,4 @@ def encode_last_chunk(trailers: Iterable[tuple[str, str]] | None = None) -> byte
     """
     if trailers is None:
         return b"0\r\n\r\n"
-    return _head(trailers, "0\r\n")
+    return _head(trailers, b"0\r\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["REASON_PHRASES", "reason_phrase", "status_line"]
+__all__ = ["REASON_PHRASES", "STATUS_LINES_11", "reason_phrase", "status_line"]
 
 REASON_PHRASES: Final[dict[int, str]] = {
     100: "Continue",
@@ -84,6 +84,11 @@ _STATUS_LINES: Final[dict[tuple[int, int, int], bytes]] = {
     (major, minor, status): f"HTTP/{major}.{minor} {status} {phrase}\r\n".encode("ascii")
     for (major, minor) in ((1, 1), (1, 0))
     for status, phrase in REASON_PHRASES.items()
+}
+
+#: status -> b"HTTP/1.1 200 OK\r\n", the registry's phrases (what a server sends most).
+STATUS_LINES_11: Final[dict[int, bytes]] = {
+    status: line for (_, minor, status), line in _STATUS_LINES.items() if minor == 1
 }
 
 
