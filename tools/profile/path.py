@@ -33,6 +33,18 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 API_BODY = b'{"name": "widget", "price": 12.5, "count": 3, "tags": ["a", "b", "c"]}'
 HOST = b"Host: 127.0.0.1:8080\r\n"
 PLAINTEXT = b"GET /plaintext HTTP/1.1\r\n" + HOST + b"\r\n"
+BOUNDARY = b"----weftbench7MA4YWxkTrZu0gW"  # bench_server's upload, as wrk sends it
+UPLOAD_BODY = (
+    b"--" + BOUNDARY + b"\r\n"
+    b'Content-Disposition: form-data; name="file"; filename="blob.bin"\r\n'
+    b"Content-Type: application/octet-stream\r\n\r\n"
+    + b"x" * 65536
+    + b"\r\n--"
+    + BOUNDARY
+    + b"--\r\n"
+)
+# A chunked answer (the stream) ends with its last chunk; the others are written whole.
+LAST_CHUNK = b"0\r\n\r\n"
 SCENARIOS: dict[str, tuple[bytes, int]] = {  # request bytes, answers they ask for
     "plaintext": (PLAINTEXT, 1),
     "json": (b"GET /json HTTP/1.1\r\n" + HOST + b"\r\n", 1),
@@ -44,6 +56,17 @@ SCENARIOS: dict[str, tuple[bytes, int]] = {  # request bytes, answers they ask f
         1,
     ),
     "pipelined": (PLAINTEXT * 16, 16),  # as bench_server's: 16 requests in one read
+    "upload": (
+        b"POST /upload HTTP/1.1\r\n"
+        + HOST
+        + b"Content-Type: multipart/form-data; boundary="
+        + BOUNDARY
+        + b"\r\n"
+        + b"Content-Length: %d\r\n\r\n" % len(UPLOAD_BODY)
+        + UPLOAD_BODY,
+        1,
+    ),
+    "stream": (b"GET /stream HTTP/1.1\r\n" + HOST + b"\r\n", 1),  # 1 MiB in 16 writes
 }
 ROUNDS = 7
 
@@ -56,16 +79,24 @@ class Transport(asyncio.Transport):
         self.waiter: asyncio.Future[None] | None = None
         self.answers = 0
         self.wanted = 1
+        self.chunked = False  # an answer ends with its last chunk, not with a write
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.answers += bytes(data).count(b"HTTP/1.1 ") if self.wanted > 1 else 1
+        if self.chunked:
+            self.answers += bytes(data[-5:]) == LAST_CHUNK
+        else:
+            self.answers += bytes(data).count(b"HTTP/1.1 ") if self.wanted > 1 else 1
         if self.answers >= self.wanted and self.waiter is not None:
             waiter, self.waiter = self.waiter, None
             waiter.set_result(None)
 
     def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
+        parts = list(list_of_data)
+        if self.chunked:  # the last chunk may be a part of its own
+            self.write(b"".join(parts[-2:]))
+        else:
+            for data in parts:
+                self.write(data)
 
     def is_closing(self) -> bool:
         return False
@@ -105,6 +136,7 @@ async def measure(scenario: str, requests: int) -> tuple[float, float]:
     loop = asyncio.get_running_loop()
     data, answers = SCENARIOS[scenario]
     transport.wanted = answers
+    transport.chunked = scenario == "stream"
 
     async def one() -> None:
         transport.answers = 0

@@ -579,6 +579,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         """
         start = self._loop.time() if self._logging_enabled else 0.0
         request: BaseRequest | None = None
+        response: StreamResponse
         try:
             writer = StreamWriter(self)
             try:
