@@ -173,7 +173,7 @@ def test_unregistered_status_and_custom_reason_are_checked() -> None:
 
 _names = st.sampled_from(["Server", "Date", "X-A", "x-a", "Content-Length", "ETag"])
 _values = st.text(
-    st.characters(min_codepoint=0, max_codepoint=0x17F, exclude_categories=("Cs",)), max_size=8
+    st.characters(min_codepoint=0, max_codepoint=0x17F, exclude_categories=["Cs"]), max_size=8
 )
 
 

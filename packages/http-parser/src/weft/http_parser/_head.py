@@ -281,7 +281,7 @@ def interpret(
 ) -> RequestHead:
     """Apply the framing and connection rules to a head's fields."""
     getall = headers.getall
-    http10 = version == HttpVersion10
+    http10 = version is HttpVersion10 or version == HttpVersion10
 
     hosts = getall(HOST, None)
     if hosts is None:
@@ -292,6 +292,26 @@ def interpret(
     elif hosts[0] not in _good_hosts and not _check_host(hosts[0]):
         raise BadRequest(
             f"invalid Host header {hosts[0][:100]!r}: expected host[:port] (RFC 9112 §3.2)"
+        )
+
+    if hosts is not None and len(headers) == 1:
+        # Host is the only field (a common short request): every field looked
+        # up below is absent, so its rules give their defaults.
+        return RequestHead(
+            method,
+            target,
+            path,
+            query,
+            version,
+            headers,
+            raw,
+            http10,  # HTTP/1.0 closes unless Connection says keep-alive
+            False,
+            None,
+            False,
+            False,
+            None,
+            form,
         )
 
     chunked, content_length = message_length(headers, http10, "request", "§6.1")

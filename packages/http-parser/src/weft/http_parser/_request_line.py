@@ -33,6 +33,7 @@ from ._types import HttpVersion, HttpVersion10, HttpVersion11, TargetForm
 
 __all__ = [
     "MAX_METHOD_SIZE",
+    "ORIGIN_REQUEST_LINE",
     "REQUEST_LINE",
     "REQUEST_LINE_TEXT",
     "RequestLine",
@@ -55,6 +56,16 @@ REQUEST_LINE: Final = re.compile(
 #: matches ASCII only, where decoding changes nothing, so it matches the same
 #: lines, and ends at the same offset as in the bytes.
 REQUEST_LINE_TEXT: Final = re.compile(REQUEST_LINE.pattern.decode("ascii"))
+#: The common request-line with its CRLF, over text: origin-form without a
+#: fragment, HTTP/1.x. Groups: method, target, path, query (None without a
+#: "?"), the minor version. Every line it matches, REQUEST_LINE_TEXT matches
+#: with the same method and target, and request_line_from_match gives the
+#: same parts (path up to the first "?", the query after it) unless the
+#: method is CONNECT; what it does not match goes the general way.
+ORIGIN_REQUEST_LINE: Final = re.compile(
+    rf"([{TCHAR.decode('ascii')}]{{1,{MAX_METHOD_SIZE}}}+) "
+    r"((/[\x21\x22\x24-\x3e\x40-\x7e]*+)(?:\?([\x21\x22\x24-\x7e]*+))?+) HTTP/1\.([0-9])\r\n"
+)
 _VERSION: Final = re.compile(rb"HTTP/([0-9]{1,9})(?:\.([0-9]++))?")
 _BAD_TARGET_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://([^/?#]*+)([^?#]*+)(?:\?([^#]*+))?")

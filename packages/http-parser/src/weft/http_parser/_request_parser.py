@@ -13,25 +13,28 @@ that followed.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeAlias, cast
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._errors import BadRequest
 from ._fields import SectionScanner, fast_head_fields
-from ._head import build_head
+from ._head import build_head, interpret
 from ._parser import CLOSED, HEAD, SWITCHED, MessageParser
 from ._request_line import (
     MAX_METHOD_SIZE,
+    ORIGIN_REQUEST_LINE,
     REQUEST_LINE_TEXT,
     parse_request_line,
     request_line_from_match,
 )
-from ._types import END_OF_MESSAGE, Event, RequestHead
+from ._types import END_OF_MESSAGE, Event, HttpVersion10, HttpVersion11, RequestHead
 
 __all__ = ["RequestParser"]
 
 _NO_FIELDS: Final[CIMultiDictProxy[str]] = CIMultiDictProxy(CIMultiDict())
+#: ORIGIN_REQUEST_LINE's groups: method, target, path, query or None, minor version.
+_OriginGroups: TypeAlias = "tuple[str, str, str, str | None, str]"
 
 
 class RequestParser(MessageParser[RequestHead]):
@@ -125,29 +128,45 @@ class RequestParser(MessageParser[RequestHead]):
         # Usually the whole buffer is the head (a request without a body).
         head = buf if start == 0 and end == len(buf) else buf[start:end]
         text = head.decode("utf-8", "surrogateescape")
-        match = REQUEST_LINE_TEXT.match(text)
-        if match is not None:
-            line_end = match.end()
-            if match.end(2) - match.start(2) <= self._max_line_size and text.startswith(
-                "\r\n", line_end
-            ):
-                line = request_line_from_match(match)
-                fields = (
-                    fast_head_fields(
-                        head,
-                        text,
-                        line_end,
-                        self._max_field_size,
-                        self._max_headers,
-                        self._max_head_size,
-                    )
-                    if line_end < end - start - 4
-                    else _NO_FIELDS
-                )
+        origin = ORIGIN_REQUEST_LINE.match(text)
+        if origin is not None:
+            # The common request-line: its parts come straight from the groups.
+            method, target, path, query, minor = cast(_OriginGroups, origin.groups())
+            if len(target) <= self._max_line_size and method != "CONNECT":
+                fields = self._fields(head, text, origin.end() - 2)
                 if fields is not None:
-                    return build_head(line, fields, self._max_body_size)
+                    return interpret(
+                        method,
+                        target,
+                        path,
+                        query or "",
+                        "origin",
+                        HttpVersion10 if minor == "0" else HttpVersion11,
+                        fields,
+                        None,
+                        self._max_body_size,
+                    )
+        else:
+            match = REQUEST_LINE_TEXT.match(text)
+            if match is not None:
+                line_end = match.end()
+                if match.end(2) - match.start(2) <= self._max_line_size and text.startswith(
+                    "\r\n", line_end
+                ):
+                    line = request_line_from_match(match)
+                    fields = self._fields(head, text, line_end)
+                    if fields is not None:
+                        return build_head(line, fields, self._max_body_size)
         # Not the common case: the reference scanner says what is wrong.
         scanner = self._head_scanner
         scanner.reset()
         scanner.scan(buf, start, end)
         raise BadRequest("malformed request head")  # pragma: no cover
+
+    def _fields(self, head: bytes, text: str, line_end: int) -> CIMultiDictProxy[str] | None:
+        """The fields of ``head`` after its request-line (CRLF at ``line_end``), or None."""
+        if line_end == len(head) - 4:
+            return _NO_FIELDS
+        return fast_head_fields(
+            head, text, line_end, self._max_field_size, self._max_headers, self._max_head_size
+        )
