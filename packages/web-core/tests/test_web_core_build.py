@@ -106,3 +106,23 @@ async def test_a_subclass_class_attribute_is_seen_by_the_compiled_code() -> None
     await StreamResponse().prepare(request)
     assert transport.writes != []
     assert not WebSocketResponse()._length_check
+
+
+def test_a_clone_keeps_what_a_middleware_added_and_computes_the_rest_again() -> None:
+    """clone() copies the attributes a middleware or subclass set (the compiled
+    Request has them in an instance dict made on first use) and the state; the
+    lazily computed values (url, host...) are the clone's own."""
+    from weft.web_core import RequestKey
+    from weft.web_core.test_utils import make_mocked_request
+
+    key = RequestKey("k", int)
+    request = make_mocked_request("GET", "/a?x=1", headers={"Host": "one.example"})
+    assert request.clone().host == "one.example"  # no attribute added yet
+    assert str(request.url) == "http://one.example/a?x=1"
+    request.user = "ann"  # type: ignore[attr-defined]
+    request[key] = 1
+    clone = request.clone(host="two.example", rel_url="/b")
+    assert clone.user == "ann"  # type: ignore[attr-defined]
+    assert clone[key] == 1
+    assert str(clone.url) == "http://two.example/b"
+    assert str(request.url) == "http://one.example/a?x=1"

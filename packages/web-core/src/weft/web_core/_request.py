@@ -3,19 +3,25 @@
 Nothing is parsed until asked for: the URL, query, cookies and content type
 are computed on first access and cached, so a handler that reads nothing
 costs nothing beyond the parser's head (DESIGN.md, "the request path").
+
+The cached values are explicit attributes (None: not computed yet; a value
+that may be None is kept in a 1-tuple), not ``functools.cached_property``:
+its descriptor runs Python code (and takes a lock) on every first access, and
+the module is compiled by mypyc, whose classes have no instance ``__dict__``
+for it to write to. Like aiohttp's ``reify``, they are read-only.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import datetime
 import json
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from functools import cache, cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
@@ -45,17 +51,22 @@ __all__ = ["BaseRequest", "Request", "RequestProtocol"]
 
 _T = TypeVar("_T")
 _D = TypeVar("_D")
+_C = TypeVar("_C")
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
+    # decorator while compiling, where mypy brings mypy_extensions; both builds
+    # run without it.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
+        return lambda cls: cls
 
 
-@cache
-def _cached_property_names(cls: type) -> frozenset[str]:
-    """Lazily computed attributes, which a clone must compute again for itself."""
-    return frozenset(
-        name
-        for klass in cls.__mro__
-        for name, value in vars(klass).items()
-        if isinstance(value, cached_property)
-    )
+# Whether this module is the C extension mypyc builds (weft.web_core.COMPILED):
+# its functions have no Python frame, which a warning's stack level counts.
+_NATIVE: Final = not __file__.endswith(".py")
+_KEY_WARNING_LEVEL: Final = 2 if _NATIVE else 3
 
 
 class RequestProtocol(Protocol):
@@ -65,11 +76,26 @@ class RequestProtocol(Protocol):
     def transport(self) -> asyncio.Transport | None: ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     """An HTTP request as a handler sees it."""
 
     #: The methods whose body ``post()`` reads (a subclass may change them).
-    POST_METHODS: frozenset[str] = POST_METHODS
+    POST_METHODS: ClassVar[frozenset[str]] = POST_METHODS
+
+    # The lazily computed values (see the module's docstring): None until asked for.
+    _rel_url: URL | None = None
+    _url: URL | None = None
+    _host: str | None = None
+    _scheme: str | None = None
+    _remote: tuple[str | None] | None = None
+    _forwarded: tuple[MappingProxyType[str, str], ...] | None = None
+    _cookies: Mapping[str, str] | None = None
+    _if_modified_since: tuple[datetime.datetime | None] | None = None
+    _if_unmodified_since: tuple[datetime.datetime | None] | None = None
+    _if_range: tuple[datetime.datetime | None] | None = None
+    _if_match: tuple[tuple[ETag, ...] | None] | None = None
+    _if_none_match: tuple[tuple[ETag, ...] | None] | None = None
 
     #: Keys other than RequestKeys already warned about, for the whole process, as
     #: aiohttp's: a middleware stores the same key in every request, and a warning
@@ -107,8 +133,12 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
 
     def _override(self, scheme: str | None, host: str | None, remote: str | None) -> None:
         """Fix what a proxy-aware middleware learnt: it replaces the cached values."""
-        given = {"scheme": scheme, "host": host, "remote": remote}
-        self.__dict__.update({name: value for name, value in given.items() if value is not None})
+        if scheme is not None:
+            self._scheme = scheme
+        if host is not None:
+            self._host = host
+        if remote is not None:
+            self._remote = (remote,)
 
     # -- the request line and headers
 
@@ -133,15 +163,25 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         """The request target as sent, not decoded: ``/a%20b?x=1``."""
         return self._head.target
 
-    @cached_property
+    @property
     def rel_url(self) -> URL:
         """The path and query as a relative URL."""
-        return URL.build(path=self._head.path, query_string=self._head.query_string, encoded=True)
+        url = self._rel_url
+        if url is None:
+            head = self._head
+            url = self._rel_url = URL.build(
+                path=head.path, query_string=head.query_string, encoded=True
+            )
+        return url
 
-    @cached_property
+    @property
     def url(self) -> URL:
         """The absolute URL: the scheme from the connection, the host as ``host``."""
-        return URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
+        url = self._url
+        if url is None:
+            url = URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
+            self._url = url
+        return url
 
     @property
     def path(self) -> str:
@@ -161,7 +201,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     def query_string(self) -> str:
         return self.rel_url.query_string
 
-    @cached_property
+    @property
     def host(self) -> str:
         """``host[:port]`` the request is for, as the client wrote it.
 
@@ -172,6 +212,12 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         IPv6 one bracketed as in a Host field, or the unix socket's path; ""
         when the transport does not say. The scheme never comes from the target.
         """
+        host = self._host
+        if host is None:
+            host = self._host = self._find_host()
+        return host
+
+    def _find_host(self) -> str:
         host = self._routing_host()
         if host is not None:
             return host
@@ -188,20 +234,28 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             return head.url.raw_authority
         return head.headers.get("Host")
 
-    @cached_property
+    @property
     def scheme(self) -> str:
-        transport = self._protocol.transport
-        if transport is not None and transport.get_extra_info("sslcontext") is not None:
-            return "https"
-        return "http"
+        scheme = self._scheme
+        if scheme is None:
+            transport = self._protocol.transport
+            secure = transport is not None and transport.get_extra_info("sslcontext") is not None
+            scheme = self._scheme = "https" if secure else "http"
+        return scheme
 
     @property
     def secure(self) -> bool:
         return self.scheme == "https"
 
-    @cached_property
+    @property
     def remote(self) -> str | None:
         """The peer's address: an IP for TCP, the socket path or None otherwise."""
+        remote = self._remote
+        if remote is None:
+            remote = self._remote = (self._find_remote(),)
+        return remote[0]
+
+    def _find_remote(self) -> str | None:
         transport = self._protocol.transport
         if transport is None:
             return None
@@ -210,10 +264,14 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             return str(peer[0])
         return None if peer is None else str(peer)
 
-    @cached_property
+    @property
     def forwarded(self) -> tuple[MappingProxyType[str, str], ...]:
         """The Forwarded headers (RFC 7239): one mapping per proxy, nearest last."""
-        return parse_forwarded(self._head.headers.getall("Forwarded", ()))
+        forwarded = self._forwarded
+        if forwarded is None:
+            forwarded = parse_forwarded(self._head.headers.getall("Forwarded", ()))
+            self._forwarded = forwarded
+        return forwarded
 
     @property
     def keep_alive(self) -> bool:
@@ -254,10 +312,14 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         """Most fields ``post()`` accepts; 0: no limit."""
         return self._client_max_fields
 
-    @cached_property
+    @property
     def cookies(self) -> Mapping[str, str]:
         """Cookies of the Cookie header; a malformed pair is skipped, the others kept."""
-        return MappingProxyType(parse_cookie_header(self._head.headers.get("Cookie", "")))
+        cookies = self._cookies
+        if cookies is None:
+            parsed = parse_cookie_header(self._head.headers.get("Cookie", ""))
+            cookies = self._cookies = MappingProxyType(parsed)
+        return cookies
 
     # -- content headers
 
@@ -278,30 +340,48 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
 
     # -- conditional requests and ranges (RFC 9110 §13, §14; parsed in _conditional)
 
-    @cached_property
+    @property
     def if_modified_since(self) -> datetime.datetime | None:
         """If-Modified-Since as an aware UTC datetime; None when absent or not a date."""
-        return parse_http_date(self._head.headers.get("If-Modified-Since"))
+        cached = self._if_modified_since
+        if cached is None:
+            value = parse_http_date(self._head.headers.get("If-Modified-Since"))
+            cached = self._if_modified_since = (value,)
+        return cached[0]
 
-    @cached_property
+    @property
     def if_unmodified_since(self) -> datetime.datetime | None:
         """If-Unmodified-Since as an aware UTC datetime; None when absent or not a date."""
-        return parse_http_date(self._head.headers.get("If-Unmodified-Since"))
+        cached = self._if_unmodified_since
+        if cached is None:
+            value = parse_http_date(self._head.headers.get("If-Unmodified-Since"))
+            cached = self._if_unmodified_since = (value,)
+        return cached[0]
 
-    @cached_property
+    @property
     def if_range(self) -> datetime.datetime | None:
         """If-Range as a datetime; None when absent or an entity tag (as aiohttp)."""
-        return parse_http_date(self._head.headers.get("If-Range"))
+        cached = self._if_range
+        if cached is None:
+            cached = self._if_range = (parse_http_date(self._head.headers.get("If-Range")),)
+        return cached[0]
 
-    @cached_property
+    @property
     def if_match(self) -> tuple[ETag, ...] | None:
         """If-Match as a tuple of ETag (``*`` is ``(ETag("*"),)``); None when absent."""
-        return parse_etag_list(self._head.headers.get("If-Match"))
+        cached = self._if_match
+        if cached is None:
+            cached = self._if_match = (parse_etag_list(self._head.headers.get("If-Match")),)
+        return cached[0]
 
-    @cached_property
+    @property
     def if_none_match(self) -> tuple[ETag, ...] | None:
         """If-None-Match as a tuple of ETag (``*`` is ``(ETag("*"),)``); None when absent."""
-        return parse_etag_list(self._head.headers.get("If-None-Match"))
+        cached = self._if_none_match
+        if cached is None:
+            value = parse_etag_list(self._head.headers.get("If-None-Match"))
+            cached = self._if_none_match = (value,)
+        return cached[0]
 
     @property
     def http_range(self) -> slice:
@@ -458,9 +538,16 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             head.content_encoding,
             head.target_form,
         )
-        clone = type(self).__new__(type(self))
-        cached = _cached_property_names(type(self))
-        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in cached})
+        cls = type(self)
+        clone = cls.__new__(cls)
+        # What a subclass or a middleware added (every attribute, in the pure build).
+        # Compiled, the instance dict is made on the first such attribute: none yet
+        # is an AttributeError.
+        added: dict[str, Any] | None = getattr(self, "__dict__", None)
+        if added:
+            for name, value in added.items():
+                setattr(clone, name, value)
+        self._copy_into(clone)
         clone._head = new_head
         clone._state = self._state.copy()
         if client_max_size is not None:
@@ -470,20 +557,43 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         clone._override(scheme, host, remote)
         return clone
 
+    def _copy_into(self, clone: BaseRequest) -> None:
+        """Give ``clone`` this request's attributes; the lazily computed ones it
+        computes again for itself (from its own head, scheme, host)."""
+        clone._head = self._head
+        clone._payload = self._payload
+        clone._protocol = self._protocol
+        clone._payload_writer = self._payload_writer
+        clone._task = self._task
+        clone._loop = self._loop
+        clone._client_max_size = self._client_max_size
+        clone._client_max_fields = self._client_max_fields
+        clone._state = self._state
+        clone._read_bytes = self._read_bytes
+        clone._continue_pending = self._continue_pending
+        clone._post = self._post
+        clone._rel_url = clone._url = clone._host = clone._scheme = None
+        clone._remote = clone._forwarded = clone._cookies = None
+        clone._if_modified_since = clone._if_unmodified_since = clone._if_range = None
+        clone._if_match = clone._if_none_match = None
+
     # -- per-request storage (RequestKey-typed, as aiohttp's)
 
+    # The implementations take any key, as aiohttp's mapping does (a key that is
+    # neither str nor RequestKey is stored, with a warning): compiled, an
+    # annotation is checked at run time.
     @overload
     def __getitem__(self, key: RequestKey[_T]) -> _T: ...
     @overload
     def __getitem__(self, key: str) -> Any: ...
-    def __getitem__(self, key: str | RequestKey[Any]) -> Any:
+    def __getitem__(self, key: Any) -> Any:
         return self._state[key]
 
     @overload
     def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
     @overload
     def __setitem__(self, key: str, value: Any) -> None: ...
-    def __setitem__(self, key: str | RequestKey[Any], value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         # aiohttp's test (not a RequestKey, not seen), ordered for speed: a typed key
         # is settled by its exact type, a str key seen before by the set, and only
         # the rest pay for a failing isinstance().
@@ -492,7 +602,13 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             and key not in BaseRequest._seen_str_keys
             and not isinstance(key, RequestKey)
         ):
-            warn_untyped_key(BaseRequest._seen_str_keys, key, "RequestKey", "request-s-storage")
+            warn_untyped_key(
+                BaseRequest._seen_str_keys,
+                key,
+                "RequestKey",
+                "request-s-storage",
+                _KEY_WARNING_LEVEL,
+            )
         self._state[key] = value
 
     @overload  # type: ignore[override]
@@ -501,11 +617,11 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     def get(self, key: RequestKey[_T], default: _D) -> _T | _D: ...
     @overload
     def get(self, key: str, default: Any = None) -> Any: ...
-    def get(self, key: str | RequestKey[Any], default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None) -> Any:
         # Typed for RequestKey as __getitem__ is (Mapping.get's value type is Any).
         return self._state.get(key, default)
 
-    def __delitem__(self, key: str | RequestKey[Any]) -> None:
+    def __delitem__(self, key: Any) -> None:
         del self._state[key]
 
     def __len__(self) -> int:
@@ -527,10 +643,16 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         return f"<{type(self).__name__} {self.method} {self.raw_path} >"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Request(BaseRequest):
     """A request routed by an Application: it knows its match info and app."""
 
     _match_info: UrlMappingMatchInfo | None = None
+
+    def _copy_into(self, clone: BaseRequest) -> None:
+        super()._copy_into(clone)
+        if isinstance(clone, Request):
+            clone._match_info = self._match_info
 
     @property
     def match_info(self) -> UrlMappingMatchInfo:
@@ -566,3 +688,11 @@ class Request(BaseRequest):
             # (an unfrozen signal still goes to send(), which refuses it).
             if len(signal) or not signal.frozen:
                 await signal.send(self, response)
+
+
+# mypyc builds a native class without running ABCMeta.__new__: BaseRequest and
+# Request get ABC state of their own, not MutableMapping's (see _response.py).
+for _cls in (BaseRequest, Request):
+    if "_abc_impl" not in _cls.__dict__:
+        _abc_init: Callable[[type], None] = getattr(abc, "_abc_init")  # noqa: B009
+        _abc_init(_cls)
