@@ -45,6 +45,12 @@ def _skip_ows(header: str, pos: int) -> int:
 
 def _quoted_string(header: str, pos: int) -> tuple[str, int] | None:
     """The unescaped content of the quoted-string at ``header[pos] == '"'`` and the end."""
+    close = header.find('"', pos + 1)
+    if close < 0:
+        return None  # unterminated
+    content = header[pos + 1 : close]
+    if "\\" not in content:  # no quoted-pair: the first quote ends it
+        return content, close + 1
     out: list[str] = []
     i = pos + 1
     n = len(header)
