@@ -104,8 +104,6 @@ from ._outbox import PIPELINE_BATCH, Outbox
 from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
-    from collections import deque
-
     from ._server import Server
 
 __all__ = ["RequestHandler", "check_handler_options"]
@@ -315,7 +313,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         return self._keepalive_timeout
 
     @property
-    def _queue(self) -> deque[Item[BodyStream]]:
+    def _queue(self) -> list[Item[BodyStream]]:
         """The requests parsed and not yet started (the core's)."""
         return self._core.queue
 
