@@ -177,3 +177,42 @@ def test_host_only_keep_alive_follows_the_version() -> None:
 def test_bad_hosts_are_refused_on_the_short_path(data: bytes) -> None:
     """A head with little more than Host is judged by the same rules as any other."""
     assert parse_one(data) is BadRequest
+
+
+_line_chars = st.sampled_from([*"aZ0-_:; =,", " ", "\t", "\r", "\n", "\x00", "\x01", "\x7f", "é"])
+_field_lines = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["X", "x-y", "Accept", "A B", ""]), st.text(_line_chars, max_size=8)
+        ).map(lambda nv: f"{nv[0]}:{nv[1]}"),
+        st.text(_line_chars, max_size=10),
+    ),
+    max_size=4,
+)
+
+
+@given(lines=_field_lines)
+@example(lines=["X: a\rb"])
+@example(lines=["X: a\r", "Y: b"])
+@example(lines=["X: a\nY: b"])
+@example(lines=["X: a\x01"])
+@example(lines=["X: a\tb"])
+@example(lines=["X: a "])
+@example(lines=["X:"])
+@example(lines=["X:  "])
+@example(lines=[" X: a"])
+def test_short_and_long_heads_accept_the_same_fields(lines: list[str]) -> None:
+    """A short head (one regex pass) and the same head made long (the translate pass)
+    give the same fields, or the same error class, whatever bytes the lines hold."""
+    section = "".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape")
+    short = b"GET / HTTP/1.1\r\nHost: h\r\n" + section + b"\r\n"
+    padded = b"GET / HTTP/1.1\r\nHost: h\r\nX-Pad: " + b"p" * 300 + b"\r\n" + section + b"\r\n"
+    assert len(short) <= 256 < len(padded)
+    got_short, got_long = parse_one(short), parse_one(padded)
+    if isinstance(got_short, RequestHead) and isinstance(got_long, RequestHead):
+        fields = [(k, v) for k, v in got_long.headers.items() if k != "X-Pad"]
+        assert list(got_short.headers.items()) == fields
+        for name in _FRAMING:
+            assert getattr(got_short, name) == getattr(got_long, name), name
+    else:
+        assert got_short == got_long
