@@ -111,7 +111,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         task: asyncio.Task[None] | None,
         loop: asyncio.AbstractEventLoop,
         *,
-        client_max_size: int = 1024**2,
+        client_max_size: int = 1048576,  # 1024**2 written out: mypyc then signs __init__
         client_max_fields: int = 1000,
         state: dict[str | RequestKey[Any], Any] | None = None,
         scheme: str | None = None,
