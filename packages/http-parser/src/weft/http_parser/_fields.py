@@ -62,6 +62,10 @@ _SHORT_FIELD: Final = rb"\r\n([%s]++): *+([\x20-\x7e\x80-\xff]*+)(?<! )(?=\r\n)"
 #: Heads up to this many bytes are matched by _SHORT_FIELD_TEXT alone: on
 #: them the translate() pass costs more than its simpler regex saves.
 _SHORT_HEAD: Final = 256
+#: The classes as module constants: compiled, these are C statics, not a
+#: lookup in the module's globals per head.
+_CIMULTIDICT: Final = CIMultiDict
+_PROXY: Final = CIMultiDictProxy
 #: Every byte but the control characters (deleted by translate, the CTLs remain).
 _NOT_CTL: Final = bytes([*range(0x20, 0x7F), *range(0x80, 0x100)])
 #: What the control bytes of a common head are a prefix of (up to 254 field lines).
@@ -183,7 +187,7 @@ def fast_head_fields(
         head[line_end + 2 : len(head) - 4].split(b"\r\n"), max_field_size
     ):
         return None
-    return CIMultiDictProxy(CIMultiDict(pairs))
+    return _PROXY(_CIMULTIDICT(pairs))
 
 
 def over_field_limit(lines: list[bytes], limit: int) -> bool:

@@ -111,6 +111,7 @@ class MessageParser(Generic[H]):
         "_max_headers",
         "_max_line_size",
         "_remaining",
+        "_skip_empty",
         "_state",
         "_trailer_scanner",
         "_trailing",
@@ -141,6 +142,9 @@ class MessageParser(Generic[H]):
             raise ValueError(f"max_body_size must be None or an int >= 0, not {max_body_size!r}")
         self._max_body_size = max_body_size
         self._head_scanner = head_scanner
+        # The class's setting as an instance slot: compiled, a slot is read
+        # natively, a class attribute through a generic lookup per head.
+        self._skip_empty = self._skip_empty_lines
         self._trailer_scanner = SectionScanner(
             max_line_size, max_field_size, max_headers, max_head_size, None
         )
@@ -268,7 +272,7 @@ class MessageParser(Generic[H]):
                     break
                 scanner = self._head_scanner
                 if scanner.searched == 0:
-                    if self._skip_empty_lines and buf[pos] == _CR:
+                    if self._skip_empty and buf[pos] == _CR:
                         # Empty lines before a request-line are ignored (RFC 9112 §2.2).
                         while buf.startswith(b"\r\n", pos):
                             pos += 2
