@@ -133,7 +133,8 @@ class RequestParser(MessageParser[RequestHead]):
             # The common request-line: its parts come straight from the groups.
             method, target, path, query, minor = cast(_OriginGroups, origin.groups())
             if len(target) <= self._max_line_size and method != "CONNECT":
-                # The line is method SP target " HTTP/1.x" CRLF: its CRLF is at
+                # The line is method SP target " HTTP/1.x" CRLF, so its CRLF
+                # starts 1 + 9 characters after the method and the target.
                 fields = self._fields(head, text, len(method) + len(target) + 10)
                 if fields is not None:
                     return interpret(
