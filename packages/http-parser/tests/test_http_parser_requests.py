@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -601,3 +603,22 @@ def test_head_pending_says_whether_a_head_has_begun(data: bytes, pending: bool) 
     parser = RequestParser()
     parser.feed(data)
     assert parser.head_pending is pending
+
+
+def test_an_ended_message_leaves_no_head_in_the_parser() -> None:
+    # An idle keep-alive connection keeps its parser: the last head (its fields)
+    # must not stay alive with it until the next request.
+    parser = RequestParser()
+    for data in (b"GET /a HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n", POST_WITH_BODY):
+        events = parser.feed(data)
+        head = events[0]
+        assert isinstance(head, RequestHead)
+        assert isinstance(events[-1], EndOfMessage)
+        assert parser not in gc.get_referrers(head)
+    # A message that switches protocols keeps its head: resume_http() needs it.
+    upgrade = b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
+    events = parser.feed(upgrade)
+    assert parser in gc.get_referrers(events[0])
+
+
+POST_WITH_BODY = b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"

@@ -121,6 +121,9 @@ class RequestParser(MessageParser[RequestHead]):
             return SWITCHED
         if head.should_close:
             return CLOSED
+        # The message is over: an idle keep-alive connection keeps no head
+        # (its fields, ~800 bytes, were held until the next request).
+        self._current = None
         return HEAD
 
     def _complete_head(self, buf: bytes, start: int, term: int) -> RequestHead:
