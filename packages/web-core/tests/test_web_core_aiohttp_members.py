@@ -108,6 +108,7 @@ async def test_response_task_output_length_and_chunk_size() -> None:
         _ = response.output_length
     await response.prepare(request)
     await response.write(b"hello")
+    await asyncio.sleep(0)  # a stream's writes leave when the loop turns
     assert response.task is asyncio.current_task()
     with pytest.warns(DeprecationWarning, match="output_length"):
         assert response.output_length == len(transport.data) > len(b"hello")

@@ -3,22 +3,26 @@ values, each as aiohttp 3.14 has them."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from web_core_support import get, make_request, parse_response, send
 
 from weft.web_core import ETag, Response, StreamResponse
 from weft.web_exceptions import HTTPFound
 
-# -- the head goes out at prepare()
+# -- the head goes out at prepare(), by the time the loop turns
 
 
 @pytest.mark.asyncio
 async def test_a_stream_response_sends_its_head_at_prepare() -> None:
-    """After prepare() and before any write, the whole head is on the transport."""
+    """After prepare() and before any write, once the handler waits for anything (the
+    loop turns), the whole head is on the transport (an event stream's client sees it)."""
     request, transport = make_request(get())
     response = StreamResponse(headers={"X-A": "1"})
     response.content_type = "text/event-stream"
     await response.prepare(request)
+    await asyncio.sleep(0)
     assert transport.data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert transport.data.endswith(b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in transport.data

@@ -486,7 +486,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         )
         self._headers_sent = True
         if self._send_headers_immediately:
-            await writer.send_headers()
+            writer.send_headers_soon()
         return writer
 
     def _prepare_headers(self, request: BaseRequest) -> None:

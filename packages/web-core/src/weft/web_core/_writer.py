@@ -1,9 +1,19 @@
 """The response byte writer: what a response's bytes go through on their way out.
 
 web-core owns the writer so that responses never touch a transport directly;
-web-runner builds one per connection and hands it to each request. The
-writer holds the serialized head back until the first body bytes (or the end
-of the message) so that a small response leaves in one ``transport.write``.
+web-runner builds one per request. The writer holds the serialized head back
+until the first body bytes (or the end of the message) so that a small
+response leaves in one ``transport.write``.
+
+A stream's body writes (``write()``) are kept, by reference, until the loop
+turns, ``HOLD_LIMIT`` bytes are kept, or the message ends, and then leave in
+one call: a handler that writes chunks in a loop makes a few large
+``writev`` calls instead of one per chunk, which on loopback costs the kernel
+far less (docs/design.md, "A stream's writes leave together")::
+
+    NOTHING KEPT --write()--> KEEPING (a call_soon(flush) is pending)
+    KEEPING --write() past HOLD_LIMIT, flush(), send_headers(), sendfile(),
+              write_eof(), the loop turning--> NOTHING KEPT (all sent, in order)
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ except ImportError:
 # syscall); past it, copying the body would cost more than a second syscall.
 _JOIN_LIMIT = 16 * 1024
 
+#: Body bytes a stream keeps at most before they are sent (see the module doc).
+HOLD_LIMIT = 512 * 1024
+
 
 class WriterProtocol(Protocol):
     """What the connection offers the writer."""
@@ -57,6 +70,8 @@ class StreamWriter:
         "_eof",
         "_head",
         "_head_sent_at",
+        "_kept",
+        "_kept_size",
         "_protocol",
         "_started_at",
         "output_size",
@@ -69,6 +84,8 @@ class StreamWriter:
         self._eof = False
         self._compress: ZLibCompressor | None = None
         self._clock: Callable[[], float] | None = None
+        self._kept: list[bytes] | None = None  # a stream's writes not sent yet
+        self._kept_size = 0
         self.output_size = 0
 
     def time_head(self, clock: Callable[[], float]) -> None:
@@ -112,37 +129,64 @@ class StreamWriter:
         """Keep the serialized head until the first body write or the end of the message."""
         self._head = head
 
-    def _send(self, *parts: bytes) -> None:
-        """Write ``parts`` (after a held head): joined when small, as they are when large.
-
-        A small response leaves in one ``transport.write`` (one syscall); the
-        bytes of a large body are never copied just to glue a head or chunk
-        framing to them (``transport.writelines``).
-        """
+    def _open_transport(self) -> asyncio.Transport:
         transport = self._protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
+        return transport
+
+    def _take_head(self) -> bytes:
+        """The held head, which is on its way out now (``b""`` once it went)."""
         head = self._head
         if head:
             self._head = b""
             if self._clock is not None:
                 self._head_sent_at = self._clock()
-            if len(parts) == 1 and len(parts[0]) <= _JOIN_LIMIT:  # a small Response
-                data = head + parts[0]
-                self.output_size += len(data)
-                transport.write(data)
-                return
+        return head
+
+    def _with_head(self, parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """``parts`` after the held head, counted in ``output_size``."""
+        head = self._take_head()
+        if head:
             parts = (head, *parts)
+        self.output_size += sum(map(len, parts))
+        return parts
+
+    def _send(self, *parts: bytes) -> None:
+        """Write what is kept, then ``parts`` (after a held head), in one call.
+
+        A small response leaves in one ``transport.write`` (one syscall); the
+        bytes of a large body are never copied just to glue a head or chunk
+        framing to them (``transport.writelines``).
+        """
+        transport = self._open_transport()
+        if self._head and self._kept is None and len(parts) == 1 and len(parts[0]) <= _JOIN_LIMIT:
+            # A small Response: its head and body in one buffer.
+            data = self._take_head() + parts[0]
+            self.output_size += len(data)
+            transport.write(data)
+            return
+        parts = self._with_head(parts)
+        kept = self._kept
+        if kept is not None:
+            self._kept = None
+            self._kept_size = 0
+            parts = (*kept, *parts)
+        self._write(transport, parts)
+
+    @staticmethod
+    def _write(transport: asyncio.Transport, parts: tuple[bytes, ...]) -> None:
         size = sum(map(len, parts))
-        self.output_size += size
+        if not size:
+            return
         if len(parts) == 1:
             transport.write(parts[0])
         elif size <= _JOIN_LIMIT:
             transport.write(b"".join(parts))
         else:
-            # Every part is non-empty here: a held head, chunk framing, a large chunk.
-            # One call: uvloop sends them with one writev (no copy, one syscall where
-            # a write per part made three); asyncio joins them.
+            # A held head, kept writes, chunk framing, large chunks: one call, which
+            # uvloop sends with one writev (no copy, one syscall where a write per
+            # part made one each); asyncio joins them.
             transport.writelines(parts)
 
     def _framed(self, chunk: bytes) -> tuple[bytes, ...]:
@@ -154,19 +198,67 @@ class StreamWriter:
         return (chunk_header(len(chunk)), chunk, b"\r\n")
 
     async def write(self, chunk: bytes) -> None:
-        """Send body bytes, waiting for the transport to drain when it is full."""
+        """Send body bytes, waiting for the transport to drain when it is full.
+
+        The bytes are kept until the loop turns (or ``HOLD_LIMIT`` bytes are
+        kept, or the message ends): see the module doc.
+        """
         if self._eof:
             raise RuntimeError("Cannot write after the end of the message")
         if self._compress is not None and chunk:
             chunk = await self._compress.compress(chunk)
         if not chunk and not self._head:
             return
-        self._send(*self._framed(chunk))
+        self._keep(self._framed(chunk))
         await self._protocol.drain()
 
-    async def send_headers(self) -> None:
-        """Send a held head now (a streaming response that has not written yet)."""
+    def _keep(self, parts: tuple[bytes, ...]) -> None:
+        """Keep ``parts`` (after a held head) until the loop turns (see the module doc)."""
+        self._open_transport()  # a write to a closed connection fails here, as it did
+        parts = self._with_head(parts)
+        kept = self._kept
+        if kept is None:
+            kept = self._kept = []
+            asyncio.get_running_loop().call_soon(self._flush_soon)
+        kept.extend(parts)
+        self._kept_size += sum(map(len, parts))
+        if self._kept_size >= HOLD_LIMIT:
+            self.flush()
+
+    @property
+    def keeping(self) -> bool:
+        """Whether writes are kept, to be sent when the loop turns (see ``flush()``)."""
+        return self._kept is not None
+
+    def flush(self) -> None:
+        """Send what ``write()`` kept, now."""
+        kept = self._kept
+        if kept is not None:
+            self._kept = None
+            self._kept_size = 0
+            self._write(self._open_transport(), tuple(kept))
+
+    def _flush_soon(self) -> None:
+        # The loop turned. A connection gone meanwhile loses what was kept, as a
+        # write to it would; the handler's next write raises.
+        try:
+            self.flush()
+        except ConnectionResetError:
+            self._kept = None
+
+    def send_headers_soon(self) -> None:
+        """Let a held head go with the stream's writes: when the loop turns at the latest.
+
+        A stream's ``prepare()``: a client waiting for the head (an event stream)
+        gets it as soon as the handler waits for anything, and a handler that
+        writes at once sends the head with its first bytes.
+        """
         if self._head:
+            self._keep(())
+
+    async def send_headers(self) -> None:
+        """Send a held head (and what was kept) now."""
+        if self._head or self._kept is not None:
             self._send()
             await self._protocol.drain()
 

@@ -20,15 +20,24 @@ Nothing may overtake the held bytes: everything else that reaches the
 transport goes through ``RequestHandler.transport``, which flushes first,
 and so does every attribute of the outbox besides ``write``,
 ``writelines``, ``is_closing`` and ``get_extra_info``.
+
+A response's writer (web-core's StreamWriter, which keeps a stream's writes
+until the loop turns) reaches the connection through a ``WriterPort``: the
+transport, or the outbox while a batch is open, without the flush of the
+writer's own kept bytes that ``RequestHandler.transport`` makes for
+everyone else (a handler's ``request.transport.close()``, say).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Final, cast
 
-__all__ = ["HOLD_LIMIT", "PIPELINE_BATCH", "Outbox"]
+if TYPE_CHECKING:
+    from ._protocol import RequestHandler
+
+__all__ = ["HOLD_LIMIT", "PIPELINE_BATCH", "Outbox", "WriterPort"]
 
 #: Queued requests answered in a row before the connection lets the loop turn.
 PIPELINE_BATCH: Final = 4
@@ -98,3 +107,23 @@ class Outbox:
         # Anything else is the transport's, once the held bytes are out of the way.
         self.flush()
         return getattr(self._transport, name)
+
+
+class WriterPort:
+    """The connection as a response's writer sees it (web-core's ``WriterProtocol``)."""
+
+    __slots__ = ("_handler", "drain")
+
+    def __init__(self, handler: RequestHandler) -> None:
+        self._handler = handler
+        self.drain: Callable[[], Coroutine[Any, Any, None]] = handler.drain
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        handler = self._handler
+        outbox = handler._outbox
+        if outbox is not None and outbox.holding:
+            if outbox.open:  # the glue writes a pipelined answer: it joins the batch
+                return cast(asyncio.Transport, outbox)
+            outbox.flush()  # nothing may overtake the answers held
+        return handler._transport

@@ -100,7 +100,7 @@ from ._connection import (
 from ._error_page import internal_error_body
 from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
 from ._handler_api import HandlerApiMixin
-from ._outbox import PIPELINE_BATCH, Outbox
+from ._outbox import PIPELINE_BATCH, Outbox, WriterPort
 from ._upgrade import UpgradeMixin
 
 if TYPE_CHECKING:
@@ -201,6 +201,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_logging_enabled",
         "_loop",
         "_outbox",
+        "_port",
         "_read_bufsize",
         "_server",
         "_task",
@@ -210,6 +211,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         "_transport",
         "_upgraded",
         "_waiter",
+        "_writer",
         "_writing_paused",
         "access_log",
         "access_logger",
@@ -291,16 +293,22 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._outbox: Outbox | None = None  # made by the first pipelined batch
+        self._port: WriterPort | None = None  # made by the first answer
+        self._writer: StreamWriter | None = None  # the answer's, while it is answered
 
     # -- what requests and the writer see
 
     @property
     def transport(self) -> asyncio.Transport | None:
+        # Nothing may overtake what is kept to be written together: the answer's
+        # stream writes (web-core's writer), the answers of a pipelined batch.
+        writer = self._writer
+        if writer is not None and writer.keeping:
+            with contextlib.suppress(ConnectionError):
+                writer.flush()
         outbox = self._outbox
-        if outbox is not None and outbox.holding:
-            if outbox.open:  # the glue writes a pipelined answer: it joins the batch
-                return cast(asyncio.Transport, outbox)
-            outbox.flush()  # nothing may overtake the answers held
+        if outbox is not None:
+            outbox.flush()
         return self._transport
 
     @property
@@ -578,8 +586,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         start = self._loop.time() if self._logging_enabled else 0.0
         request: BaseRequest | None = None
         response: StreamResponse
+        port = self._port
+        if port is None:
+            port = self._port = WriterPort(self)
+        writer = self._writer = StreamWriter(port)
         try:
-            writer = StreamWriter(self)
             try:
                 request = self._server.request_factory(
                     head, content, self, writer, self._task, self._loop
@@ -666,6 +677,11 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             # close() and keep_alive(False) ask to close once answered.
             return self._core.answered(keep_alive, complete)
         finally:
+            # A stream's writes are kept until the loop turns (web-core's writer):
+            # what a handler wrote before it failed goes out before the close.
+            with contextlib.suppress(ConnectionError):
+                writer.flush()
+            self._writer = None
             if self._core.answer is HANDLING:  # it gave up: an error, a cancellation
                 self._core.answer_ended(payload.is_eof())
             if payload is not EMPTY_BODY:  # the shared empty body ignores it
