@@ -6,7 +6,7 @@ until the first body bytes (or the end of the message) so that a small
 response leaves in one ``transport.write``.
 
 A stream's body writes (``write()``) are kept, by reference, until the loop
-turns, ``HOLD_LIMIT`` bytes are kept, or the message ends, and then leave in
+turns, more than ``HOLD_LIMIT`` bytes are kept, or the message ends, and then leave in
 one call: a handler that writes chunks in a loop makes a few large
 ``writev`` calls instead of one per chunk, which on loopback costs the kernel
 far less (docs/design.md, "A stream's writes leave together")::
@@ -200,8 +200,8 @@ class StreamWriter:
     async def write(self, chunk: bytes) -> None:
         """Send body bytes, waiting for the transport to drain when it is full.
 
-        The bytes are kept until the loop turns (or ``HOLD_LIMIT`` bytes are
-        kept, or the message ends): see the module doc.
+        The bytes are kept until the loop turns (or more than ``HOLD_LIMIT``
+        bytes are kept, or the message ends): see the module doc.
         """
         if self._eof:
             raise RuntimeError("Cannot write after the end of the message")
@@ -222,7 +222,7 @@ class StreamWriter:
             asyncio.get_running_loop().call_soon(self._flush_soon)
         kept.extend(parts)
         self._kept_size += sum(map(len, parts))
-        if self._kept_size >= HOLD_LIMIT:
+        if self._kept_size > HOLD_LIMIT:
             self.flush()
 
     @property
