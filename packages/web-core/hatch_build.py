@@ -1,8 +1,9 @@
 """Hatch build hook: compile a package's hot modules with mypyc, or build pure Python.
 
-The same file is in packages/http-parser, packages/web-routing and
-packages/web-runner: each distribution must build alone, from its own folder
-and from its sdist, so the hook cannot live outside the folder.
+The same file is in packages/http-parser, packages/web-routing,
+packages/web-core and packages/web-runner: each distribution must build
+alone, from its own folder and from its sdist, so the hook cannot live
+outside the folder.
 tests/test_build_hooks.py checks that the copies are identical. What differs
 lives in the hook's table of the package's pyproject.toml::
 

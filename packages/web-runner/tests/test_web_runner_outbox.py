@@ -14,7 +14,7 @@ import pytest
 
 from weft.web_core import BaseRequest, Response, StreamResponse
 from weft.web_runner import Server
-from weft.web_runner._outbox import HOLD_LIMIT, PIPELINE_BATCH, Outbox
+from weft.web_runner._outbox import BATCH_BYTES, PIPELINE_BATCH, Outbox
 
 if TYPE_CHECKING:
     from conftest import Serve
@@ -222,7 +222,7 @@ async def test_a_connection_lost_with_answers_held_writes_nothing_more() -> None
 
 @pytest.mark.asyncio
 async def test_a_large_answer_is_not_held() -> None:
-    big = b"x" * (HOLD_LIMIT + 1)
+    big = b"x" * (BATCH_BYTES + 1)
 
     async def handler(request: BaseRequest) -> Response:
         return Response(body=big if request.path == "/big" else b"small")

@@ -14,7 +14,7 @@ States (the glue opens and closes a batch around its own ``prepare()`` and
     EMPTY   --write while open-->        HOLDING
     HOLDING --the loop turns (call_soon),
               any other use of the transport,
-              more than HOLD_LIMIT bytes-->  EMPTY (flushed)
+              more than BATCH_BYTES bytes-->  EMPTY (flushed)
 
 Nothing may overtake the held bytes: everything else that reaches the
 transport goes through ``RequestHandler.transport``, which flushes first,
@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any, Final, cast
 if TYPE_CHECKING:
     from ._protocol import RequestHandler
 
-__all__ = ["HOLD_LIMIT", "PIPELINE_BATCH", "Outbox", "WriterPort"]
+__all__ = ["BATCH_BYTES", "PIPELINE_BATCH", "Outbox", "WriterPort"]
 
 #: Queued requests answered in a row before the connection lets the loop turn.
 PIPELINE_BATCH: Final = 4
 
 #: Bytes held at most; a larger answer is written at once (never copied into a batch).
-HOLD_LIMIT: Final = 64 * 1024
+BATCH_BYTES: Final = 64 * 1024
 
 
 class Outbox:
@@ -77,7 +77,7 @@ class Outbox:
             self._loop.call_soon(self.flush)
         self._parts.extend(parts)
         self._size += size
-        if self._size > HOLD_LIMIT:
+        if self._size > BATCH_BYTES:
             self.flush()
 
     def flush(self) -> None:
