@@ -40,7 +40,7 @@ from ._chain import build_chain, warn_old_style
 from ._exception_response import exception_response
 from ._file_response import FileResponse
 from ._keys import AppKey, NotAppKeyWarning
-from ._request import Request, RequestProtocol
+from ._request import Request, RequestProtocol, _new_request
 from ._response import Response, StreamResponse, is_response
 from ._signals import Signal
 from ._types import Handler, Middleware
@@ -469,15 +469,15 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         task: asyncio.Task[None] | None,
         loop: asyncio.AbstractEventLoop,
     ) -> Request:
-        return Request(
+        return _new_request(
             head,
             payload,
             protocol,
             writer,
             task,
             loop,
-            client_max_size=self._client_max_size,
-            client_max_fields=self._client_max_fields,
+            self._client_max_size,
+            self._client_max_fields,
         )
 
     async def _build_chain(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:

@@ -690,6 +690,34 @@ class Request(BaseRequest):
                 await signal.send(self, response)
 
 
+def _new_request(
+    head: RequestHead,
+    payload: BodyStream,
+    protocol: RequestProtocol,
+    writer: StreamWriter,
+    task: asyncio.Task[None] | None,
+    loop: asyncio.AbstractEventLoop,
+    client_max_size: int,
+    client_max_fields: int,
+) -> Request:
+    """``Request(...)`` as the application makes it for each request.
+
+    Its arguments are positional: compiled, this is a native call of the
+    constructor, where ``Request(..., client_max_size=...)`` from interpreted
+    code would parse its keywords on every request.
+    """
+    return Request(
+        head,
+        payload,
+        protocol,
+        writer,
+        task,
+        loop,
+        client_max_size=client_max_size,
+        client_max_fields=client_max_fields,
+    )
+
+
 # mypyc builds a native class without running ABCMeta.__new__: BaseRequest and
 # Request get ABC state of their own, not MutableMapping's (see _response.py).
 for _cls in (BaseRequest, Request):
