@@ -284,3 +284,22 @@ async def test_a_pipelined_burst_over_a_socket_is_answered_in_order(serve: Serve
     connection.send(requests(*paths))
     bodies = [(await connection.response()).body for _ in paths]
     assert bodies == [p.encode() for p in paths]
+
+
+@pytest.mark.asyncio
+async def test_what_a_stream_kept_goes_out_before_a_forced_close(serve: Serve) -> None:
+    # aiohttp-sse closes the connection under a prepared stream (force_close()):
+    # the head and the writes kept until the loop turns must reach the client first.
+    async def handler(request: BaseRequest) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        await response.write(b"kept")
+        request.protocol.force_close()  # type: ignore[attr-defined]
+        with pytest.raises(ConnectionResetError):
+            await response.write(b"never")
+        return response
+
+    served = await serve(handler)
+    data = await served.exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert data.endswith(b"\r\n\r\n4\r\nkept\r\n")

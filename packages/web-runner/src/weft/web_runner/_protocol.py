@@ -300,16 +300,20 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     @property
     def transport(self) -> asyncio.Transport | None:
-        # Nothing may overtake what is kept to be written together: the answer's
-        # stream writes (web-core's writer), the answers of a pipelined batch.
+        self._send_kept()
+        return self._transport
+
+    def _send_kept(self) -> None:
+        """Send what is kept to be written together, before the transport is used
+        otherwise: the answers of a pipelined batch (the outbox), then the answer's
+        stream writes (web-core's writer keeps them until the loop turns)."""
+        outbox = self._outbox
+        if outbox is not None:
+            outbox.flush()
         writer = self._writer
         if writer is not None and writer.keeping:
             with contextlib.suppress(ConnectionError):
                 writer.flush()
-        outbox = self._outbox
-        if outbox is not None:
-            outbox.flush()
-        return self._transport
 
     @property
     def handling(self) -> bool:
@@ -454,9 +458,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 self._use_transport(transport, action)
 
     def _use_transport(self, transport: asyncio.Transport, action: Action[BodyStream]) -> None:
-        """Pause or resume reading, half-close or close (after the answers held)."""
-        if self._outbox is not None:
-            self._outbox.flush()
+        """Pause or resume reading, half-close or close (after what is kept)."""
+        self._send_kept()
         if action is PAUSE_READING:
             transport.pause_reading()
         elif action is RESUME_READING:
@@ -785,8 +788,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         content_type: str = "text/plain",
     ) -> None:
         """Send a whole error response straight to the transport (then the caller closes)."""
-        if self._outbox is not None:
-            self._outbox.flush()
+        self._send_kept()
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(_error_bytes(status, reason, text, headers, content_type))
 
