@@ -535,9 +535,14 @@ def version(distribution: str) -> str | None:
 def describe_builds() -> str:
     parts = []
     try:
-        from weft import http_parser, web_routing
+        from weft import http_parser, web_core, web_routing, web_runner
 
-        compiled = {"parser": http_parser.COMPILED, "router": web_routing.COMPILED}
+        compiled = {
+            "parser": http_parser.COMPILED,
+            "router": web_routing.COMPILED,
+            "core": web_core.COMPILED,
+            "connection core": web_runner.COMPILED,
+        }
         parts.append(
             "weft "
             + ", ".join(f"{k} {'compiled' if v else 'pure Python'}" for k, v in compiled.items())
