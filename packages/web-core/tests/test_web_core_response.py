@@ -684,3 +684,21 @@ def test_is_response_is_isinstance() -> None:
             assert is_response(obj)
         for other in (NotOne(), None, "text", b"bytes", {"status": 200}):
             assert not is_response(other)
+
+
+@pytest.mark.asyncio
+async def test_a_status_that_converts_to_int_is_taken_as_aiohttp_takes_it() -> None:
+    """aiohttp sets int(status): "200" works, in the constructors and set_status(),
+    compiled or not (the compiled build checks annotations at the call)."""
+    from http import HTTPStatus
+
+    from weft.web_core import json_response
+
+    assert Response(status="201", text="x").status == 201  # type: ignore[arg-type]
+    assert StreamResponse(status=HTTPStatus.ACCEPTED).status == 202
+    assert json_response({}, status="404").status == 404  # type: ignore[arg-type]
+    response = StreamResponse()
+    response.set_status("418")  # type: ignore[arg-type]
+    assert (response.status, response.reason) == (418, "I'm a Teapot")
+    with pytest.raises(ValueError, match="Invalid status code"):
+        Response(status="99")  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import json
 import json.encoder
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
-from typing import Any, Final
+from typing import Any, Final, SupportsInt
 
 from ._helpers import sentinel
 from ._response import Response
@@ -61,7 +61,7 @@ def json_response(
     *,
     text: str | None = None,
     body: bytes | None = None,
-    status: int = 200,
+    status: SupportsInt = 200,
     reason: str | None = None,
     headers: LooseHeaders | None = None,
     content_type: str = "application/json",
@@ -87,7 +87,7 @@ def json_bytes_response(
     *,
     dumps: Callable[[Any], bytes],
     body: bytes | None = None,
-    status: int = 200,
+    status: SupportsInt = 200,
     reason: str | None = None,
     headers: LooseHeaders | None = None,
     content_type: str = "application/json",

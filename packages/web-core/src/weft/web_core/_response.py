@@ -24,7 +24,17 @@ import datetime
 import warnings
 from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeGuard, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    SupportsInt,
+    TypeGuard,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from multidict import CIMultiDict
 
@@ -156,7 +166,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     def __init__(
         self,
         *,
-        status: int = 200,
+        status: SupportsInt = 200,
         reason: str | None = None,
         headers: LooseHeaders | None = None,
     ) -> None:
@@ -176,12 +186,13 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._state: dict[str | ResponseKey[Any], Any] = {}
         self._cookies: ResponseCookies | None = None
         # As aiohttp's constructor, which sets the status without its public setter.
-        phrase = _PHRASES.get(status) if reason is None and type(status) is int else None
-        if phrase is not None:  # a registered status (every response's case)
-            self._status = status
-            self._reason = phrase
-        else:
-            self._set_status(status, reason)
+        if reason is None and type(status) is int:
+            phrase = _PHRASES.get(status)
+            if phrase is not None:  # a registered status (every response's case)
+                self._status = status
+                self._reason = phrase
+                return
+        self._set_status(status, reason)
 
     # -- status and headers
 
@@ -204,20 +215,22 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         check_field(name, value)
         self._headers[name] = value
 
-    def set_status(self, status: int, reason: str | None = None) -> None:
+    def set_status(self, status: SupportsInt, reason: str | None = None) -> None:
         """Change the status; only before the head is sent."""
         if self.prepared:
             raise RuntimeError("Cannot change the response status after the headers are sent")
         self._set_status(status, reason)
 
-    def _set_status(self, status: int, reason: str | None) -> None:
-        status = int(status)
-        if not 100 <= status <= 999:
-            raise ValueError(f"Invalid status code {status}: must be in 100..999")
-        self._status = status
+    def _set_status(self, status: SupportsInt, reason: str | None) -> None:
+        # int(): aiohttp takes what converts ("200", an IntEnum); compiled code would
+        # refuse a str at the call if the argument were annotated int.
+        code = int(status)
+        if not 100 <= code <= 999:
+            raise ValueError(f"Invalid status code {code}: must be in 100..999")
+        self._status = code
         if reason is not None:
             check_reason(reason)
-        self._reason = reason_phrase(status) if reason is None else reason
+        self._reason = reason_phrase(code) if reason is None else reason
 
     @property
     def headers(self) -> CIMultiDict[str]:
@@ -662,7 +675,7 @@ class Response(StreamResponse):
         self,
         *,
         body: Any = None,
-        status: int = 200,
+        status: SupportsInt = 200,
         reason: str | None = None,
         text: str | None = None,
         headers: LooseHeaders | None = None,
