@@ -54,6 +54,14 @@ PACKAGES = REPO / "packages"
 # shell (pointing at the sources, say) would silently shadow it.
 os.environ.pop("PYTHONPATH", None)
 
+#: Packages with a mypyc build hook -> the prefix of their environment variables.
+_COMPILED_PACKAGES = {
+    "http-parser": "WEFT_HTTP_PARSER",
+    "web-routing": "WEFT_WEB_ROUTING",
+    "web-core": "WEFT_WEB_CORE",
+    "web-runner": "WEFT_WEB_RUNNER",
+}
+
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = [
@@ -61,10 +69,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     *(f"tests-{p.name}" for p in sorted(PACKAGES.iterdir()) if (p / "pyproject.toml").is_file()),
-    "tests-http-parser-pure",
-    "tests-web-routing-pure",
-    "tests-web-core-pure",
-    "tests-web-runner-pure",
+    *(f"tests-{name}-pure" for name in _COMPILED_PACKAGES),
     "tests",
     "compat-extensions",
     "e2e",
@@ -146,14 +151,6 @@ def _can_compile() -> bool:
     compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
     return shutil.which(compiler.split()[0]) is not None
 
-
-#: Packages with a mypyc build hook -> the prefix of their environment variables.
-_COMPILED_PACKAGES = {
-    "http-parser": "WEFT_HTTP_PARSER",
-    "web-routing": "WEFT_WEB_ROUTING",
-    "web-core": "WEFT_WEB_CORE",
-    "web-runner": "WEFT_WEB_RUNNER",
-}
 
 #: Every mypyc-built package forced to its pure-Python build.
 _ALL_PURE = {f"{prefix}_PURE": "1" for prefix in _COMPILED_PACKAGES.values()}
@@ -279,40 +276,27 @@ def _package_tests(session: nox.Session, folder: Path, *, pure: bool) -> None:
     _pytest(session, str(folder / "tests"), run_env, coverage_of=folder if measured else None)
 
 
-def _make_package_session(folder: Path) -> None:
-    @nox.session(name=f"tests-{folder.name}")
+def _make_package_session(folder: Path, *, pure: bool) -> None:
+    if pure:
+        name = f"tests-{folder.name}-pure"
+        variable = f"{_COMPILED_PACKAGES[folder.name]}_PURE"
+        doc = f"{folder.name}'s tests against its pure-Python build ({variable}=1)."
+    else:
+        name = f"tests-{folder.name}"
+        doc = "Run one package's tests against only its declared dependencies."
+
+    @nox.session(name=name)
     def package_tests(session: nox.Session) -> None:
-        """Run one package's tests against only its declared dependencies."""
-        _package_tests(session, folder, pure=False)
+        _package_tests(session, folder, pure=pure)
+
+    package_tests.__doc__ = doc
 
 
 for _folder in sorted(PACKAGES.iterdir()):
     if (_folder / "pyproject.toml").is_file():
-        _make_package_session(_folder)
-
-
-@nox.session(name="tests-http-parser-pure")
-def tests_http_parser_pure(session: nox.Session) -> None:
-    """http-parser's tests against its pure-Python build (WEFT_HTTP_PARSER_PURE=1)."""
-    _package_tests(session, PACKAGES / "http-parser", pure=True)
-
-
-@nox.session(name="tests-web-routing-pure")
-def tests_web_routing_pure(session: nox.Session) -> None:
-    """web-routing's tests against its pure-Python build (WEFT_WEB_ROUTING_PURE=1)."""
-    _package_tests(session, PACKAGES / "web-routing", pure=True)
-
-
-@nox.session(name="tests-web-core-pure")
-def tests_web_core_pure(session: nox.Session) -> None:
-    """web-core's tests against its pure-Python build (WEFT_WEB_CORE_PURE=1)."""
-    _package_tests(session, PACKAGES / "web-core", pure=True)
-
-
-@nox.session(name="tests-web-runner-pure")
-def tests_web_runner_pure(session: nox.Session) -> None:
-    """web-runner's tests against its pure-Python build (WEFT_WEB_RUNNER_PURE=1)."""
-    _package_tests(session, PACKAGES / "web-runner", pure=True)
+        _make_package_session(_folder, pure=False)
+for _name in _COMPILED_PACKAGES:
+    _make_package_session(PACKAGES / _name, pure=True)
 
 
 def _install_chromium(session: nox.Session) -> None:
