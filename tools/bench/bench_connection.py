@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench_core import CountingTransport
+from bench_core import ConnectionTransport
 
 ROUNDS = 5
 
@@ -51,7 +51,7 @@ CASES: dict[str, list[bytes]] = {
 }
 
 
-class Transport(CountingTransport):
+class Transport(ConnectionTransport):
     """Counts writes; the flow-control calls a protocol makes are accepted."""
 
     def __init__(self) -> None:
@@ -63,24 +63,6 @@ class Transport(CountingTransport):
 
     def writelines(self, data: Any) -> None:
         self.writes += 1
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
 
 
 Serve = Callable[[list[bytes], int], Awaitable[None]]

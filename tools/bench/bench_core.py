@@ -46,6 +46,30 @@ class CountingTransport(asyncio.Transport):
         return 0
 
 
+class ConnectionTransport(CountingTransport):
+    """A CountingTransport that also takes, and ignores, the flow-control and
+    closing calls a server's connection protocol makes (for benchmarks that feed
+    a protocol by hand: bench_connection.py, tools/profile/path.py)."""
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def add_routes(add: Callable[[str, Any], object], handler: Any) -> None:
     for i in range(99):
         add(f"/api/v1/resource{i}/{{id}}", handler)

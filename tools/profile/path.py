@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))  # server_app and bench_core live there
+
+from bench_core import ConnectionTransport  # noqa: E402
+
 API_BODY = b'{"name": "widget", "price": 12.5, "count": 3, "tags": ["a", "b", "c"]}'
 HOST = b"Host: 127.0.0.1:8080\r\n"
 PLAINTEXT = b"GET /plaintext HTTP/1.1\r\n" + HOST + b"\r\n"
@@ -71,11 +75,11 @@ SCENARIOS: dict[str, tuple[bytes, int]] = {  # request bytes, answers they ask f
 ROUNDS = 7
 
 
-class Transport(asyncio.Transport):
+class Transport(ConnectionTransport):
     """Records writes; wakes the driver once the answers it waits for are written."""
 
     def __init__(self) -> None:
-        super().__init__({"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)})
+        super().__init__()
         self.waiter: asyncio.Future[None] | None = None
         self.answers = 0
         self.wanted = 1
@@ -97,30 +101,6 @@ class Transport(asyncio.Transport):
         else:
             for data in parts:
                 self.write(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 async def measure(scenario: str, requests: int) -> tuple[float, float]:
@@ -174,7 +154,6 @@ if __name__ == "__main__":
         parser.error(f"unknown scenario(s) {sorted(unknown)}: choose from {', '.join(SCENARIOS)}")
     scenarios = args.scenarios or [*SCENARIOS]
     os.environ["BENCH_FRAMEWORK"] = args.framework
-    sys.path.insert(0, str(BENCH))
     if args.no_uvloop:
         asyncio.run(main(scenarios, args.requests))
     else:
