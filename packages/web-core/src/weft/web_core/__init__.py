@@ -11,13 +11,12 @@ behaviour; ``WEFT_WEB_CORE_PURE=1`` at install time builds that one).
 
 from __future__ import annotations
 
-from importlib.machinery import EXTENSION_SUFFIXES as _EXTENSION_SUFFIXES
-
 from weft.http_parser import WSCloseCode, WSMessage, WSMsgType
 
 from . import _response as _hot_module
 from .__about__ import __version__
 from ._app import Application, CleanupError, web_logger
+from ._compiled import is_native as _is_native
 from ._compression import ContentCoding
 from ._conditional import ETag
 from ._exception_response import exception_response
@@ -74,7 +73,7 @@ from ._websocket import WebSocketReady, WebSocketResponse, WSMessageTypeError
 from ._writer import StreamWriter, WriterProtocol
 
 #: True when the mypyc-compiled response path is loaded, False for pure Python.
-COMPILED: bool = (getattr(_hot_module, "__file__", None) or "").endswith(tuple(_EXTENSION_SUFFIXES))
+COMPILED: bool = _is_native(getattr(_hot_module, "__file__", None))
 
 __all__ = [
     "__version__",

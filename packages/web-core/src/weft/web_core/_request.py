@@ -13,7 +13,6 @@ for it to write to. Like aiohttp's ``reify``, they are read-only.
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import datetime
 import json
@@ -30,6 +29,7 @@ from weft.http_parser import HttpVersion, RequestHead
 from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPRequestEntityTooLarge
 
+from ._compiled import is_native, mypyc_attr, own_abc_state
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
@@ -51,22 +51,9 @@ __all__ = ["BaseRequest", "Request", "RequestProtocol"]
 
 _T = TypeVar("_T")
 _D = TypeVar("_D")
-_C = TypeVar("_C")
 
-try:
-    from mypy_extensions import mypyc_attr
-except ImportError:
-    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
-    # decorator while compiling, where mypy brings mypy_extensions; both builds
-    # run without it.
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
-        return lambda cls: cls
-
-
-# Whether this module is the C extension mypyc builds (weft.web_core.COMPILED):
-# its functions have no Python frame, which a warning's stack level counts.
-_NATIVE: Final = not __file__.endswith(".py")
-_KEY_WARNING_LEVEL: Final = 2 if _NATIVE else 3
+# A compiled __setitem__ has no Python frame, which a warning's stack level counts.
+_KEY_WARNING_LEVEL: Final = 2 if is_native(__file__) else 3
 
 
 class RequestProtocol(Protocol):
@@ -718,9 +705,4 @@ def _new_request(
     )
 
 
-# mypyc builds a native class without running ABCMeta.__new__: BaseRequest and
-# Request get ABC state of their own, not MutableMapping's (see _response.py).
-for _cls in (BaseRequest, Request):
-    if "_abc_impl" not in _cls.__dict__:
-        _abc_init: Callable[[type], None] = getattr(abc, "_abc_init")  # noqa: B009
-        _abc_init(_cls)
+own_abc_state(BaseRequest, Request)

@@ -18,11 +18,10 @@ here from the request's version and keep-alive state (RFC 9112 §6 and §9.3).
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import datetime
 import warnings
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
 from typing import (
     TYPE_CHECKING,
@@ -48,6 +47,7 @@ from weft.http_parser import (
 from weft.web_exceptions import ResponseCookies, reason_phrase  # http.HTTPStatus's, as aiohttp
 
 from .__about__ import __version__
+from ._compiled import is_native, mypyc_attr, own_abc_state
 from ._compression import (
     MAX_SYNC_CHUNK_SIZE,
     ContentCoding,
@@ -80,24 +80,11 @@ if TYPE_CHECKING:
 __all__ = ["Response", "StreamResponse", "is_response"]
 
 _T = TypeVar("_T")
-_C = TypeVar("_C")
-
-try:
-    from mypy_extensions import mypyc_attr
-except ImportError:
-    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
-    # decorator while compiling, where mypy brings mypy_extensions; both builds
-    # run without it.
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
-        return lambda cls: cls
-
 
 SERVER_SOFTWARE: Final = f"weft/{__version__}"
 
-# Whether this module is the C extension mypyc builds (weft.web_core.COMPILED):
-# its functions have no Python frame, which a warning's stack level counts.
-_NATIVE: Final = not __file__.endswith(".py")
-_KEY_WARNING_LEVEL: Final = 2 if _NATIVE else 3
+# A compiled __setitem__ has no Python frame, which a warning's stack level counts.
+_KEY_WARNING_LEVEL: Final = 2 if is_native(__file__) else 3
 
 
 # The registered statuses' phrases, as reason_phrase() gives them: looked up by
@@ -871,15 +858,7 @@ class Response(StreamResponse):
         self._headers[CONTENT_LENGTH] = str(len(self._compressed_body))
 
 
-# mypyc builds a native class without running ABCMeta.__new__, so StreamResponse
-# and Response would have no ABC state of their own and use MutableMapping's
-# (inherited ``_abc_impl``): its registry and caches, where ``dict`` is, so that
-# isinstance({}, StreamResponse) would be True. They get their own, as Python
-# gives every ABCMeta class (a no-op in the pure build; subclasses are Python's).
-for _cls in (StreamResponse, Response):
-    if "_abc_impl" not in _cls.__dict__:
-        _abc_init: Callable[[type], None] = getattr(abc, "_abc_init")  # noqa: B009
-        _abc_init(_cls)
+own_abc_state(StreamResponse, Response)
 
 # Response classes seen so far -> whether they are StreamResponses.
 _RESPONSE_CLASSES: dict[type, bool] = {}

@@ -20,25 +20,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from weft.http_parser import chunk_header, encode_last_chunk
+
+from ._compiled import mypyc_attr
 
 if TYPE_CHECKING:
     from ._compression import ZLibCompressor
 
 __all__ = ["StreamWriter", "WriterProtocol"]
-
-_C = TypeVar("_C")
-
-try:
-    from mypy_extensions import mypyc_attr
-except ImportError:
-    # Not needed at run time (the "mypyc" extra, never required): mypyc reads the
-    # decorator while compiling, where mypy brings mypy_extensions; both builds
-    # run without it.
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:
-        return lambda cls: cls
 
 
 # Up to this many bytes, the pieces of one write are joined into one buffer (one
