@@ -19,6 +19,7 @@ far less (docs/design.md, "A stream's writes leave together")::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -158,12 +159,16 @@ class StreamWriter:
             transport.write(data)
             return
         parts = self._with_head(parts)
-        kept = self._kept
-        if kept is not None:
-            self._kept = None
-            self._kept_size = 0
-            parts = (*kept, *parts)
+        if self._kept is not None:  # then the head went with the first of them
+            parts = (*self._take_kept(), *parts)
         self._write(transport, parts)
+
+    def _take_kept(self) -> tuple[bytes, ...]:
+        """What ``write()`` kept, which is on its way out now (nothing is kept after)."""
+        kept = tuple(self._kept or ())
+        self._kept = None
+        self._kept_size = 0
+        return kept
 
     @staticmethod
     def _write(transport: asyncio.Transport, parts: tuple[bytes, ...]) -> None:
@@ -223,19 +228,16 @@ class StreamWriter:
 
     def flush(self) -> None:
         """Send what ``write()`` kept, now."""
-        kept = self._kept
-        if kept is not None:
-            self._kept = None
-            self._kept_size = 0
-            self._write(self._open_transport(), tuple(kept))
+        if self._kept is not None:
+            # Taken before the transport is checked: a closed one loses them.
+            kept = self._take_kept()
+            self._write(self._open_transport(), kept)
 
     def _flush_soon(self) -> None:
         # The loop turned. A connection gone meanwhile loses what was kept, as a
-        # write to it would; the handler's next write raises.
-        try:
+        # write to it would (flush() let it go); the handler's next write raises.
+        with contextlib.suppress(ConnectionResetError):
             self.flush()
-        except ConnectionResetError:
-            self._kept = None
 
     def send_headers_soon(self) -> None:
         """Let a held head go with the stream's writes: when the loop turns at the latest.
@@ -284,9 +286,7 @@ class StreamWriter:
             raise RuntimeError("Cannot write after the end of the message")
         if self._chunked or self._compress is not None:
             raise NotImplementedError("sendfile cannot frame or compress the body")
-        transport = self._protocol.transport
-        if transport is None or transport.is_closing():
-            raise ConnectionResetError("Cannot write to closing transport")
+        transport = self._open_transport()
         await self.send_headers()
         if transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
