@@ -154,9 +154,7 @@ class _BufferedBody:
     async def readany(self) -> bytes:
         """Whatever is buffered, else the stream's next bytes; ``b""`` at the end."""
         if self._buf:
-            data = bytes(self._buf)
-            self._buf.clear()
-            return data
+            return self._take(len(self._buf))
         if self._eof:
             return b""
         data = await self._stream.readany()
