@@ -297,45 +297,37 @@ def interpret(
     if hosts is not None and len(headers) == 1:
         # Host is the only field (a common short request): every field looked
         # up below is absent, so its rules give their defaults.
-        return RequestHead(
-            method,
-            target,
-            path,
-            query,
-            version,
-            headers,
-            raw,
-            http10,  # HTTP/1.0 closes unless Connection says keep-alive
-            False,
-            None,
-            False,
-            False,
-            None,
-            form,
-        )
-
-    chunked, content_length = message_length(headers, http10, "request", "§6.1")
-    if content_length is not None and max_body_size is not None and content_length > max_body_size:
-        raise PayloadTooLarge(
-            f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
-        )
-
-    if method == "CONNECT" and (chunked or content_length):
-        raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
-
-    check_singletons(headers)
-
-    connection = framing_tokens(getall(CONNECTION, None), "Connection")
-    if http10:
-        should_close = "keep-alive" not in connection or "close" in connection
-        upgrade = expect_continue = False
+        should_close = http10  # HTTP/1.0 closes unless Connection says keep-alive
+        chunked = upgrade = expect_continue = False
+        content_length: int | None = None
+        content_encoding: str | None = None
     else:
-        should_close = "close" in connection
-        # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
-        upgrade = "upgrade" in connection and _names_a_protocol(getall(UPGRADE, None))
-        expect_continue = "100-continue" in tokens(getall(EXPECT, None))
+        chunked, content_length = message_length(headers, http10, "request", "§6.1")
+        if (
+            content_length is not None
+            and max_body_size is not None
+            and content_length > max_body_size
+        ):
+            raise PayloadTooLarge(
+                f"the body is {content_length} bytes, more than max_body_size={max_body_size}"
+            )
 
-    content_encoding = content_coding(headers)
+        if method == "CONNECT" and (chunked or content_length):
+            raise BadRequest("a CONNECT request has no content (RFC 9110 §9.3.6)")
+
+        check_singletons(headers)
+
+        connection = framing_tokens(getall(CONNECTION, None), "Connection")
+        if http10:
+            should_close = "keep-alive" not in connection or "close" in connection
+            upgrade = expect_continue = False
+        else:
+            should_close = "close" in connection
+            # RFC 9110 §7.8 and §10.1.1: both are ignored in HTTP/1.0 requests.
+            upgrade = "upgrade" in connection and _names_a_protocol(getall(UPGRADE, None))
+            expect_continue = "100-continue" in tokens(getall(EXPECT, None))
+
+        content_encoding = content_coding(headers)
 
     return RequestHead(
         method,
