@@ -35,9 +35,9 @@ from typing import Final, cast
 from multidict import istr
 
 from ._errors import HeaderInjectionError
-from ._status import REASON_PHRASES, STATUS_LINES_11, reason_phrase, status_line
+from ._status import REASON_PHRASES, STATUS_LINES_10, STATUS_LINES_11, reason_phrase
 from ._token import TOKEN_STR
-from ._types import HttpVersion, HttpVersion11
+from ._types import HttpVersion, HttpVersion10, HttpVersion11
 
 __all__ = [
     "check_field",
@@ -164,19 +164,19 @@ def serialize_response_head(
     a control character other than HTAB, and ValueError when ``status`` is
     not in 100..999.
     """
-    if version is HttpVersion11 or version == HttpVersion11:
-        phrase = REASON_PHRASES.get(status)
-        if phrase is not None and (reason is None or reason == phrase):
+    phrase = REASON_PHRASES.get(status)
+    if phrase is not None and (reason is None or reason == phrase):
+        # A registered status with its own phrase: the status line built at import.
+        if version is HttpVersion11 or version == HttpVersion11:
             return _head(headers, STATUS_LINES_11[status])
+        if version == HttpVersion10:
+            return _head(headers, STATUS_LINES_10[status])
+    if reason is None:
+        reason = reason_phrase(status)
+    elif not 100 <= status <= 999:
+        raise ValueError(f"status {status} is not a three-digit code (100..999)")
     major, minor = version
-    line = status_line(major, minor, status, reason)
-    if line is None:
-        if reason is None:
-            reason = reason_phrase(status)
-        elif not 100 <= status <= 999:
-            raise ValueError(f"status {status} is not a three-digit code (100..999)")
-        line = _start_line(f"HTTP/{major}.{minor} {status} {reason}")
-    return _head(headers, line)
+    return _head(headers, _start_line(f"HTTP/{major}.{minor} {status} {reason}"))
 
 
 def _start_line(text: str) -> bytes:

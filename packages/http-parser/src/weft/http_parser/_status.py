@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["REASON_PHRASES", "STATUS_LINES_11", "reason_phrase", "status_line"]
+__all__ = ["REASON_PHRASES", "STATUS_LINES_10", "STATUS_LINES_11", "reason_phrase"]
 
 REASON_PHRASES: Final[dict[int, str]] = {
     100: "Continue",
@@ -79,16 +79,15 @@ REASON_PHRASES: Final[dict[int, str]] = {
     511: "Network Authentication Required",
 }
 
-# (major, minor, status) -> b"HTTP/1.1 200 OK\r\n", for the registry's phrases.
-_STATUS_LINES: Final[dict[tuple[int, int, int], bytes]] = {
-    (major, minor, status): f"HTTP/{major}.{minor} {status} {phrase}\r\n".encode("ascii")
-    for (major, minor) in ((1, 1), (1, 0))
-    for status, phrase in REASON_PHRASES.items()
-}
-
 #: status -> b"HTTP/1.1 200 OK\r\n", the registry's phrases (what a server sends most).
 STATUS_LINES_11: Final[dict[int, bytes]] = {
-    status: line for (_, minor, status), line in _STATUS_LINES.items() if minor == 1
+    status: f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")
+    for status, phrase in REASON_PHRASES.items()
+}
+#: status -> b"HTTP/1.0 200 OK\r\n", for an answer to an HTTP/1.0 client.
+STATUS_LINES_10: Final[dict[int, bytes]] = {
+    status: f"HTTP/1.0 {status} {phrase}\r\n".encode("ascii")
+    for status, phrase in REASON_PHRASES.items()
 }
 
 
@@ -107,10 +106,3 @@ def reason_phrase(status: int) -> str:
     if not 100 <= status <= 999:
         raise ValueError(f"status {status} is not a three-digit code (100..999)")
     return ""
-
-
-def status_line(major: int, minor: int, status: int, reason: str | None) -> bytes | None:
-    """The cached status line for a registered status and its own phrase, else None."""
-    if reason is not None and REASON_PHRASES.get(status) != reason:
-        return None
-    return _STATUS_LINES.get((major, minor, status))
