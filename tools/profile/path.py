@@ -15,7 +15,7 @@ the median too). Meant to run under a profiler (docs/speed.md):
     python tools/profile/stacks.py json.raw --us 16.1
 
 Run: ``python tools/profile/path.py [plaintext|json|api|pipelined ...]
-[--framework weft|aiohttp] [--requests N] [--no-uvloop]``.
+[--framework weft|aiohttp] [--requests N] [--connections N] [--no-uvloop]``.
 """
 
 from __future__ import annotations
@@ -103,26 +103,39 @@ class Transport(ConnectionTransport):
                 self.write(data)
 
 
-async def measure(scenario: str, requests: int) -> tuple[float, float]:
-    """(best, median) µs per request over ROUNDS rounds of ``requests`` requests."""
+async def measure(scenario: str, requests: int, connections: int = 1) -> tuple[float, float]:
+    """(best, median) µs per request over ROUNDS rounds of ``requests`` requests.
+
+    With ``connections`` > 1, each step hands every connection its request in
+    the same loop turn and waits for all the answers, as a server under load
+    meets them (bench_server's 64 connections): what a loop turn costs, and
+    what is done once per turn, is shared by the requests of that turn.
+    """
     import server_app
 
     web: Any = getattr(server_app, "web")  # noqa: B009 (the framework's module, re-exported by neither)
     runner = web.AppRunner(server_app.make_app(), access_log=None)
     await runner.setup()
-    protocol = runner.server()
-    transport = Transport()
-    protocol.connection_made(transport)
     loop = asyncio.get_running_loop()
     data, answers = SCENARIOS[scenario]
-    transport.wanted = answers
-    transport.chunked = scenario == "stream"
+    pairs = []
+    for _ in range(connections):
+        protocol = runner.server()
+        transport = Transport()
+        protocol.connection_made(transport)
+        transport.wanted = answers
+        transport.chunked = scenario == "stream"
+        pairs.append((protocol, transport))
 
     async def one() -> None:
-        transport.answers = 0
-        waiter = transport.waiter = loop.create_future()
-        protocol.data_received(data)
-        await waiter
+        waiters = []
+        for protocol, transport in pairs:
+            transport.answers = 0
+            waiter = transport.waiter = loop.create_future()
+            waiters.append(waiter)
+            protocol.data_received(data)
+        for waiter in waiters:
+            await waiter
 
     for _ in range(200):
         await one()
@@ -131,14 +144,14 @@ async def measure(scenario: str, requests: int) -> tuple[float, float]:
         start = time.perf_counter()
         for _ in range(requests):
             await one()
-        times.append((time.perf_counter() - start) / requests / answers * 1e6)
-    # No runner.cleanup(): the graceful shutdown would wait for this connection.
+        times.append((time.perf_counter() - start) / requests / answers / connections * 1e6)
+    # No runner.cleanup(): the graceful shutdown would wait for these connections.
     return min(times), statistics.median(times)
 
 
-async def main(scenarios: list[str], requests: int) -> None:
+async def main(scenarios: list[str], requests: int, connections: int = 1) -> None:
     for scenario in scenarios:
-        best, median = await measure(scenario, requests)
+        best, median = await measure(scenario, requests, connections)
         print(f"{scenario:<10} {best:7.2f} µs/request (median {median:.2f})", flush=True)
 
 
@@ -147,6 +160,9 @@ if __name__ == "__main__":
     parser.add_argument("scenarios", nargs="*", help=f"of {', '.join(SCENARIOS)} (default: all)")
     parser.add_argument("--framework", choices=("weft", "aiohttp"), default="weft")
     parser.add_argument("--requests", type=int, default=3000, help="per round (7 rounds)")
+    parser.add_argument(
+        "--connections", type=int, default=1, help="connections fed in the same turn (default: 1)"
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args()
     unknown = set(args.scenarios) - SCENARIOS.keys()
@@ -155,10 +171,10 @@ if __name__ == "__main__":
     scenarios = args.scenarios or [*SCENARIOS]
     os.environ["BENCH_FRAMEWORK"] = args.framework
     if args.no_uvloop:
-        asyncio.run(main(scenarios, args.requests))
+        asyncio.run(main(scenarios, args.requests, args.connections))
     else:
         import uvloop
 
-        uvloop.run(main(scenarios, args.requests))
+        uvloop.run(main(scenarios, args.requests, args.connections))
     sys.stdout.flush()
     os._exit(0)  # the runner's connection is left open on purpose

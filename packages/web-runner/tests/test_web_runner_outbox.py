@@ -1,4 +1,4 @@
-"""Pipelined answers leave together, and nothing overtakes them (_outbox).
+"""Answers leave when the loop turns, pipelined ones together, and nothing overtakes them (_outbox).
 
 The connections here are fed by hand with a transport that records each
 call, so the tests can count the writes a burst of pipelined requests
@@ -106,17 +106,42 @@ async def test_a_pipelined_burst_is_written_once_per_batch() -> None:
     await server.shutdown(0.1)
 
 
+class Recording(Transport):
+    """A Transport that notes its writes in a log shared with the handler."""
+
+    def __init__(self, name: str, log: list[str], protocol: asyncio.Protocol) -> None:
+        self.name, self.log = name, log
+        super().__init__(protocol)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.log.append(f"written {self.name}")
+        super().write(data)
+
+    def writelines(self, list_of_data: object) -> None:
+        self.log.append(f"written {self.name}")
+        super().writelines(list_of_data)
+
+
 @pytest.mark.asyncio
-async def test_a_lone_request_is_written_at_once() -> None:
-    # No batch without a queue: the answer is on the transport when the task yields.
-    server = Server(echo, access_log=None)
-    transport = Transport(server())
-    transport.protocol.data_received(requests("/alone"))  # type: ignore[union-attr]
-    for _ in range(30):
-        if transport.calls:
-            break
-        await asyncio.sleep(0)
-    assert answers(transport.data) == [b"/alone"]
+async def test_the_answers_of_one_turn_leave_after_its_handlers() -> None:
+    # Two connections, one request each, arriving in the same turn: both
+    # handlers run before either answer is written, and each answer is one write
+    # (a write interleaved with the next handler wakes the client once per answer).
+    log: list[str] = []
+
+    async def handler(request: BaseRequest) -> Response:
+        log.append(f"handled {request.path}")
+        return Response(text=request.path)
+
+    server = Server(handler, access_log=None)
+    one = Recording("/one", log, server())
+    two = Recording("/two", log, server())
+    one.protocol.data_received(requests("/one"))  # type: ignore[union-attr]
+    two.protocol.data_received(requests("/two"))  # type: ignore[union-attr]
+    await turns()
+    assert log == ["handled /one", "handled /two", "written /one", "written /two"]
+    assert answers(one.data) == [b"/one"]
+    assert answers(two.data) == [b"/two"]
     await server.shutdown(0.1)
 
 

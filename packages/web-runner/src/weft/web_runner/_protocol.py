@@ -292,7 +292,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None  # the core's one timer
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._outbox: Outbox | None = None  # made by the first pipelined batch
+        self._outbox: Outbox | None = None  # made by the first answer
         self._port: WriterPort | None = None  # made by the first answer
         self._writer: StreamWriter | None = None  # the answer's, while it is answered
 
@@ -697,21 +697,20 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 request._finish()
 
     def _batch_outbox(self, response: StreamResponse) -> Outbox | None:
-        """The outbox, opened, when ``response`` joins a pipelined batch (see _outbox).
+        """The outbox, opened, when ``response`` is a ``Response`` (see _outbox).
 
-        A ``Response`` (its head and body written by the glue) joins when
-        another request is queued behind it or answers are held before it.
-        Streams, files and WebSockets write to the transport itself.
+        Its head and body, written by the glue, leave when the loop turns,
+        together with the answers of the connection's other requests in this
+        turn (pipelined) and beside every other connection's. Streams, files and
+        WebSockets write to the transport itself.
         """
-        outbox = self._outbox
         if not isinstance(response, Response):
             return None
+        outbox = self._outbox
         if outbox is None:
-            if not self._core.queue or self._transport is None:
+            if self._transport is None:
                 return None
             outbox = self._outbox = Outbox(self._transport, self._loop)
-        elif not (self._core.queue or outbox.holding):
-            return None
         outbox.open = True
         return outbox
 
