@@ -193,6 +193,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._on_shutdown: _AppSignal = Signal(self)
         self._on_cleanup: _AppSignal = Signal(self)
         self._on_response_prepare: _PrepareSignal = Signal(self)
+        # True once on_response_prepare is frozen with no callback: then a
+        # response's prepare() skips the signal (Request._prepare_hook).
+        self._response_prepare_silent = False
         self._cleanup_ctx = CleanupContext()
         self._on_startup.append(self._cleanup_ctx._on_startup)
         self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
@@ -422,6 +425,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
+        self._response_prepare_silent = not self._on_response_prepare
         self._run_middlewares = self._uses_middlewares()
 
     def freeze(self) -> None:

@@ -480,6 +480,10 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     async def _prepare_hook(self, response: StreamResponse) -> None:
         """Called when a response starts; Request sends on_response_prepare."""
 
+    def _prepare_silent(self) -> bool:
+        """Whether ``_prepare_hook`` does nothing for this request (no callback to send)."""
+        return True
+
     def clone(
         self,
         *,
@@ -665,15 +669,21 @@ class Request(BaseRequest):
         chain = apps[: apps.index(current) + 1] if current in apps else apps
         return ChainMapProxy([cast("Application", app) for app in reversed(chain)])
 
+    def _prepare_silent(self) -> bool:
+        match_info = self._match_info
+        if match_info is None:
+            return True
+        return all(app._response_prepare_silent for app in match_info.apps)  # type: ignore[attr-defined]
+
     async def _prepare_hook(self, response: StreamResponse) -> None:
         match_info = self._match_info
         if match_info is None:
             return
         for app in match_info.apps:
-            signal: Signal[Any] = app.on_response_prepare  # type: ignore[attr-defined]
             # Most apps have no callback: no coroutine per app and response then
             # (an unfrozen signal still goes to send(), which refuses it).
-            if len(signal) or not signal.frozen:
+            if not app._response_prepare_silent:  # type: ignore[attr-defined]
+                signal: Signal[Any] = app.on_response_prepare  # type: ignore[attr-defined]
                 await signal.send(self, response)
 
 

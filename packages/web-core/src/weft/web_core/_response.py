@@ -478,6 +478,11 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         await request._prepare_hook(self)
         if self._compression:
             await self._start_compression(request)
+        self._send_head(request, writer)
+        return writer
+
+    def _send_head(self, request: BaseRequest, writer: StreamWriter) -> None:
+        """The head, completed and handed to ``writer`` (``prepare()``, after its hooks)."""
         self._prepare_headers(request)
         writer.buffer_headers(
             serialize_response_head(
@@ -487,7 +492,6 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._headers_sent = True
         if self._send_headers_immediately:
             writer.send_headers_soon()
-        return writer
 
     def _prepare_headers(self, request: BaseRequest) -> None:
         writer = self._payload_writer
@@ -766,9 +770,10 @@ class Response(StreamResponse):
     def content_length(self, value: int | None) -> None:
         raise RuntimeError("Content length is set automatically")
 
-    async def _start(self, request: BaseRequest) -> StreamWriter:
-        payload = self._payload
+    def _set_length(self, request: BaseRequest) -> None:
+        """Content-Length from the body, unless chunked or set already."""
         if not self._chunked and CONTENT_LENGTH not in self._headers:
+            payload = self._payload
             if payload is not None:
                 size = payload.size
                 if size is not None:
@@ -779,6 +784,39 @@ class Response(StreamResponse):
                 # RFC 9110 §8.6: a HEAD or 304 answer may omit the length it cannot know.
                 if length or (self._status != 304 and request.method != "HEAD"):
                     self._headers[CONTENT_LENGTH] = str(length)
+
+    def _send_whole(self, request: BaseRequest) -> bool:
+        """``prepare()`` and ``write_eof()`` in one call, when no step of theirs can wait.
+
+        The server answers with it (web-runner's glue): a ``Response`` (not a
+        subclass) with a bytes body, no compression and no ``on_response_prepare``
+        callback goes through the same steps as the two coroutines, without
+        making seven of them. False, with nothing done, when any of that does
+        not hold: then the caller awaits the two. Waiting for the transport to
+        drain is left to the caller.
+        """
+        if (
+            type(self) is not Response
+            or self._payload_writer is not None
+            or self._eof_sent
+            or self._payload is not None
+            or self._compression
+            or not request._prepare_silent()
+        ):
+            return False
+        self._set_length(request)
+        self._req = request
+        writer = self._payload_writer = request._payload_writer
+        self._send_head(request, writer)
+        whole: bytes | bytearray = self._body or b""  # type: ignore[assignment]
+        out, last = self._last_bytes(whole if type(whole) is bytes else bytes(whole))
+        out.end(last)
+        self._eof_sent = True
+        return True
+
+    async def _start(self, request: BaseRequest) -> StreamWriter:
+        self._set_length(request)
+        payload = self._payload
         if payload is None:
             return await super()._start(request)
         try:

@@ -263,12 +263,19 @@ class StreamWriter:
             if chunk:
                 chunk = await self._compress.compress(chunk)
             chunk += self._compress.flush()
+        self.end(chunk)
+        await self._protocol.drain()
+
+    def end(self, chunk: bytes) -> None:
+        """Send the last body bytes (already compressed, if compressing) and end the
+        message, without waiting for the transport to drain (``write_eof()`` waits)."""
+        if self._eof:
+            return
         if self._chunked:
             self._send(*self._framed(chunk), encode_last_chunk())
         else:
             self._send(chunk)
         self._eof = True
-        await self._protocol.drain()
 
     async def drain(self) -> None:
         await self._protocol.drain()

@@ -42,7 +42,7 @@ everyone else (a handler's ``request.transport.close()``, say).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, cast
 
 if TYPE_CHECKING:
@@ -123,11 +123,16 @@ class Outbox:
 class WriterPort:
     """The connection as a response's writer sees it (web-core's ``WriterProtocol``)."""
 
-    __slots__ = ("_handler", "drain")
+    __slots__ = ("_handler",)
 
     def __init__(self, handler: RequestHandler) -> None:
         self._handler = handler
-        self.drain: Callable[[], Coroutine[Any, Any, None]] = handler.drain
+
+    async def drain(self) -> None:
+        """The handler's ``drain()``, when writing is paused (no coroutine of its otherwise)."""
+        handler = self._handler
+        if handler._writing_paused:
+            await handler.drain()
 
     @property
     def transport(self) -> asyncio.Transport | None:

@@ -660,8 +660,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 response.force_close()
             outbox = self._batch_outbox(response)
             try:
-                await response.prepare(request)
-                await response.write_eof()
+                if isinstance(response, Response) and response._send_whole(request):
+                    if self._writing_paused:
+                        await self.drain()
+                else:
+                    await response.prepare(request)
+                    await response.write_eof()
             except ConnectionError:
                 return False
             except Exception as exc:  # an on_response_prepare callback, a body that fails
@@ -682,8 +686,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         finally:
             # A stream's writes are kept until the loop turns (web-core's writer):
             # what a handler wrote before it failed goes out before the close.
-            with contextlib.suppress(ConnectionError):
-                writer.flush()
+            if writer.keeping:
+                with contextlib.suppress(ConnectionError):
+                    writer.flush()
             self._writer = None
             if self._core.answer is HANDLING:  # it gave up: an error, a cancellation
                 self._core.answer_ended(payload.is_eof())

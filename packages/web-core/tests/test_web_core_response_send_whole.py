@@ -1,0 +1,160 @@
+"""Response._send_whole: prepare() and write_eof() in one call, as the server answers.
+
+It must write exactly what the two coroutines write, and refuse (doing
+nothing) whenever one of their steps could wait or be someone else's code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from web_core_support import get, make_request
+
+from weft.web_core import Application, Response, StreamResponse
+from weft.web_core._request import Request
+from weft.web_routing import UrlMappingMatchInfo
+
+_DATE = re.compile(rb"\r\nDate: [^\r]*")
+
+
+def without_date(data: bytes) -> bytes:
+    return _DATE.sub(b"", data)
+
+
+MAKERS: dict[str, Callable[[], Response]] = {
+    "text": lambda: Response(text="Hello, World!"),
+    "bytes": lambda: Response(body=b"\x00\x01", content_type="application/x-thing"),
+    "bytearray": lambda: Response(body=bytearray(b"ba")),
+    "empty": lambda: Response(),
+    "204": lambda: Response(status=204),
+    "304 with a length": lambda: Response(status=304, headers={"Content-Length": "10"}),
+    "headers and cookies": lambda: _with_cookie(Response(text="c", headers={"X-A": "1"})),
+    "closing": lambda: _closing(Response(text="bye")),
+    "chunked": lambda: _chunked(Response(text="chunks")),
+}
+
+
+def _with_cookie(response: Response) -> Response:
+    response.set_cookie("k", "v", path="/")
+    return response
+
+
+def _closing(response: Response) -> Response:
+    response.force_close()
+    return response
+
+
+def _chunked(response: Response) -> Response:
+    response.enable_chunked_encoding()
+    return response
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(MAKERS))
+@pytest.mark.parametrize(
+    "raw",
+    [get(), get(method="HEAD"), get(version="1.0"), get("/", "Connection: close")],
+    ids=["GET", "HEAD", "HTTP/1.0", "close"],
+)
+async def test_the_bytes_are_those_of_prepare_and_write_eof(name: str, raw: bytes) -> None:
+    request2, transport2 = make_request(raw)
+    response2 = MAKERS[name]()
+    request, transport = make_request(raw)
+    response = MAKERS[name]()
+    try:
+        await response2.prepare(request2)
+        await response2.write_eof()
+    except RuntimeError as exc:  # chunked coding asked for an HTTP/1.0 client
+        with pytest.raises(RuntimeError, match=re.escape(str(exc))):
+            response._send_whole(request)
+        assert transport.data == b""
+        return
+    assert response._send_whole(request)
+    assert response.prepared
+    assert response.keep_alive is not None
+
+    assert transport.data.startswith(b"HTTP/1.")
+    assert without_date(transport.data) == without_date(transport2.data)
+    assert response.keep_alive == response2.keep_alive
+    assert response.body_length == response2.body_length
+
+
+@pytest.mark.asyncio
+async def test_a_subclass_is_refused() -> None:
+    class Mine(Response):
+        pass
+
+    request, transport = make_request(get())
+    response = Mine(text="x")
+    assert not response._send_whole(request)
+    assert not response.prepared
+    assert transport.data == b""
+
+
+@pytest.mark.asyncio
+async def test_a_payload_body_is_refused() -> None:
+    request, transport = make_request(get())
+    response = Response(body="a str body is a StringPayload")
+    assert not response._send_whole(request)
+    assert not response.prepared
+    assert transport.data == b""
+
+
+@pytest.mark.asyncio
+async def test_compression_is_refused() -> None:
+    request, transport = make_request(get("/", "Accept-Encoding: gzip"))
+    response = Response(text="x" * 100)
+    response.enable_compression()
+    assert not response._send_whole(request)
+    assert not response.prepared
+    assert transport.data == b""
+
+
+@pytest.mark.asyncio
+async def test_a_prepared_response_is_refused() -> None:
+    request, transport = make_request(get())
+    response = Response(text="x")
+    await response.prepare(request)
+    assert not response._send_whole(request)
+    await response.write_eof()
+    assert not response._send_whole(request)
+    assert transport.data.endswith(b"\r\n\r\nx")
+
+
+def _routed(app: Application, request: Request) -> None:
+    match_info = UrlMappingMatchInfo({}, None)  # type: ignore[arg-type]
+    match_info.add_app(app)
+    match_info.freeze()
+    request._match_info = match_info
+
+
+@pytest.mark.asyncio
+async def test_an_on_response_prepare_callback_is_refused() -> None:
+    seen: list[StreamResponse] = []
+
+    async def callback(request: object, response: StreamResponse) -> None:
+        seen.append(response)
+
+    app = Application()
+    app.on_response_prepare.append(callback)
+    app.freeze()
+    request, transport = make_request(get(), app)
+    _routed(app, request)
+    response = Response(text="x")
+    assert not request._prepare_silent()
+    assert not response._send_whole(request)
+    assert transport.data == b""
+    assert seen == []
+
+
+@pytest.mark.asyncio
+async def test_an_app_without_callbacks_is_silent_once_frozen() -> None:
+    app = Application()
+    request, _ = make_request(get(), app)
+    _routed(app, request)
+    assert not request._prepare_silent()  # not frozen: prepare() must reach send(), which refuses
+    app.freeze()
+    assert request._prepare_silent()
+    assert Response(text="x")._send_whole(request)
