@@ -658,7 +658,15 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
-            outbox = self._batch_outbox(response)
+            outbox: Outbox | None = None
+            if isinstance(response, Response) and self._transport is not None:
+                # Its head and body, written here, leave through the outbox when the
+                # loop turns (see _outbox); streams, files and WebSockets write to the
+                # transport itself.
+                outbox = self._outbox
+                if outbox is None:
+                    outbox = self._outbox = Outbox(self._transport, self._loop)
+                outbox.open = True
             try:
                 if isinstance(response, Response) and response._send_whole(request):
                     if self._writing_paused:
@@ -700,24 +708,6 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     content.set_exception(_PAYLOAD_ACCESS_ERROR)
             if request is not None:
                 request._finish()
-
-    def _batch_outbox(self, response: StreamResponse) -> Outbox | None:
-        """The outbox, opened, when ``response`` is a ``Response`` (see _outbox).
-
-        Its head and body, written by the glue, leave when the loop turns,
-        together with the answers of the connection's other requests in this
-        turn (pipelined) and beside every other connection's. Streams, files and
-        WebSockets write to the transport itself.
-        """
-        if not isinstance(response, Response):
-            return None
-        outbox = self._outbox
-        if outbox is None:
-            if self._transport is None:
-                return None
-            outbox = self._outbox = Outbox(self._transport, self._loop)
-        outbox.open = True
-        return outbox
 
     def _log_access(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         assert self.access_logger is not None
