@@ -81,32 +81,28 @@ async def test_the_bytes_are_those_of_prepare_and_write_eof(name: str, raw: byte
     assert response.body_length == response2.body_length
 
 
-@pytest.mark.asyncio
-async def test_a_subclass_is_refused() -> None:
-    class Mine(Response):
-        pass
-
-    request, transport = make_request(get())
-    response = Mine(text="x")
-    assert not response._send_whole(request)
-    assert not response.prepared
-    assert transport.data == b""
+class Mine(Response):
+    pass
 
 
-@pytest.mark.asyncio
-async def test_a_payload_body_is_refused() -> None:
-    request, transport = make_request(get())
-    response = Response(body="a str body is a StringPayload")
-    assert not response._send_whole(request)
-    assert not response.prepared
-    assert transport.data == b""
-
-
-@pytest.mark.asyncio
-async def test_compression_is_refused() -> None:
-    request, transport = make_request(get("/", "Accept-Encoding: gzip"))
+def _compressed() -> Response:
     response = Response(text="x" * 100)
     response.enable_compression()
+    return response
+
+
+REFUSED: dict[str, Callable[[], Response]] = {
+    "a subclass": lambda: Mine(text="x"),
+    "a payload body": lambda: Response(body="a str body is a StringPayload"),
+    "compression": _compressed,
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(REFUSED))
+async def test_what_the_coroutines_must_do_is_refused(name: str) -> None:
+    request, transport = make_request(get("/", "Accept-Encoding: gzip"))
+    response = REFUSED[name]()
     assert not response._send_whole(request)
     assert not response.prepared
     assert transport.data == b""
