@@ -1,29 +1,15 @@
-"""Small shared helpers: content-type parsing and the cached Date header value."""
+"""Small shared helpers: content-type parsing, the ChainMapProxy, a sentinel."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from email.utils import formatdate
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 
-__all__ = ["ChainMapProxy", "http_date", "parse_content_type", "sentinel"]
+__all__ = ["ChainMapProxy", "parse_content_type", "sentinel"]
 
 sentinel: Final = object()
-
-_date_cache: tuple[int, str] = (0, "")
-
-
-def http_date() -> str:
-    """The current time as an IMF-fixdate (RFC 9110 §5.6.7), recomputed once a second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True))
-    return _date_cache[1]
-
 
 @lru_cache(maxsize=256)
 def parse_content_type(value: str) -> tuple[str, MappingProxyType[str, str]]:

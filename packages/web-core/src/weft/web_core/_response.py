@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 import warnings
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
+from email.utils import formatdate
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -68,7 +70,7 @@ from ._hdrs import (
     SET_COOKIE,
     TRANSFER_ENCODING,
 )
-from ._helpers import http_date, parse_content_type
+from ._helpers import parse_content_type
 from ._keys import ResponseKey, warn_untyped_key
 from ._payload import BytesPayload, Payload, PayloadLookupError, get_payload
 from ._types import LooseHeaders
@@ -78,6 +80,26 @@ if TYPE_CHECKING:
     from ._writer import StreamWriter
 
 __all__ = ["Response", "StreamResponse", "is_response"]
+
+
+class _DateValue:
+    """The Date field's value (RFC 9110 §6.6.1, an IMF-fixdate), made once a second."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._value = formatdate(second, usegmt=True)
+            self._second = second
+        return self._value
+
+
+_DATE_VALUE: Final = _DateValue()
 
 _T = TypeVar("_T")
 
@@ -529,7 +551,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         elif length != "0":
             # RFC 9110 §8.3: a body of unknown (chunked, close-delimited) or non-zero length.
             headers.setdefault(CONTENT_TYPE, "application/octet-stream")
-        headers.setdefault(DATE, http_date())  # http_date() is cached for the second
+        headers.setdefault(DATE, _DATE_VALUE.now())
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
             if keep_alive:

@@ -377,8 +377,10 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             # (wake the waiting task) and a piece of the body being received.
             if len(actions) == 1:
                 action = actions[0]
-                if action is WAKE:
-                    self._wake_task()
+                if action is WAKE:  # _wake_task(), inline: once per request
+                    waiter, self._waiter = self._waiter, None
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
                     return
                 if type(action) is FeedBody:
                     self._feed_body(action)
