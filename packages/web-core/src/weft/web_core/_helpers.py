@@ -11,6 +11,7 @@ __all__ = ["ChainMapProxy", "parse_content_type", "sentinel"]
 
 sentinel: Final = object()
 
+
 @lru_cache(maxsize=256)
 def parse_content_type(value: str) -> tuple[str, MappingProxyType[str, str]]:
     """Split ``text/html; charset=UTF-8`` into ``("text/html", {"charset": "UTF-8"})``.
