@@ -14,7 +14,7 @@ import pytest
 
 from weft.web_core import BaseRequest, Response, StreamResponse
 from weft.web_runner import Server
-from weft.web_runner._outbox import BATCH_BYTES, PIPELINE_BATCH, Outbox
+from weft.web_runner._outbox import BATCH_BYTES, PIPELINE_BATCH, Flusher, Outbox
 
 if TYPE_CHECKING:
     from conftest import Serve
@@ -267,7 +267,7 @@ async def test_a_large_answer_is_not_held() -> None:
 async def test_outbox_flushes_before_any_other_use_of_the_transport() -> None:
     loop = asyncio.get_running_loop()
     transport = Transport()
-    outbox = Outbox(transport, loop)
+    outbox = Outbox(transport, Flusher(loop))
     outbox.write(b"one")
     outbox.writelines([b"two", b"three"])
     assert holding(outbox)
@@ -287,7 +287,7 @@ async def test_outbox_flushes_before_any_other_use_of_the_transport() -> None:
 async def test_outbox_flushes_when_the_loop_turns_and_drops_on_a_closed_transport() -> None:
     loop = asyncio.get_running_loop()
     transport = Transport()
-    outbox = Outbox(transport, loop)
+    outbox = Outbox(transport, Flusher(loop))
     outbox.write(b"")  # nothing to hold
     assert not holding(outbox)
     outbox.write(b"a")
@@ -328,3 +328,34 @@ async def test_what_a_stream_kept_goes_out_before_a_forced_close(serve: Serve) -
     data = await served.exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert data.endswith(b"\r\n\r\n4\r\nkept\r\n")
+
+
+class Broken(Transport):
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("broken")
+
+
+@pytest.mark.asyncio
+async def test_one_flusher_lets_every_outbox_go_in_order_when_the_loop_turns() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        flusher = Flusher(loop)
+        log: list[str] = []
+        first = Recording("first", log, asyncio.Protocol())
+        broken, last = Broken(), Recording("last", log, asyncio.Protocol())
+        boxes = [Outbox(first, flusher), Outbox(broken, flusher), Outbox(last, flusher)]
+        for box, data in zip(boxes, (b"1", b"2", b"3"), strict=True):
+            box.write(data)
+        boxes[0].write(b"1b")  # already due: once in the turn
+        assert log == []
+        await asyncio.sleep(0)
+        # One write each, in the order they began to hold; the broken one is
+        # reported and does not hold the last one back.
+        assert log == ["written first", "written last"]
+        assert (first.calls, last.calls) == ([b"11b"], [b"3"])
+        assert [str(e["exception"]) for e in errors] == ["broken"]
+        assert not any(holding(box) for box in boxes)
+    finally:
+        loop.set_exception_handler(None)

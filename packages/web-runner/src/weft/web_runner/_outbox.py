@@ -23,7 +23,7 @@ States (the glue opens and closes a batch around its own ``prepare()`` and
 ``write_eof()`` of a ``Response``)::
 
     EMPTY   --write while open-->        HOLDING
-    HOLDING --the loop turns (call_soon),
+    HOLDING --the loop turns (the server's Flusher),
               any other use of the transport,
               more than BATCH_BYTES bytes-->  EMPTY (flushed)
 
@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 if TYPE_CHECKING:
     from ._protocol import RequestHandler
 
-__all__ = ["BATCH_BYTES", "PIPELINE_BATCH", "Outbox", "WriterPort"]
+__all__ = ["BATCH_BYTES", "PIPELINE_BATCH", "Flusher", "Outbox", "WriterPort"]
 
 #: Queued requests answered in a row before the connection lets the loop turn.
 PIPELINE_BATCH: Final = 4
@@ -57,14 +57,41 @@ PIPELINE_BATCH: Final = 4
 BATCH_BYTES: Final = 64 * 1024
 
 
+class Flusher:
+    """Lets the outboxes that hold bytes go when the loop turns: one ``call_soon``
+    per turn for all of a server's connections, in the order they began to hold."""
+
+    __slots__ = ("_due", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._due: list[Outbox] = []
+
+    def due(self, outbox: Outbox) -> None:
+        """``outbox`` began to hold bytes: flush it when the loop turns."""
+        if not self._due:
+            self.loop.call_soon(self._run)
+        self._due.append(outbox)
+
+    def _run(self) -> None:
+        due, self._due = self._due, []
+        for outbox in due:
+            try:
+                outbox.flush()
+            except Exception as exc:  # one connection's failure must not hold the others
+                self.loop.call_exception_handler(
+                    {"message": "Error writing held answers", "exception": exc}
+                )
+
+
 class Outbox:
-    """Holds the bytes of pipelined answers until the loop turns."""
+    """Holds the bytes of a connection's answers until the loop turns."""
 
-    __slots__ = ("_loop", "_parts", "_size", "_transport", "open")
+    __slots__ = ("_flusher", "_parts", "_size", "_transport", "open")
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, transport: asyncio.Transport, flusher: Flusher) -> None:
         self._transport = transport
-        self._loop = loop
+        self._flusher = flusher
         self._parts: list[bytes | bytearray | memoryview] = []
         self._size = 0
         #: True while the glue writes an answer that may join the batch.
@@ -85,7 +112,7 @@ class Outbox:
 
     def _keep(self, parts: tuple[bytes | bytearray | memoryview, ...], size: int) -> None:
         if not self._size:
-            self._loop.call_soon(self.flush)
+            self._flusher.due(self)
         self._parts.extend(parts)
         self._size += size
         if self._size > BATCH_BYTES:

@@ -667,7 +667,8 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # transport itself.
                 outbox = self._outbox
                 if outbox is None:
-                    outbox = self._outbox = Outbox(self._transport, self._loop)
+                    flusher = self._server.flusher(self._loop)
+                    outbox = self._outbox = Outbox(self._transport, flusher)
                 outbox.open = True
             try:
                 if isinstance(response, Response) and response._send_whole(request):

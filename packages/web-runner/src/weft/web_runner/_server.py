@@ -18,6 +18,7 @@ from weft.web_core import BaseRequest, StreamResponse, StreamWriter
 from weft.web_core._app import register_server_factory
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
+from ._outbox import Flusher
 from ._protocol import RequestHandler, check_handler_options
 
 if TYPE_CHECKING:
@@ -150,6 +151,14 @@ class Server:
         # once, when it is lost, though the shutdown forgets its connections
         # (_connections) before they are; one open before the observer came is not.
         self._reported: set[RequestHandler] = set()
+        self._flusher: Flusher | None = None
+
+    def flusher(self, loop: asyncio.AbstractEventLoop) -> Flusher:
+        """The connections' Flusher on ``loop``: their answers leave when it turns (_outbox)."""
+        flusher = self._flusher
+        if flusher is None or flusher.loop is not loop:
+            flusher = self._flusher = Flusher(loop)
+        return flusher
 
     @property
     def connections(self) -> list[RequestHandler]:
