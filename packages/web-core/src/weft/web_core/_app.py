@@ -39,6 +39,7 @@ from weft.web_routing import (
 from ._chain import build_chain, warn_old_style
 from ._exception_response import exception_response
 from ._file_response import FileResponse
+from ._hdrs import EXPECT
 from ._keys import AppKey, NotAppKeyWarning
 from ._request import Request, RequestProtocol, _new_request
 from ._response import Response, StreamResponse, is_response
@@ -511,7 +512,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         match_info.freeze()
         request._match_info = match_info
         # As aiohttp: an empty Expect field asks for nothing.
-        if head.headers.get("Expect"):
+        if head.headers.get(EXPECT):
             expected = await match_info.expect_handler(request)
             if expected is not None:
                 return cast(StreamResponse, expected)

@@ -33,6 +33,7 @@ from ._compiled import is_native, mypyc_attr, own_abc_state
 from ._conditional import ETag, parse_etag_list, parse_http_date, parse_range
 from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
+from ._hdrs import HOST
 from ._helpers import ChainMapProxy, parse_content_type
 from ._keys import RequestKey, warn_untyped_key
 from ._multipart import MultipartReader
@@ -219,7 +220,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         head = self._head
         if head.target_form == "absolute":
             return head.url.raw_authority
-        return head.headers.get("Host")
+        return head.headers.get(HOST)
 
     @property
     def scheme(self) -> str:
