@@ -176,8 +176,8 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self,
         *,
         status: SupportsInt = 200,
-        reason: str | None = None,
         headers: LooseHeaders | None = None,
+        reason: str | None = None,  # last: see Response.__init__
     ) -> None:
         if headers is None:
             self._headers: CIMultiDict[str] = CIMultiDict()
@@ -684,16 +684,19 @@ class Response(StreamResponse):
         super().__init_subclass__(**kwargs)
         cls._own_body_setter = cls.body is Response.body
 
+    # The keyword-only parameters in the order callers use them most: a call from
+    # interpreted code (every handler's) looks its keywords up one parameter at a
+    # time in this order, stopping when all are found, so text= alone is one lookup.
     def __init__(
         self,
         *,
+        text: str | None = None,
         body: Any = None,
         status: SupportsInt = 200,
-        reason: str | None = None,
-        text: str | None = None,
-        headers: LooseHeaders | None = None,
         content_type: str | None = None,
+        headers: LooseHeaders | None = None,
         charset: str | None = None,
+        reason: str | None = None,
         zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE,
         zlib_executor: Executor | None = None,
     ) -> None:
