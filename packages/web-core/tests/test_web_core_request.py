@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import ssl
+from typing import Any
+from unittest import mock
 from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from web_core_support import PEER, FakeTransport, get, make_request
+from web_core_support import PEER, FakeProtocol, FakeTransport, get, make_request
 from yarl import URL
 
 from weft.http_parser import HttpVersion10, HttpVersion11
@@ -157,6 +159,40 @@ async def test_remote_from_peername() -> None:
     assert unix.remote == "/run/app.sock"
     unknown, _ = make_request(get(), transport=FakeTransport({}))
     assert unknown.remote is None
+
+
+class InfoProtocol(FakeProtocol):
+    """A connection whose class reads the transport's extra info itself, as
+    web-runner's does (its ``transport`` first sends the answers it holds)."""
+
+    def __init__(self, transport: FakeTransport) -> None:
+        super().__init__(transport)
+        self.asked: list[str] = []
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        self.asked.append(name)
+        assert self.transport is not None
+        return self.transport.get_extra_info(name, default)
+
+
+@pytest.mark.asyncio
+async def test_the_connections_addresses_are_read_through_the_protocols_own_reader() -> None:
+    protocol = InfoProtocol(FakeTransport({"peername": PEER, "sockname": ("10.0.0.1", 80)}))
+    request, _ = make_request(b"GET / HTTP/1.0\r\n\r\n", protocol=protocol)
+    assert (request.remote, request.host, request.scheme) == (PEER[0], "10.0.0.1", "http")
+    assert request.get_extra_info("nothing", 7) == 7
+    assert protocol.asked == ["peername", "sockname", "sslcontext", "nothing"]
+
+
+@pytest.mark.asyncio
+async def test_a_mock_protocols_made_up_attributes_are_not_its_reader() -> None:
+    # make_mocked_request-style: a Mock answers every attribute; only its transport counts.
+    protocol = mock.Mock()
+    protocol.transport = FakeTransport()
+    request, _ = make_request(get(), protocol=protocol)
+    assert request.remote == PEER[0]
+    assert request.get_extra_info("peername") == PEER
+    protocol.get_extra_info.assert_not_called()
 
 
 @pytest.mark.asyncio

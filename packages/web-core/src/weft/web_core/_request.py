@@ -58,7 +58,12 @@ _KEY_WARNING_LEVEL: Final = 2 if is_native(__file__) else 3
 
 
 class RequestProtocol(Protocol):
-    """What a request needs of the connection it arrived on."""
+    """What a request needs of the connection it arrived on.
+
+    Its class may also define ``get_extra_info(name, default)``, the
+    transport's extra info: the request then reads the client's address,
+    the local address and the TLS context through it (``_extra_info``).
+    """
 
     @property
     def transport(self) -> asyncio.Transport | None: ...
@@ -209,8 +214,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         host = self._routing_host()
         if host is not None:
             return host
-        transport = self._protocol.transport
-        local = None if transport is None else transport.get_extra_info("sockname")
+        local = self._extra_info("sockname")
         if isinstance(local, (list, tuple)):
             return f"[{local[0]}]" if len(local) == 4 else str(local[0])
         return "" if local is None else str(local)
@@ -226,8 +230,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     def scheme(self) -> str:
         scheme = self._scheme
         if scheme is None:
-            transport = self._protocol.transport
-            secure = transport is not None and transport.get_extra_info("sslcontext") is not None
+            secure = self._extra_info("sslcontext") is not None
             scheme = self._scheme = "https" if secure else "http"
         return scheme
 
@@ -244,10 +247,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         return remote[0]
 
     def _find_remote(self) -> str | None:
-        transport = self._protocol.transport
-        if transport is None:
-            return None
-        peer = transport.get_extra_info("peername")
+        peer = self._extra_info("peername")
         if isinstance(peer, (list, tuple)):
             return str(peer[0])
         return None if peer is None else str(peer)
@@ -284,7 +284,22 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """The connection's transport extra info (``peername``, ``sslcontext``...)."""
-        transport = self._protocol.transport
+        return self._extra_info(name, default)
+
+    def _extra_info(self, name: str, default: Any = None) -> Any:
+        """The transport's extra info, ``default`` without a transport.
+
+        Through the protocol's own ``get_extra_info`` when its class has one:
+        web-runner's reads it without first sending the answers it holds until
+        the loop turns, which asking for ``protocol.transport`` does (an access
+        log reads the client's address after every answer). Looked up on the
+        class, so that a mock protocol's made-up attributes are not taken for it.
+        """
+        protocol = self._protocol
+        own = getattr(type(protocol), "get_extra_info", None)
+        if own is not None:
+            return own(protocol, name, default)
+        transport = protocol.transport
         return default if transport is None else transport.get_extra_info(name, default)
 
     @property

@@ -55,7 +55,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from weft.http_parser import (
     ContentDecoder,
@@ -302,6 +302,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def transport(self) -> asyncio.Transport | None:
         self._send_kept()
         return self._transport
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The transport's extra info; unlike ``transport``, sends nothing first
+        (what a request reads of its connection: the client's address, TLS)."""
+        transport = self._transport
+        return default if transport is None else transport.get_extra_info(name, default)
 
     def _send_kept(self) -> None:
         """Send what is kept to be written together, before the transport is used
