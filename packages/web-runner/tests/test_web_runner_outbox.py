@@ -123,64 +123,50 @@ class Recording(Transport):
         super().writelines(list_of_data)
 
 
+class Keep(logging.Handler):
+    """Keeps the records it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.mark.asyncio
-async def test_the_answers_of_one_turn_leave_after_its_handlers() -> None:
+@pytest.mark.parametrize("access_log", [False, True], ids=["no access log", "access log with %a"])
+async def test_the_answers_of_one_turn_leave_after_its_handlers(access_log: bool) -> None:
     # Two connections, one request each, arriving in the same turn: both
     # handlers run before either answer is written, and each answer is one write
     # (a write interleaved with the next handler wakes the client once per answer).
+    # An access log with the client's address (%a: run_app's default format has
+    # it) reads request.remote after every answer; reading it writes nothing.
     log: list[str] = []
+    keep = Keep()
+    logger = logging.getLogger("test.outbox.access")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(keep)
 
     async def handler(request: BaseRequest) -> Response:
         log.append(f"handled {request.path}")
         return Response(text=request.path)
 
-    server = Server(handler, access_log=None)
+    server = Server(
+        handler, access_log=logger if access_log else None, access_log_format='%a "%r" %s'
+    )
     one = Recording("/one", log, server())
     two = Recording("/two", log, server())
     one.protocol.data_received(requests("/one"))  # type: ignore[union-attr]
     two.protocol.data_received(requests("/two"))  # type: ignore[union-attr]
     await turns()
+    logger.removeHandler(keep)
     assert log == ["handled /one", "handled /two", "written /one", "written /two"]
     assert answers(one.data) == [b"/one"]
     assert answers(two.data) == [b"/two"]
-    await server.shutdown(0.1)
-
-
-@pytest.mark.asyncio
-async def test_reading_the_connections_addresses_does_not_send_the_held_answers() -> None:
-    # An access log with the client's address (%a: run_app's default format has
-    # it) reads request.remote after every answer. Reading it writes nothing, so
-    # the answers still leave together, after the turn's handlers.
-    log: list[str] = []
-    access = logging.getLogger("test.outbox.access")
-    access.setLevel(logging.INFO)
-    access.propagate = False
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    keep = Keep()
-    access.addHandler(keep)
-
-    async def handler(request: BaseRequest) -> Response:
-        log.append(f"handled {request.path}")
-        return Response(text=request.path)
-
-    server = Server(handler, access_log=access, access_log_format='%a "%r" %s')
-    one = Recording("/one", log, server())
-    two = Recording("/two", log, server())
-    one.protocol.data_received(requests("/one"))  # type: ignore[union-attr]
-    two.protocol.data_received(requests("/two"))  # type: ignore[union-attr]
-    await turns()
-    assert log == ["handled /one", "handled /two", "written /one", "written /two"]
-    assert answers(two.data) == [b"/two"]
-    assert [record.getMessage() for record in records] == [
-        '127.0.0.1 "GET /one HTTP/1.1" 200',
-        '127.0.0.1 "GET /two HTTP/1.1" 200',
-    ]
-    access.removeHandler(keep)
+    lines = ['127.0.0.1 "GET /one HTTP/1.1" 200', '127.0.0.1 "GET /two HTTP/1.1" 200']
+    assert [record.getMessage() for record in keep.records] == (lines if access_log else [])
     await server.shutdown(0.1)
 
 
