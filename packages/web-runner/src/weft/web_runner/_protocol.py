@@ -666,8 +666,9 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
+            whole = response if isinstance(response, Response) else None
             outbox: Outbox | None = None
-            if isinstance(response, Response) and self._transport is not None:
+            if whole is not None and self._transport is not None:
                 # Its head and body, written here, leave through the outbox when the
                 # loop turns (see _outbox); streams, files and WebSockets write to the
                 # transport itself.
@@ -677,7 +678,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     outbox = self._outbox = Outbox(self._transport, flusher)
                 outbox.open = True
             try:
-                if isinstance(response, Response) and response._send_whole(request):
+                if whole is not None and whole._send_whole(request):
                     if self._writing_paused:
                         await self.drain()
                 else:
