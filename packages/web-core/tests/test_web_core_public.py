@@ -118,6 +118,7 @@ def test_private_modules_exports_are_reexported() -> None:
     }
     internal |= {"TCHAR", "TCHARS", "TOKEN"}  # RFC 9110's token, shared by the parsers
     internal |= {"parse_cookie_header"}  # request.cookies
+    internal |= {"LOADS", "decode"}  # request.json()'s default decoding
     internal |= {"register_server_factory"}  # web-runner's Server for make_handler()
     for path in Path(web_core.__file__).parent.glob("_*.py"):
         if path.stem.startswith("__"):

@@ -35,6 +35,8 @@ from ._form import POST_METHODS, FileField, PostValue, read_post
 from ._forwarded import parse_forwarded
 from ._hdrs import HOST
 from ._helpers import ChainMapProxy, parse_content_type
+from ._json_decode import LOADS
+from ._json_decode import decode as decode_json
 from ._keys import RequestKey, warn_untyped_key
 from ._multipart import MultipartReader
 from ._request_cookies import parse_cookie_header
@@ -335,7 +337,8 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     @property
     def charset(self) -> str | None:
         raw = self._head.headers.get("Content-Type")
-        return None if raw is None else parse_content_type(raw)[1].get("charset")
+        # Parameters come after a ";": without one there is no charset to parse.
+        return None if raw is None or ";" not in raw else parse_content_type(raw)[1].get("charset")
 
     @property
     def content_length(self) -> int | None:
@@ -435,16 +438,20 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
             declared = self._head.content_length
             if limit and declared is not None and declared > limit:
                 raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
-            body = bytearray()
+            chunks: list[bytes] = []
+            size = 0
             payload = self.content
             while True:
-                chunk = await payload.readany()
+                # A body that has all arrived (a small one comes with its head) is
+                # taken as it is buffered, with no coroutine of the stream's.
+                chunk = payload.read_nowait() if payload.is_eof() else await payload.readany()
                 if not chunk:
                     break
-                body += chunk
-                if limit and len(body) > limit:
-                    raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
-            self._read_bytes = bytes(body)
+                size += len(chunk)
+                if limit and size > limit:
+                    raise HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+                chunks.append(chunk)
+            self._read_bytes = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._read_bytes
 
     async def text(self) -> str:
@@ -454,7 +461,8 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
 
     async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
         """The body parsed as JSON."""
-        return loads(await self.text())
+        text = await self.text()
+        return decode_json(text) if loads is LOADS else loads(text)
 
     async def release(self) -> None:
         """Read and discard the rest of the body (not asking for one still expected)."""

@@ -377,21 +377,21 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
         if self._upgraded is not None:  # switched protocols (see _upgrade)
             self._upgraded.data_received(data)
             return
-        actions = self._core.data_received(data, self._loop.time())
-        if actions:
-            # The two common reads, performed without the dispatch: a request
-            # (wake the waiting task) and a piece of the body being received.
-            if len(actions) == 1:
-                action = actions[0]
-                if action is WAKE:  # _wake_task(), inline: once per request
-                    waiter, self._waiter = self._waiter, None
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(None)
-                    return
-                if type(action) is FeedBody:
-                    self._feed_body(action)
-                    return
-            self._dispatch(actions)
+        for action in self._core.data_received(data, self._loop.time()):
+            # The two common actions of a read performed inline, without a call of
+            # their own: a request arrived (wake the task waiting for it) and a piece
+            # of a body (a small one ends with it).
+            if action is WAKE:
+                waiter, self._waiter = self._waiter, None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+            elif type(action) is FeedBody:
+                body = action.body
+                body.feed_data(action.data)
+                if action.end:
+                    body.feed_eof()
+            else:
+                self._perform(action)
 
     def eof_received(self) -> bool:
         if self._upgraded is not None:
@@ -442,28 +442,31 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
     def _dispatch(self, actions: Sequence[Action[BodyStream]]) -> None:
         """Perform the core's actions, in order."""
         for action in actions:
-            if action is WAKE:
-                self._wake_task()
-                continue
-            kind = type(action)
-            if kind is FeedBody:
-                self._feed_body(action)  # type: ignore[arg-type]
-            elif kind is EndBody:
-                action.body.feed_eof()  # type: ignore[union-attr]
-            elif kind is ArmTimer:
-                if self._timer is not None:
-                    self._timer.cancel()
-                self._timer = self._loop.call_at(action.at, self._on_timer)  # type: ignore[union-attr]
-            elif kind is FailBody:
-                self._fail_body(action)  # type: ignore[arg-type]
-            elif kind is Rejection:
-                # The core queued a rejection (the parser's error, a 415, the
-                # head timeout's 408): one is-not-None check when nothing observes.
-                observer = self._server.observer
-                if observer is not None:
-                    observer.request_rejected(action.status)  # type: ignore[union-attr]
-            elif (transport := self._transport) is not None:
-                self._use_transport(transport, action)
+            self._perform(action)
+
+    def _perform(self, action: Action[BodyStream]) -> None:
+        if action is WAKE:
+            self._wake_task()
+            return
+        kind = type(action)
+        if kind is FeedBody:
+            self._feed_body(action)  # type: ignore[arg-type]
+        elif kind is EndBody:
+            action.body.feed_eof()  # type: ignore[union-attr]
+        elif kind is ArmTimer:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(action.at, self._on_timer)  # type: ignore[union-attr]
+        elif kind is FailBody:
+            self._fail_body(action)  # type: ignore[arg-type]
+        elif kind is Rejection:
+            # The core queued a rejection (the parser's error, a 415, the
+            # head timeout's 408): one is-not-None check when nothing observes.
+            observer = self._server.observer
+            if observer is not None:
+                observer.request_rejected(action.status)  # type: ignore[union-attr]
+        elif (transport := self._transport) is not None:
+            self._use_transport(transport, action)
 
     def _use_transport(self, transport: asyncio.Transport, action: Action[BodyStream]) -> None:
         """Pause or resume reading, half-close or close (after what is kept)."""
