@@ -16,6 +16,7 @@ __all__ = ["json_bytes_response", "json_response"]
 
 _DUMPS: Final = json.dumps
 _DEFAULT: Final = json.JSONEncoder().default
+_INFINITY: Final = float("inf")
 
 
 def _no_c_encoder(*args: Any) -> Any:
@@ -39,16 +40,61 @@ def _encode(data: Any) -> str:
     """
     if type(data) is str:
         return encode_basestring_ascii(data)
+    if type(data) is dict:
+        flat = _flat_object(data)
+        if flat is not None:
+            return flat
     encoder = _MAKE_ENCODER(
         {}, _DEFAULT, encode_basestring_ascii, None, ": ", ", ", False, False, True
     )
     return "".join(encoder(data, 0))
 
 
+def _flat_object(data: dict[Any, Any]) -> str | None:
+    """``json.dumps(data)`` for a dict of str keys and scalar values; None for any other.
+
+    The usual answer of an API (an object of strings and numbers) written
+    here, as the C encoder writes it: each key and string by the same
+    ``encode_basestring_ascii``, an int by its ``repr``, a float by its
+    ``repr`` or json's NaN and Infinity, True, False and None as JSON's
+    literals. A subclass of str, int or float, a non-str key or a nested
+    value is left to the C encoder (None): those call user code or recurse.
+    """
+    parts: list[str] = []
+    for key, value in data.items():
+        if type(key) is not str:
+            return None
+        kind = type(value)
+        if kind is str:
+            text = encode_basestring_ascii(value)
+        elif kind is int:
+            text = repr(value)
+        elif kind is float:
+            if value != value:
+                text = "NaN"
+            elif value == _INFINITY:
+                text = "Infinity"
+            elif value == -_INFINITY:
+                text = "-Infinity"
+            else:
+                text = repr(value)
+        elif value is None:
+            text = "null"
+        elif value is True:
+            text = "true"
+        elif value is False:
+            text = "false"
+        else:
+            return None
+        parts.append(f"{encode_basestring_ascii(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _encoder_agrees() -> bool:
     sample: Any = {"a": [1, 2.5, -0.0, float("nan"), float("inf"), None, True], "é\n": "\u2028"}
+    flat: Any = {"a": 1, "é\n": "\u2028", "f": -0.0, "n": None, "t": True, "x": float("-inf")}
     try:
-        return _encode(sample) == json.dumps(sample)
+        return _encode(sample) == json.dumps(sample) and _encode(flat) == json.dumps(flat)
     except Exception:  # no C encoder, or one that takes other arguments
         return False
 
