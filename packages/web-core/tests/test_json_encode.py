@@ -107,3 +107,19 @@ def test_unserializable_value_in_a_flat_object_is_dumps_error() -> None:
     with pytest.raises(TypeError) as theirs:
         json.dumps(data)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_the_table_of_keys_is_bounded_and_exact() -> None:
+    """Keys are remembered escaped, at most _KEYS_MAX of them; a long key never is."""
+    from weft.web_core import _json_response
+
+    for number in range(_json_response._KEYS_MAX + 10):
+        data = {f"key{number}": number, "é\n": "x"}
+        assert _encode(data) == json.dumps(data)
+        assert len(_json_response._KEYS) <= _json_response._KEYS_MAX
+    long_key = "k" * (_json_response._KEY_MAX + 1)
+    assert _encode({long_key: 1}) == json.dumps({long_key: 1})
+    assert long_key not in _json_response._KEYS
+    # A key remembered is served for an equal key only: one character differs, a miss.
+    assert _encode({"name": 1}) == '{"name": 1}'
+    assert _encode({"namf": 1}) == '{"namf": 1}'

@@ -17,6 +17,10 @@ __all__ = ["json_bytes_response", "json_response"]
 _DUMPS: Final = json.dumps
 _DEFAULT: Final = json.JSONEncoder().default
 _INFINITY: Final = float("inf")
+#: Keys of flat objects, escaped with their ": " (see _flat_object).
+_KEYS: Final[dict[str, str]] = {}
+_KEYS_MAX: Final = 1024
+_KEY_MAX: Final = 64
 
 
 def _no_c_encoder(*args: Any) -> Any:
@@ -59,8 +63,11 @@ def _flat_object(data: dict[Any, Any]) -> str | None:
     ``repr`` or json's NaN and Infinity, True, False and None as JSON's
     literals. A subclass of str, int or float, a non-str key or a nested
     value is left to the C encoder (None): those call user code or recurse.
+    The keys of an application's answers are few and come back: each is
+    escaped once and remembered (a bounded table, emptied when full).
     """
-    parts: list[str] = []
+    parts: list[str] = ["{"]
+    keys = _KEYS
     for key, value in data.items():
         if type(key) is not str:
             return None
@@ -86,8 +93,20 @@ def _flat_object(data: dict[Any, Any]) -> str | None:
             text = "false"
         else:
             return None
-        parts.append(f"{encode_basestring_ascii(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
+        name = keys.get(key)
+        if name is None:
+            # '"key": ' and the ", " before every pair but the first, in one string.
+            name = encode_basestring_ascii(key) + ": "
+            if len(key) <= _KEY_MAX:
+                if len(keys) >= _KEYS_MAX:
+                    keys.clear()
+                keys[key] = name
+        if len(parts) > 1:
+            parts.append(", ")
+        parts.append(name)
+        parts.append(text)
+    parts.append("}")
+    return "".join(parts)
 
 
 def _encoder_agrees() -> bool:
