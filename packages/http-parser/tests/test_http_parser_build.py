@@ -38,8 +38,8 @@ def test_compiled_flag_matches_the_modules() -> None:
 
 
 def test_pure_modules_stay_pure() -> None:
-    """The asyncio stream and the WebSocket codec are never compiled."""
-    for name in ("streams", "_ws_reader", "_ws_writer", "_errors", "_content_encoding"):
+    """The WebSocket codec, content decoding and the errors are never compiled."""
+    for name in ("_ws_reader", "_ws_writer", "_errors", "_content_encoding"):
         assert not _is_extension(name), name
 
 

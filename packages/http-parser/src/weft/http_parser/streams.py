@@ -44,13 +44,23 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, Protocol, TypeVar
 
 from ._content_encoding import ContentDecoder
 from ._errors import HttpParserError
 
 __all__ = ["EMPTY_BODY", "BodyStream", "DecodingBodyStream", "FlowControl"]
+
+_T = TypeVar("_T")
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # Not needed at run time: mypyc reads the decorator while compiling, where
+    # mypy brings mypy_extensions; both builds run without it.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_T], _T]:
+        return lambda cls: cls
 
 
 class FlowControl(Protocol):
@@ -61,6 +71,8 @@ class FlowControl(Protocol):
     def resume_reading(self) -> None: ...
 
 
+# Compiled (pyproject's compiled-modules); servers and tests subclass it.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BodyStream:
     """A request body that arrives over time; see the module docstring."""
 
@@ -308,32 +320,27 @@ class BodyStream:
         # shield: one waiter cancelled must not cancel the future the others await
         await asyncio.shield(waiter)
 
-    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+    def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
         """Yield the body in pieces of at most ``n`` bytes."""
         if n < 1:
             raise ValueError("iter_chunked() needs n >= 1")
-        while data := await self.read(n):
-            yield data
+        return _Pieces(lambda: self.read(n))
 
-    async def iter_any(self) -> AsyncIterator[bytes]:
+    def iter_any(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives."""
-        while data := await self.readany():
-            yield data
+        return _Pieces(self.readany)
 
-    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+    def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
         """Yield ``readchunk()`` results until the end."""
-        while True:
-            data, end_of_chunk = await self.readchunk()
-            if not data:
-                return
-            yield data, end_of_chunk
+        return _Pieces(self._next_chunk)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines()
+        """Yield the body line by line (``readline()``)."""
+        return _Pieces(self.readline)
 
-    async def _lines(self) -> AsyncIterator[bytes]:
-        while line := await self.readline():
-            yield line
+    async def _next_chunk(self) -> tuple[bytes, bool] | None:
+        data, end_of_chunk = await self.readchunk()
+        return (data, end_of_chunk) if data else None
 
     # -- internals
 
@@ -395,6 +402,26 @@ class BodyStream:
             assert self._flow is not None
             self._flow.resume_reading()
         return data
+
+
+class _Pieces(Generic[_T]):
+    """The async iterator of ``iter_any()`` and its kin: what ``read()`` gives, until
+    it gives nothing (b"" or None). A class, not an async generator: mypyc
+    compiles this module and has no async generators."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], Awaitable[_T | None]]) -> None:
+        self._read = read
+
+    def __aiter__(self) -> _Pieces[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        piece = await self._read()
+        if not piece:
+            raise StopAsyncIteration
+        return piece
 
 
 def _find(window: bytes, separator: bytes, start: int) -> int:
