@@ -95,8 +95,7 @@ def _flat_object(data: dict[Any, Any]) -> str | None:
             return None
         name = keys.get(key)
         if name is None:
-            # '"key": ' and the ", " before every pair but the first, in one string.
-            name = encode_basestring_ascii(key) + ": "
+            name = encode_basestring_ascii(key) + ": "  # '"key": ', as the encoder writes it
             if len(key) <= _KEY_MAX:
                 if len(keys) >= _KEYS_MAX:
                     keys.clear()

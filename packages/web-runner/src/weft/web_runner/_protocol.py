@@ -445,6 +445,7 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self._perform(action)
 
     def _perform(self, action: Action[BodyStream]) -> None:
+        """Perform one of the core's actions."""
         if action is WAKE:
             self._wake_task()
             return
