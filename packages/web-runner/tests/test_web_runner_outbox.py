@@ -123,31 +123,19 @@ class Recording(Transport):
         super().writelines(list_of_data)
 
 
-class Keep(logging.Handler):
-    """Keeps the records it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("access_log", [False, True], ids=["no access log", "access log with %a"])
-async def test_the_answers_of_one_turn_leave_after_its_handlers(access_log: bool) -> None:
+async def test_the_answers_of_one_turn_leave_after_its_handlers(
+    access_log: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     # Two connections, one request each, arriving in the same turn: both
     # handlers run before either answer is written, and each answer is one write
     # (a write interleaved with the next handler wakes the client once per answer).
     # An access log with the client's address (%a: run_app's default format has
     # it) reads request.remote after every answer; reading it writes nothing.
     log: list[str] = []
-    keep = Keep()
     logger = logging.getLogger("test.outbox.access")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    logger.addHandler(keep)
+    caplog.set_level(logging.INFO, logger=logger.name)
 
     async def handler(request: BaseRequest) -> Response:
         log.append(f"handled {request.path}")
@@ -161,12 +149,12 @@ async def test_the_answers_of_one_turn_leave_after_its_handlers(access_log: bool
     one.protocol.data_received(requests("/one"))  # type: ignore[union-attr]
     two.protocol.data_received(requests("/two"))  # type: ignore[union-attr]
     await turns()
-    logger.removeHandler(keep)
     assert log == ["handled /one", "handled /two", "written /one", "written /two"]
     assert answers(one.data) == [b"/one"]
     assert answers(two.data) == [b"/two"]
     lines = ['127.0.0.1 "GET /one HTTP/1.1" 200', '127.0.0.1 "GET /two HTTP/1.1" 200']
-    assert [record.getMessage() for record in keep.records] == (lines if access_log else [])
+    logged = [record.getMessage() for record in caplog.records if record.name == logger.name]
+    assert logged == (lines if access_log else [])
     await server.shutdown(0.1)
 
 

@@ -378,18 +378,15 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
             self._upgraded.data_received(data)
             return
         for action in self._core.data_received(data, self._loop.time()):
-            # The two common actions of a read performed inline, without a call of
-            # their own: a request arrived (wake the task waiting for it) and a piece
+            # The two common actions of a read, without the general dispatch: a
+            # request arrived (_wake_task() inline: once per request) and a piece
             # of a body (a small one ends with it).
             if action is WAKE:
                 waiter, self._waiter = self._waiter, None
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
             elif type(action) is FeedBody:
-                body = action.body
-                body.feed_data(action.data)
-                if action.end:
-                    body.feed_eof()
+                self._feed_body(action)
             else:
                 self._perform(action)
 
