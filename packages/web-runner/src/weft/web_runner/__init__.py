@@ -72,7 +72,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def _compiled() -> bool:
+def _is_compiled() -> bool:
     from importlib.machinery import EXTENSION_SUFFIXES
 
     from . import _connection
@@ -83,7 +83,7 @@ def _compiled() -> bool:
 def __getattr__(name: str) -> object:
     if name == "COMPILED":
         # Lazy as the other names: it imports the core, which the pytest plugin need not.
-        value: object = _compiled()
+        value: object = _is_compiled()
         globals()[name] = value
         return value
     module = _LAZY.get(name)

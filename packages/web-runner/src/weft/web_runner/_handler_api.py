@@ -1,6 +1,8 @@
 """aiohttp's public RequestHandler members that are not the asyncio protocol itself.
 
-``RequestHandler`` inherits ``HandlerApiMixin``: what a handler, a middleware
+``RequestHandler`` inherits ``HandlerApi`` (through ``_upgrade.UpgradeHandling``;
+one line of single inheritance, as mypyc compiles the three modules): what a
+handler, a middleware
 or a library reaches through ``request.protocol`` in aiohttp (the peer's and
 the socket's addresses, the TLS context, the logging helpers) and the
 per-connection controls ``keep_alive()``, ``close()`` and ``shutdown()``.
@@ -12,39 +14,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from weft.http_parser.streams import BodyStream
 from weft.web_core import BaseRequest, StreamResponse
 
 from ._access_log import AbstractAccessLogger
+from ._compiled import mypyc_attr
 from ._connection import Action, Connection
 
-__all__ = ["HandlerApiMixin"]
+__all__ = ["HandlerApi"]
 
 
-class HandlerApiMixin:
-    """Public members of RequestHandler (the attributes below are RequestHandler's)."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class HandlerApi(asyncio.Protocol):
+    """Public members of RequestHandler; the connection's state it reads is declared here."""
 
-    # Empty, so that RequestHandler's __slots__ take effect. Hidden from mypy, which
-    # would check the assignments below against it (they are RequestHandler's slots).
-    if not TYPE_CHECKING:
-        __slots__ = ()
+    __slots__ = (
+        "_core",
+        "_logging_enabled",
+        "_loop",
+        "_task",
+        "_transport",
+        "_writing_paused",
+        "access_logger",
+        "debug",
+        "logger",
+    )
 
-    if TYPE_CHECKING:
-        logger: logging.Logger
-        debug: bool
-        access_logger: AbstractAccessLogger | None
-        _loop: asyncio.AbstractEventLoop
-        _transport: asyncio.Transport | None
-        _task: asyncio.Task[None] | None
-        _writing_paused: bool
-        _logging_enabled: bool
-        _core: Connection[BodyStream]
+    logger: logging.Logger
+    debug: bool
+    access_logger: AbstractAccessLogger | None
+    _loop: asyncio.AbstractEventLoop
+    _transport: asyncio.Transport | None
+    _task: asyncio.Task[None] | None
+    _writing_paused: bool
+    _logging_enabled: bool
+    _core: Connection[BodyStream]
 
-        def _dispatch(self, actions: list[Action[BodyStream]]) -> None: ...
+    def _dispatch(self, actions: Sequence[Action[BodyStream]]) -> None:
+        raise NotImplementedError  # RequestHandler's
 
-        def force_close(self) -> None: ...
+    def force_close(self) -> None:
+        raise NotImplementedError  # RequestHandler's
 
     # -- the connection
 

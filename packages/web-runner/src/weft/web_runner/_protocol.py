@@ -78,6 +78,7 @@ from weft.web_exceptions import HTTPException
 
 from ._access_log import AbstractAccessLogger, AccessLogger
 from ._access_log import access_logger as default_access_log
+from ._compiled import mypyc_attr
 from ._connection import (
     CLOSE,
     HANDLING,
@@ -99,14 +100,13 @@ from ._connection import (
 )
 from ._error_page import internal_error_body
 from ._errors import BodyReadTimeoutError, PayloadAccessError, RequestPayloadError
-from ._handler_api import HandlerApiMixin
 from ._outbox import PIPELINE_BATCH, Outbox, WriterPort
-from ._upgrade import UpgradeMixin
+from ._upgrade import UpgradeHandling
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["RequestHandler", "check_handler_options"]
+__all__ = ["HANDLER_KEYWORDS", "RequestHandler", "check_handler_options"]
 
 # One instance, as aiohttp's: set on every body once its response is sent.
 _PAYLOAD_ACCESS_ERROR = PayloadAccessError("the request body was read after the response")
@@ -152,6 +152,36 @@ class _FromArguments:
 _FROM_ARGUMENTS: Final = _FromArguments()
 
 
+#: The keyword arguments of ``RequestHandler()``, by name: the Server checks the
+#: ones it is given against them. Written out because the compiled class has no
+#: signature to read (tests/test_web_runner_handler_keywords.py keeps it equal
+#: to ``__init__``'s).
+HANDLER_KEYWORDS: Final = frozenset(
+    {
+        "keepalive_timeout",
+        "tcp_keepalive",
+        "logger",
+        "access_log_class",
+        "access_log",
+        "access_log_format",
+        "debug",
+        "max_line_size",
+        "max_headers",
+        "max_field_size",
+        "max_head_size",
+        "lingering_time",
+        "read_bufsize",
+        "auto_decompress",
+        "timeout_ceil_threshold",
+        "read_head_timeout",
+        "read_body_timeout",
+        "lingering_body_size",
+        "handler_cancellation",
+        "access_logger",
+    }
+)
+
+
 def check_handler_options(
     *, read_bufsize: int = 2**16, auto_decompress: bool = True, **_: object
 ) -> None:
@@ -160,7 +190,8 @@ def check_handler_options(
         raise ValueError(f"read_bufsize must be a positive number of bytes, not {read_bufsize!r}")
 
 
-class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RequestHandler(UpgradeHandling):
     """The asyncio protocol of one server connection.
 
     Made by a ``Server`` for each connection; the keyword arguments a Server,
@@ -193,30 +224,19 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
 
     __slots__ = (
         "_auto_decompress",
-        "_core",
         "_drain_waiter",
         "_handler_cancellation",
         "_keepalive_timeout",
         "_lingering_body_size",
-        "_logging_enabled",
-        "_loop",
         "_outbox",
         "_port",
         "_read_bufsize",
-        "_server",
-        "_task",
         "_tcp_keepalive",
         "_timeout_ceil_threshold",
         "_timer",
-        "_transport",
-        "_upgraded",
         "_waiter",
         "_writer",
-        "_writing_paused",
         "access_log",
-        "access_logger",
-        "debug",
-        "logger",
         "max_field_size",
         "max_headers",
         "max_line_size",
@@ -556,11 +576,12 @@ class RequestHandler(HandlerApiMixin, UpgradeMixin, asyncio.Protocol):
                     continue
                 if core.refill:  # the queue is down to its low mark
                     self._dispatch(core.refill_queue(self._loop.time()))
-                if type(item) is Rejection:
+                if isinstance(item, Rejection):
                     self._write_raw(item.status, item.reason, item.text, item.headers)
                     self.logger.debug("Error handling request from %s: %s", self._peer(), item.log)
                     break
-                if not await self._answer(*item):
+                head, payload, content = item
+                if not await self._answer(head, payload, content):
                     break
                 if core.read is UPGRADE_PENDING:
                     self.resume_declined_upgrade()

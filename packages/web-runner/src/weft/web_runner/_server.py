@@ -7,7 +7,6 @@ Application, AppRunner passes the app's own handler and request factory.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from weft.web_core._app import register_server_factory
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._outbox import Flusher
-from ._protocol import RequestHandler, check_handler_options
+from ._protocol import HANDLER_KEYWORDS, RequestHandler, check_handler_options
 
 if TYPE_CHECKING:
     from .observer import ServerObserver
@@ -42,9 +41,7 @@ _RequestFactory = Callable[
 
 # The keyword arguments a Server hands to each RequestHandler (those it sets
 # itself are not the caller's to give).
-_HANDLER_KEYWORDS = frozenset(inspect.signature(RequestHandler).parameters) - {
-    "server",
-    "loop",
+_HANDLER_KEYWORDS = HANDLER_KEYWORDS - {
     "handler_cancellation",
     "access_logger",
     "access_log_class",

@@ -1,6 +1,6 @@
 """The connection's side of a protocol switch (web-core's ``UpgradableProtocol``).
 
-``RequestHandler`` inherits ``UpgradeMixin``. After a handler answered an
+``RequestHandler`` inherits ``UpgradeHandling``. After a handler answered an
 upgrade request with 101 (``WebSocketResponse.prepare``) it calls
 ``switch_protocol(receiver)``: the HTTP parser has stopped after that request
 (``RequestParser.switched``, the core's ``UPGRADE_PENDING``), the bytes it
@@ -22,38 +22,31 @@ refuses does not stall a keep-alive connection.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from weft.http_parser.streams import BodyStream
 from weft.web_core import UpgradeReceiver
 
-from ._connection import Action, Connection
+from ._compiled import mypyc_attr
+from ._handler_api import HandlerApi
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["UpgradeMixin"]
+__all__ = ["UpgradeHandling"]
 
 
-class UpgradeMixin:
-    """``switch_protocol`` for RequestHandler (the attributes below are RequestHandler's)."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class UpgradeHandling(HandlerApi):
+    """``switch_protocol`` for RequestHandler."""
 
-    # Empty, so that RequestHandler's __slots__ take effect. Hidden from mypy, which
-    # would check the assignments below against it (they are RequestHandler's slots).
-    if not TYPE_CHECKING:
-        __slots__ = ()
+    __slots__ = ("_server", "_upgraded")
 
-    if TYPE_CHECKING:
-        #: The protocol the connection switched to, or None while it speaks HTTP.
-        _upgraded: UpgradeReceiver | None
-        _server: Server
-        _transport: asyncio.Transport | None
-        _core: Connection[BodyStream]
+    #: The protocol the connection switched to, or None while it speaks HTTP.
+    _upgraded: UpgradeReceiver | None
+    _server: Server
 
-        def _dispatch(self, actions: list[Action[BodyStream]]) -> None: ...
-
-        def data_received(self, data: bytes) -> None: ...
+    def data_received(self, data: bytes) -> None:
+        raise NotImplementedError  # RequestHandler's
 
     def switch_protocol(self, receiver: UpgradeReceiver) -> None:
         """Hand every later byte of this connection to ``receiver`` (see the module doc)."""
