@@ -14,9 +14,13 @@ gets closed is crossed off here.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Iterator
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web as aiohttp_web
@@ -86,7 +90,32 @@ def _public(cls: type) -> set[str]:
     return {name for name in dir(cls) if not name.startswith("_")}
 
 
+def _pure_twin(cls: type) -> type | None:
+    """``cls`` as its module's source defines it, when ``cls`` is a compiled class
+    whose ``__init__`` has no text signature (mypyc writes one only when every
+    default is a literal): the source is run again as a module of its own, which
+    imports the installed siblings."""
+    module = sys.modules[cls.__module__]
+    file = str(getattr(module, "__file__", "") or "")
+    if (
+        not file.endswith(tuple(EXTENSION_SUFFIXES))
+        or getattr(cls, "__text_signature__", None) is not None
+    ):
+        return None
+    source = Path(file).with_name(cls.__module__.rpartition(".")[2] + ".py")
+    spec = importlib.util.spec_from_file_location(f"{cls.__module__}__pure_twin", source)
+    assert spec is not None
+    assert spec.loader is not None
+    twin = importlib.util.module_from_spec(spec)
+    twin.__package__ = module.__package__
+    spec.loader.exec_module(twin)
+    found: type = getattr(twin, cls.__name__)
+    return found
+
+
 def _signature(obj: object) -> inspect.Signature | None:
+    if isinstance(obj, type) and (twin := _pure_twin(obj)) is not None:
+        return inspect.signature(twin)
     code = getattr(obj, "__code__", None)
     if code is not None and not code.co_filename:
         # A mypyc-compiled coroutine function (the compiled router's resolve):
