@@ -369,3 +369,28 @@ def test_needs_resolve_when_resolve_is_overridden() -> None:
 
     assert AuditingDispatcher().needs_resolve
     assert not UrlDispatcher().needs_resolve
+
+
+def needs_host(app: App) -> bool:
+    return app.router.needs_host  # a call: mypy does not narrow it between asserts
+
+
+def test_needs_host_once_a_sub_application_is_mounted() -> None:
+    """match() reads its host only once a sub-application is mounted: until then a
+    framework may skip finding the request's Host (weft.web does)."""
+    plain = App("plain")
+    plain.router.add_get("/", make_handler("plain"))
+    assert not needs_host(plain)
+    assert label_of(plain.router.match("GET", "/")) == "plain"
+    prefixed = App("prefixed")
+    prefixed.router.add_prefixed_subapp("/sub", App("sub"))
+    assert needs_host(prefixed)
+    site = App("site")
+    site.router.add_get("/", make_handler("site"))
+    domain = App("domain")
+    domain.router.add_get("/", make_handler("root"))
+    domain.router.add_domain("example.com", site)
+    assert needs_host(domain)
+    hit = domain.router.match("GET", "/", host="example.com")
+    assert label_of(hit) == "site"
+    assert label_of(domain.router.match("GET", "/")) == "root"

@@ -204,8 +204,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         # Handler -> the handler wrapped in its middlewares, per path through the apps.
         self._chains: dict[tuple[Any, tuple[object, ...]], Handler] = {}
         self._run_middlewares = True
-        # Set at freeze(): a custom rule or an overridden resolve() needs the request.
+        # Set at freeze(): a custom rule or an overridden resolve() needs the request;
+        # without a sub-application, match() needs no Host.
         self._router_needs_resolve = False
+        self._router_needs_host = True
 
     # -- state mapping
 
@@ -423,6 +425,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             subapp.pre_freeze()
         self._router.freeze()
         self._router_needs_resolve = self._router.needs_resolve
+        self._router_needs_host = self._router.needs_host
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
@@ -507,7 +510,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if self._router_needs_resolve:
             match_info = await self._router.resolve(request)
         else:
-            match_info = self._router.match(head.method, head.path, host=request._routing_host())
+            host = request._routing_host() if self._router_needs_host else None
+            match_info = self._router.match(head.method, head.path, host=host)
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info

@@ -190,6 +190,16 @@ class UrlDispatcher(RouterCore, Mapping[str, AbstractResource]):
         self._index.compile()
 
     @property
+    def needs_host(self) -> bool:
+        """Whether ``match()`` reads its ``host`` argument: only once a
+        sub-application is mounted (``add_subapp``, ``add_domain``; a domain
+        rule, or a sub-router's own rules, may need it). While it is False, a
+        framework may call ``match()`` without finding the request's Host, as
+        weft.web does.
+        """
+        return self._has_subapps
+
+    @property
     def needs_resolve(self) -> bool:
         """Whether only ``await resolve(request)`` gives this router's answer.
 
