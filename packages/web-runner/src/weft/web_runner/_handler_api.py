@@ -1,11 +1,11 @@
 """aiohttp's public RequestHandler members that are not the asyncio protocol itself.
 
-``RequestHandler`` inherits ``HandlerApi`` (through ``_upgrade.UpgradeHandling``;
-one line of single inheritance, as mypyc compiles the three modules): what a
-handler, a middleware
-or a library reaches through ``request.protocol`` in aiohttp (the peer's and
-the socket's addresses, the TLS context, the logging helpers) and the
-per-connection controls ``keep_alive()``, ``close()`` and ``shutdown()``.
+``RequestHandler`` inherits ``HandlerApi`` through ``_upgrade.UpgradeHandling``
+(one line of single inheritance: mypyc compiles the three modules, and no
+mixins): what a handler, a middleware or a library reaches through
+``request.protocol`` in aiohttp (the peer's and the socket's addresses, the
+TLS context, the logging helpers) and the per-connection controls
+``keep_alive()``, ``close()`` and ``shutdown()``.
 None of it runs on the path of a request unless called.
 """
 
