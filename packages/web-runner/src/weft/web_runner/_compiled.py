@@ -1,7 +1,10 @@
 """What the mypyc-compiled modules share (``compiled-modules`` in pyproject.toml).
 
 The ``mypyc_attr`` decorator, or its stand-in where mypy_extensions is absent.
-This module itself is never compiled; nothing in it is public.
+This module itself is never compiled; nothing in it is public. web-core has
+the same few lines: mypyc knows the decorator only by its own name
+(``mypy_extensions.mypyc_attr``), and web-core is absent from web-runner's
+build environment, so the compiled modules cannot take it from there.
 """
 
 from __future__ import annotations

@@ -399,12 +399,9 @@ class RequestHandler(UpgradeHandling):
             return
         for action in self._core.data_received(data, self._loop.time()):
             # The two common actions of a read, without the general dispatch: a
-            # request arrived (_wake_task() inline: once per request) and a piece
-            # of a body (a small one ends with it).
+            # request arrived and a piece of a body (a small one ends with it).
             if action is WAKE:
-                waiter, self._waiter = self._waiter, None
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
+                self._wake_task()
             elif type(action) is FeedBody:
                 self._feed_body(action)
             else:
