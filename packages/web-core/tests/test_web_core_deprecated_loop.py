@@ -59,8 +59,8 @@ def test_make_handler_builds_the_registered_server_over_a_frozen_app(
     with pytest.warns(DeprecationWarning, match="make_handler"):
         assert app.make_handler(access_log=None) == "server"
     assert app.frozen
-    assert built["handler"] == app._handle
-    assert built["request_factory"] == app._make_request
+    # The app's request path, as an AppRunner's server calls it.
+    assert (built["handler"], built["request_factory"]) == app._request_entry()
     assert (built["keepalive_timeout"], built["debug"], built["access_log"]) == (5, True, None)
 
 

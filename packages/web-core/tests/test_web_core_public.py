@@ -90,6 +90,7 @@ def test_private_modules_exports_are_reexported() -> None:
     """Each private module's __all__ is re-exported by the package, or is internal."""
     internal = {"is_new_style", "parse_content_type", "sentinel"}
     internal |= {"build_chain", "warn_old_style", "parse_forwarded"}
+    internal |= {"AppHandling"}  # the Application's per-request path
     internal |= {"Handler", "LooseHeaders", "Middleware"}
     internal |= {"Heartbeat"}  # WebSocketResponse's heartbeat timers
     internal |= {  # files, conditional requests, compression

@@ -24,11 +24,11 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import EllipsisType, MappingProxyType
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Final, TypeVar, cast, overload
 
 from weft.http_parser import HttpVersion11, RequestHead
 from weft.http_parser.streams import BodyStream
-from weft.web_exceptions import HTTPException, HTTPExpectationFailed
+from weft.web_exceptions import HTTPExpectationFailed
 from weft.web_routing import (
     AbstractResource,
     AbstractRouteDef,
@@ -37,12 +37,11 @@ from weft.web_routing import (
 )
 
 from ._chain import build_chain, warn_old_style
-from ._exception_response import exception_response
 from ._file_response import FileResponse
-from ._hdrs import EXPECT
+from ._handling import AppHandling
 from ._keys import AppKey, NotAppKeyWarning
-from ._request import Request, RequestProtocol, _new_request
-from ._response import Response, StreamResponse, is_response
+from ._request import Request, RequestProtocol
+from ._response import Response, StreamResponse
 from ._signals import Signal
 from ._types import Handler, Middleware
 from ._writer import StreamWriter
@@ -183,8 +182,6 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         # A list that freezes with the app, as aiohttp's (app.middlewares.append(m) works).
         self._middlewares: Signal[Middleware] = Signal(self, middlewares)
         self._handler_args = handler_args or {}
-        self._client_max_size = client_max_size
-        self._client_max_fields = client_max_fields
         self._debug: bool | EllipsisType = debug if debug is ... else bool(debug)
         self.logger = logger
         self._state: dict[str | AppKey[Any], Any] = {}
@@ -203,11 +200,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._subapps: list[Application] = []
         # Handler -> the handler wrapped in its middlewares, per path through the apps.
         self._chains: dict[tuple[Any, tuple[object, ...]], Handler] = {}
-        self._run_middlewares = True
-        # Set at freeze(): a custom rule or an overridden resolve() needs the request;
-        # without a sub-application, match() needs no Host.
-        self._router_needs_resolve = False
-        self._router_needs_host = True
+        # The per-request path, compiled; its flags are set at pre_freeze().
+        self._handling = AppHandling(
+            self, self._router, self._chains, client_max_size, client_max_fields
+        )
 
     # -- state mapping
 
@@ -322,7 +318,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         serving = self._loop or _running_loop()
         debug = self._debug is True if serving is None else self._served_debug(serving)
         options = {**kwargs, "debug": debug, **self._handler_args}
-        return _server_factory(self._handle, request_factory=self._make_request, **options)
+        handler, request_factory = self._request_entry()
+        return _server_factory(handler, request_factory=request_factory, **options)
 
     @property
     def on_startup(self) -> _AppSignal:
@@ -424,13 +421,14 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         for subapp in self._subapps:
             subapp.pre_freeze()
         self._router.freeze()
-        self._router_needs_resolve = self._router.needs_resolve
-        self._router_needs_host = self._router.needs_host
+        handling = self._handling
+        handling.needs_resolve = self._router.needs_resolve
+        handling.needs_host = self._router.needs_host
         for signal in (self._on_startup, self._on_shutdown, self._on_cleanup):
             signal.freeze()
         self._on_response_prepare.freeze()
         self._response_prepare_silent = not self._on_response_prepare
-        self._run_middlewares = self._uses_middlewares()
+        handling.run_middlewares = self._uses_middlewares()
 
     def freeze(self) -> None:
         """``pre_freeze()``, then setting state warns; called before serving."""
@@ -477,16 +475,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         task: asyncio.Task[None] | None,
         loop: asyncio.AbstractEventLoop,
     ) -> Request:
-        return _new_request(
-            head,
-            payload,
-            protocol,
-            writer,
-            task,
-            loop,
-            self._client_max_size,
-            self._client_max_fields,
-        )
+        return self._handling.make_request(head, payload, protocol, writer, task, loop)
 
     async def _build_chain(self, handler: Handler, match_info: UrlMappingMatchInfo) -> Handler:
         """The middleware chain of ``handler`` in the matched apps, built and kept in
@@ -499,44 +488,34 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         return chain
 
     async def _handle(self, request: Request) -> StreamResponse:
-        """Route the request and run the middleware chain.
+        """Route the request and run the middleware chain (``_handling.AppHandling``).
 
         A raised HTTP exception leaves here, as it leaves aiohttp's
         ``Application._handle``, and the server answers it: what wraps this
         method (Sentry's aiohttp integration patches it) sees the exception and
         its status, not a response made from it.
         """
-        head = request._head
-        if self._router_needs_resolve:
-            match_info = await self._router.resolve(request)
-        else:
-            host = request._routing_host() if self._router_needs_host else None
-            match_info = self._router.match(head.method, head.path, host=host)
-        match_info.add_app(self)
-        match_info.freeze()
-        request._match_info = match_info
-        # As aiohttp: an empty Expect field asks for nothing.
-        if head.headers.get(EXPECT):
-            expected = await match_info.expect_handler(request)
-            if expected is not None:
-                return cast(StreamResponse, expected)
-        # (No typing.cast() here: a function call on every request.)
-        handler: Handler = match_info.handler  # type: ignore[assignment]
-        if self._run_middlewares:
-            # Looked up here, without a coroutine: it is built once per handler and apps.
-            chain = self._chains.get((handler, match_info.apps))
-            handler = await self._build_chain(handler, match_info) if chain is None else chain
-        response: object = await handler(request)
-        if is_response(response):
-            return response
-        if isinstance(response, HTTPException):
-            # aiohttp 3 still answers a returned exception, and warns: raise it instead.
-            warnings.warn(
-                f"returning {type(response).__name__} is deprecated, raise it instead",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return exception_response(response)
-        # Anything else goes on as it is, as from aiohttp's _handle: the server
-        # logs what the handler returned and answers 500, keeping the connection.
-        return cast(StreamResponse, response)
+        return await self._handling.handle(request)
+
+    def _request_entry(
+        self,
+    ) -> tuple[Callable[[Request], Awaitable[StreamResponse]], Callable[..., Request]]:
+        """The request handler and request factory a server calls for this app.
+
+        ``AppHandling``'s own methods, unless ``_handle`` or ``_make_request``
+        was replaced, on the class (a subclass, or a patch such as Sentry's) or
+        on the instance: then what replaced it, as aiohttp's runner would call it.
+        """
+        handle = self._handle
+        make_request = self._make_request
+        return (
+            self._handling.handle if getattr(handle, "__func__", None) is _HANDLE else handle,
+            self._handling.make_request
+            if getattr(make_request, "__func__", None) is _MAKE_REQUEST
+            else make_request,
+        )
+
+
+# The methods as defined here, before anyone replaces them (_request_entry).
+_HANDLE: Final = Application._handle
+_MAKE_REQUEST: Final = Application._make_request

@@ -61,11 +61,10 @@ import socket
 import ssl
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from weft.web_core import Application, StreamResponse
+from weft.web_core import Application
 
 from ._graceful import install_signal_handlers, remove_signal_handlers
 from ._server import Server, check_server_options
@@ -205,12 +204,13 @@ class AppRunner(BaseRunner):
         # Start-up callbacks may still store state in the app; freeze after them.
         await self._app.startup()
         self._app.freeze()
-        handler: Callable[[Any], Awaitable[StreamResponse]] = self._app._handle
+        # The app's compiled request path, unless _handle or _make_request was replaced.
+        handler, request_factory = self._app._request_entry()
         # As aiohttp: the app's handler_args configure its connections, over the
         # runner's keywords.
         kwargs = {**self._kwargs, **self._app.handler_args}
         kwargs.setdefault("debug", self._app._served_debug(asyncio.get_running_loop()))
-        return Server(handler, request_factory=self._app._make_request, **kwargs)
+        return Server(handler, request_factory=request_factory, **kwargs)
 
     async def _cleanup_server(self) -> None:
         await self._app.cleanup()
