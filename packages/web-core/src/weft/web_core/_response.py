@@ -105,6 +105,13 @@ _T = TypeVar("_T")
 
 SERVER_SOFTWARE: Final = f"weft/{__version__}"
 
+# What the response path reads from the sibling distributions, as module
+# constants: compiled, a Final name is a C static, an imported one a lookup in
+# the module's dict on every use.
+_HTTP10: Final = HttpVersion10
+_HTTP11: Final = HttpVersion11
+_CIMULTIDICT: Final = CIMultiDict
+
 # A compiled __setitem__ has no Python frame, which a warning's stack level counts.
 _KEY_WARNING_LEVEL: Final = 2 if is_native(__file__) else 3
 
@@ -118,7 +125,7 @@ _PHRASES: Final[dict[int, str]] = {
 # Content-Type values a Response made from text (or given a content_type)
 # built and checked, by (content_type, charset): a handler sends the same few
 # again and again, and each is checked for control characters once.
-_CONTENT_TYPES: dict[tuple[str | None, str | None], str] = {}
+_CONTENT_TYPES: Final[dict[tuple[str | None, str | None], str]] = {}
 _CONTENT_TYPES_MAX: Final = 256
 
 
@@ -180,9 +187,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         reason: str | None = None,  # last: see Response.__init__
     ) -> None:
         if headers is None:
-            self._headers: CIMultiDict[str] = CIMultiDict()
+            self._headers: CIMultiDict[str] = _CIMULTIDICT()
         else:
-            self._headers = CIMultiDict(headers)
+            self._headers = _CIMULTIDICT(headers)
             for name, value in self._headers.items():
                 check_field(name, value)
         self._chunked = False
@@ -528,7 +535,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             for value in self._cookies.header_values():
                 headers.add(SET_COOKIE, value)
         if self._chunked:
-            if version != HttpVersion11:
+            if version != _HTTP11:
                 raise RuntimeError(
                     f"Using chunked encoding is forbidden for HTTP/{version.major}.{version.minor}"
                 )
@@ -536,7 +543,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
         elif length is None and not empty and self._length_check:
-            if version >= HttpVersion11:
+            if version >= _HTTP11:
                 writer.enable_chunking()
                 headers[TRANSFER_ENCODING] = "chunked"
             else:
@@ -555,9 +562,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
             if keep_alive:
-                if version == HttpVersion10:
+                if version == _HTTP10:
                     headers[CONNECTION] = "keep-alive"
-            elif version == HttpVersion11:
+            elif version == _HTTP11:
                 headers[CONNECTION] = "close"
         self._keep_alive = keep_alive
 
@@ -924,7 +931,7 @@ class Response(StreamResponse):
 own_abc_state(StreamResponse, Response)
 
 # Response classes seen so far -> whether they are StreamResponses.
-_RESPONSE_CLASSES: dict[type, bool] = {}
+_RESPONSE_CLASSES: Final[dict[type, bool]] = {}
 
 
 def is_response(obj: object) -> TypeGuard[StreamResponse]:

@@ -259,6 +259,11 @@ _UPGRADE_PENDING: Final = Read.UPGRADE_PENDING
 _IN_PROGRESS: Final = (_AWAIT_HEAD, _IN_HEAD, _IN_BODY)
 _FEEDABLE: Final = (_AWAIT_HEAD, _IN_HEAD, _IN_BODY, _UPGRADE_PENDING)
 _DONE: Final = (_LINGERING, _CLOSED)
+# The parser's event classes, for the same reason: compiled, a Final name is a C
+# static, an imported one a lookup in the module's dict on every use.
+_BODY_CHUNK: Final = BodyChunk
+_END_OF_MESSAGE: Final = EndOfMessage
+_REQUEST_HEAD: Final = RequestHead
 
 
 class Connection(Generic[B]):
@@ -426,10 +431,10 @@ class Connection(Generic[B]):
             failure = exc
         for event in events:
             kind = type(event)
-            if kind is BodyChunk:
+            if kind is _BODY_CHUNK:
                 assert self._body is not None
                 out.append(FeedBody(self._body, event.data))  # type: ignore[union-attr]
-            elif kind is RequestHead:
+            elif kind is _REQUEST_HEAD:
                 head: RequestHead = event  # type: ignore[assignment]
                 self._head_at = None
                 has_body = head.chunked or head.content_length
@@ -453,7 +458,7 @@ class Connection(Generic[B]):
                 if len(queue) >= QUEUE_HIGH:
                     self.queue_full = True
                     self._apply_reading(now)
-            elif kind is EndOfMessage:
+            elif kind is _END_OF_MESSAGE:
                 body = self._body
                 if body is not None:
                     self._body = None

@@ -116,6 +116,14 @@ _QUEUE_HIGH: Final = QUEUE_HIGH
 
 _NO_BODY: Final = (EMPTY_BODY, EMPTY_BODY)
 
+# What each answer uses from the sibling distributions, as module constants:
+# compiled, a Final name is a C static, an imported one a lookup in the
+# module's dict on every use.
+_EMPTY_BODY: Final = EMPTY_BODY
+_IS_RESPONSE: Final = is_response
+_RESPONSE: Final = Response
+_STREAM_WRITER: Final = StreamWriter
+
 
 def _error_bytes(
     status: int,
@@ -619,7 +627,7 @@ class RequestHandler(UpgradeHandling):
         port = self._port
         if port is None:
             port = self._port = WriterPort(self)
-        writer = self._writer = StreamWriter(port)
+        writer = self._writer = _STREAM_WRITER(port)
         try:
             try:
                 request = self._server.request_factory(
@@ -629,9 +637,11 @@ class RequestHandler(UpgradeHandling):
                 return self._abort(exc, writer, payload, head)
             try:
                 result: object = await self._server.request_handler(request)
-                if isinstance(result, HTTPException):
-                    result = exception_response(result)
-                if not is_response(result):
+                if _IS_RESPONSE(result):
+                    response = result
+                elif isinstance(result, HTTPException):  # not a response: an Exception
+                    response = exception_response(result)
+                else:
                     # As aiohttp: the handler's mistake is logged, the client gets a
                     # plain 500, and the connection, which nothing broke, is kept.
                     self.logger.error(
@@ -639,8 +649,7 @@ class RequestHandler(UpgradeHandling):
                         if result is None
                         else f"Web-handler should return a response instance, got {result!r}"
                     )
-                    result = Response(status=500, text="500: Internal Server Error")
-                response = result
+                    response = Response(status=500, text="500: Internal Server Error")
             except HTTPException as exc:
                 response = exception_response(exc)
             except asyncio.CancelledError:
@@ -674,7 +683,7 @@ class RequestHandler(UpgradeHandling):
                 # The handler answered without asking for the body (no "100 Continue"
                 # went out): the client may not send it at all, so don't wait for it.
                 response.force_close()
-            elif payload is not EMPTY_BODY and self._unread_exceeds_discard(head, payload):
+            elif payload is not _EMPTY_BODY and self._unread_exceeds_discard(head, payload):
                 # The rest of the body will not be drained: say so in this response,
                 # or the client sends its next request on a connection that is about
                 # to close, and that request is lost (read as body, then dropped).
@@ -685,7 +694,7 @@ class RequestHandler(UpgradeHandling):
                 # it, so the client sends its next request on a new connection.
                 # (A response the handler prepared itself went out as it was.)
                 response.force_close()
-            whole = response if isinstance(response, Response) else None
+            whole = response if isinstance(response, _RESPONSE) else None
             outbox: Outbox | None = None
             if whole is not None and self._transport is not None:
                 # Its head and body, written here, leave through the outbox when the
@@ -729,7 +738,7 @@ class RequestHandler(UpgradeHandling):
             self._writer = None
             if self._core.answer is HANDLING:  # it gave up: an error, a cancellation
                 self._core.answer_ended(payload.is_eof())
-            if payload is not EMPTY_BODY:  # the shared empty body ignores it
+            if payload is not _EMPTY_BODY:  # the shared empty body ignores it
                 # A task the handler left behind must not read what belongs to the
                 # next request.
                 payload.set_exception(_PAYLOAD_ACCESS_ERROR)
