@@ -127,6 +127,7 @@ _PHRASES: Final[dict[int, str]] = {
 # again and again, and each is checked for control characters once.
 _CONTENT_TYPES: Final[dict[tuple[str | None, str | None], str]] = {}
 _CONTENT_TYPES_MAX: Final = 256
+_TEXT_UTF8: Final = "text/plain; charset=utf-8"
 
 
 def _content_type(content_type: str | None, charset: str | None, text: bool) -> str:
@@ -136,6 +137,8 @@ def _content_type(content_type: str | None, charset: str | None, text: bool) -> 
     type defaults to text/plain. (A key means the same value either way: a
     text response's charset is never None, another's content_type never is.)
     """
+    if text and content_type is None and charset == "utf-8":
+        return _TEXT_UTF8  # Response(text=...): the most common, without building a key
     key = (content_type, charset)
     try:
         return _CONTENT_TYPES[key]

@@ -10,6 +10,8 @@ await ``match_info.handler(request)`` either way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from weft.web_exceptions import HTTPException
 
@@ -52,13 +54,24 @@ class UrlMappingMatchInfo(dict[str, str]):
         if default_expect_handler is not None:
             self._default_expect = default_expect_handler
 
-    @property
-    def handler(self) -> Handler:
-        return self._route.handler
+    # Read on every request: properties whose getter is C (operator.attrgetter),
+    # so reading them runs no Python frame.
+    if TYPE_CHECKING:
 
-    @property
-    def route(self) -> AbstractRoute:
-        return self._route
+        @property
+        def handler(self) -> Handler: ...
+        @property
+        def route(self) -> AbstractRoute: ...
+        @property
+        def apps(self) -> tuple[object, ...]:
+            """The applications the match went through, outermost first."""
+
+    else:
+        handler = property(attrgetter("_route.handler"), doc="The matched route's handler.")
+        route = property(attrgetter("_route"), doc="The matched route.")
+        apps = property(
+            attrgetter("_apps"), doc="The applications the match went through, outermost first."
+        )
 
     @property
     def expect_handler(self) -> ExpectHandler:
@@ -72,11 +85,6 @@ class UrlMappingMatchInfo(dict[str, str]):
 
     def get_info(self) -> ResourceInfo:
         return self._route.get_info()
-
-    @property
-    def apps(self) -> tuple[object, ...]:
-        """The applications the match went through, outermost first."""
-        return self._apps
 
     def add_app(self, app: object) -> None:
         """Record an application the match went through (called outermost last)."""

@@ -13,6 +13,7 @@ import inspect
 import re
 import warnings
 from collections.abc import Callable
+from operator import attrgetter
 from typing import TYPE_CHECKING, NoReturn
 
 from yarl import URL
@@ -86,9 +87,14 @@ class AbstractRoute(abc.ABC):
         """The upper-cased method, or ``"*"`` for any."""
         return self._method
 
-    @property
-    def handler(self) -> Handler:
-        return self._handler
+    if TYPE_CHECKING:
+
+        @property
+        def handler(self) -> Handler: ...
+
+    else:
+        # Read on every request: a C getter, so reading it runs no Python frame.
+        handler = property(attrgetter("_handler"), doc="The handler awaited with the request.")
 
     @property
     def expect_handler(self) -> ExpectHandler | None:
