@@ -154,3 +154,53 @@ async def test_an_app_without_callbacks_is_silent_once_frozen() -> None:
     app.freeze()
     assert request._prepare_silent()
     assert Response(text="x")._send_whole(request)
+
+
+def _tree_with_a_prepare_callback_in_the_sub_app(
+    seen: list[str],
+) -> tuple[Application, Application]:
+    async def callback(request: Request, response: StreamResponse) -> None:
+        seen.append(request.path)
+
+    async def hello(request: Request) -> Response:
+        return Response(text="hello")
+
+    root, sub = Application(), Application()
+    root.router.add_get("/", hello)
+    sub.router.add_get("/", hello)
+    sub.on_response_prepare.append(callback)
+    root.add_subapp("/sub", sub)
+    root.freeze()
+    return root, sub
+
+
+@pytest.mark.asyncio
+async def test_a_callback_in_a_sub_app_is_sent_for_its_requests_only() -> None:
+    """The root routes both; the sub-app's callback makes its requests not silent."""
+    seen: list[str] = []
+    root, _ = _tree_with_a_prepare_callback_in_the_sub_app(seen)
+    for path, silent in (("/", True), ("/sub/", False)):
+        request, _transport = make_request(get(path), root)
+        response = await root._handle(request)
+        assert request._prepare_silent() is silent
+        assert response._send_whole(request) is silent
+        if not silent:
+            await response.prepare(request)
+            await response.write_eof()
+    assert seen == ["/sub/"]
+
+
+@pytest.mark.asyncio
+async def test_a_tree_without_callbacks_routes_silent_requests() -> None:
+    async def hello(request: Request) -> Response:
+        return Response(text="hello")
+
+    root, sub = Application(), Application()
+    sub.router.add_get("/", hello)
+    root.add_subapp("/sub", sub)
+    root.freeze()
+    request, _ = make_request(get("/sub/"), root)
+    response = await root._handle(request)
+    assert request._apps_silent
+    assert request._prepare_silent()
+    assert response._send_whole(request)

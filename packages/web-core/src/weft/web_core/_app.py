@@ -428,6 +428,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             signal.freeze()
         self._on_response_prepare.freeze()
         self._response_prepare_silent = not self._on_response_prepare
+        handling.tree_silent = self._response_prepare_silent and all(
+            subapp._handling.tree_silent for subapp in self._subapps
+        )
         handling.run_middlewares = self._uses_middlewares()
 
     def freeze(self) -> None:

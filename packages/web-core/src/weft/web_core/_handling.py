@@ -62,6 +62,7 @@ class AppHandling:
         self.needs_resolve = False
         self.needs_host = True
         self.run_middlewares = True
+        self.tree_silent = False  # no on_response_prepare callback in the app's tree
 
     def make_request(
         self,
@@ -94,6 +95,7 @@ class AppHandling:
         match_info.add_app(self.app)
         match_info.freeze()
         request._match_info = match_info
+        request._apps_silent = self.tree_silent
         # As aiohttp: an empty Expect field asks for nothing.
         if head.headers.get(EXPECT):
             expected = await match_info.expect_handler(request)

@@ -663,6 +663,9 @@ class Request(BaseRequest):
     """A request routed by an Application: it knows its match info and app."""
 
     _match_info: UrlMappingMatchInfo | None = None
+    #: Set by the app that routed the request when no app of its tree has an
+    #: on_response_prepare callback: then no match's apps need be asked.
+    _apps_silent = False
 
     def _copy_into(self, clone: BaseRequest) -> None:
         super()._copy_into(clone)
@@ -695,7 +698,7 @@ class Request(BaseRequest):
 
     def _prepare_silent(self) -> bool:
         match_info = self._match_info
-        if match_info is None:
+        if match_info is None or self._apps_silent:
             return True
         return all(app._response_prepare_silent for app in match_info.apps)  # type: ignore[attr-defined]
 

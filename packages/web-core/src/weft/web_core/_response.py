@@ -92,13 +92,14 @@ class _DateValue:
         self._value = ""
 
     def now(self) -> str:
-        second = int(time.time())
+        second = int(_TIME())
         if second != self._second:
             self._value = formatdate(second, usegmt=True)
             self._second = second
         return self._value
 
 
+_TIME: Final = time.time  # compiled: a C static, not two lookups per response
 _DATE_VALUE: Final = _DateValue()
 
 _T = TypeVar("_T")
