@@ -47,6 +47,20 @@ async def test_several_requests_on_one_connection(serve: Serve) -> None:
 
 
 @pytest.mark.asyncio
+async def test_requests_count_is_writable_and_counts_on_from_there(serve: Serve) -> None:
+    """aiohttp's Server.requests_count is a plain attribute: a reset holds."""
+    served = await serve(echo)
+    connection = await served.connect()
+    connection.send(GET % b"/a")
+    assert (await connection.response()).status == 200
+    assert served.server.requests_count == 1
+    served.server.requests_count = 10
+    connection.send(GET % b"/b")
+    assert (await connection.response()).status == 200
+    assert served.server.requests_count == 11
+
+
+@pytest.mark.asyncio
 async def test_aiohttp_client_reuses_the_connection(
     serve: Serve, client: aiohttp.ClientSession
 ) -> None:

@@ -523,7 +523,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
             )
         )
         self._headers_sent = True
-        if self._send_headers_immediately:
+        if type(self) is not Response and self._send_headers_immediately:
             writer.send_headers_soon()
 
     def _prepare_headers(self, request: BaseRequest) -> None:
@@ -736,7 +736,10 @@ class Response(StreamResponse):
         # The body when it is a Payload: checked on every response, and isinstance()
         # against Payload, an ABC, costs more than this attribute.
         self._payload: Payload | None = None
-        if (body is None or type(body) is bytes) and self._own_body_setter:
+        # (type(self) first: compiled, it saves reading the class attribute.)
+        if (body is None or type(body) is bytes) and (
+            type(self) is Response or self._own_body_setter
+        ):
             # What the body setter does with bytes (every text and JSON response).
             self._body: bytes | bytearray | Payload | None = body
         else:

@@ -144,8 +144,11 @@ class StreamWriter:
         self.output_size += sum(map(len, parts))
         return parts
 
-    def _send(self, *parts: bytes) -> None:
+    def _send(self, parts: tuple[bytes, ...]) -> None:
         """Write what is kept, then ``parts`` (after a held head), in one call.
+
+        (A tuple, not ``*parts``: compiled, a call with a star parameter is a
+        Python call, this one a native one.)
 
         A small response leaves in one ``transport.write`` (one syscall); the
         bytes of a large body are never copied just to glue a head or chunk
@@ -252,7 +255,7 @@ class StreamWriter:
     async def send_headers(self) -> None:
         """Send a held head (and what was kept) now."""
         if self._head or self._kept is not None:
-            self._send()
+            self._send(())
             await self._protocol.drain()
 
     async def write_eof(self, chunk: bytes = b"") -> None:
@@ -272,9 +275,9 @@ class StreamWriter:
         if self._eof:
             return
         if self._chunked:
-            self._send(*self._framed(chunk), encode_last_chunk())
+            self._send((*self._framed(chunk), encode_last_chunk()))
         else:
-            self._send(chunk)
+            self._send((chunk,))
         self._eof = True
 
     async def drain(self) -> None:

@@ -55,7 +55,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 from weft.http_parser import (
     ContentDecoder,
@@ -106,7 +106,7 @@ from ._upgrade import UpgradeHandling
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["HANDLER_KEYWORDS", "RequestHandler", "check_handler_options"]
+__all__ = ["HANDLER_KEYWORDS", "RequestCount", "RequestHandler", "check_handler_options"]
 
 # One instance, as aiohttp's: set on every body once its response is sent.
 _PAYLOAD_ACCESS_ERROR = PayloadAccessError("the request body was read after the response")
@@ -123,6 +123,14 @@ _EMPTY_BODY: Final = EMPTY_BODY
 _IS_RESPONSE: Final = is_response
 _RESPONSE: Final = Response
 _STREAM_WRITER: Final = StreamWriter
+
+
+@final
+class RequestCount:
+    """A server's ``requests_count``: its connections add to it natively."""
+
+    def __init__(self) -> None:
+        self.count = 0
 
 
 def _error_bytes(
@@ -239,6 +247,9 @@ class RequestHandler(UpgradeHandling):
         "_outbox",
         "_port",
         "_read_bufsize",
+        "_request_factory",
+        "_request_handler",
+        "_requests",
         "_tcp_keepalive",
         "_timeout_ceil_threshold",
         "_timer",
@@ -282,6 +293,10 @@ class RequestHandler(UpgradeHandling):
                 None if access_log is None else access_log_class(access_log, access_log_format)
             )
         self._server = server
+        # As aiohttp's: the server's handler and request factory, taken once.
+        self._request_factory = server.request_factory
+        self._request_handler = server.request_handler
+        self._requests = server._requests
         self._loop = loop
         self._keepalive_timeout = keepalive_timeout
         self._tcp_keepalive = tcp_keepalive
@@ -630,13 +645,11 @@ class RequestHandler(UpgradeHandling):
         writer = self._writer = _STREAM_WRITER(port)
         try:
             try:
-                request = self._server.request_factory(
-                    head, content, self, writer, self._task, self._loop
-                )
+                request = self._request_factory(head, content, self, writer, self._task, self._loop)
             except Exception as exc:  # a custom request_factory that fails
                 return self._abort(exc, writer, payload, head)
             try:
-                result: object = await self._server.request_handler(request)
+                result: object = await self._request_handler(request)
                 if _IS_RESPONSE(result):
                     response = result
                 elif isinstance(result, HTTPException):  # not a response: an Exception
@@ -719,7 +732,7 @@ class RequestHandler(UpgradeHandling):
             finally:
                 if outbox is not None:
                     outbox.open = False
-            self._server.requests_count += 1
+            self._requests.count += 1
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
             keep_alive = bool(response.keep_alive) and not head.should_close

@@ -18,7 +18,7 @@ from weft.web_core._app import register_server_factory
 
 from ._access_log import AbstractAccessLogger, AccessLogger, access_logger
 from ._outbox import Flusher
-from ._protocol import HANDLER_KEYWORDS, RequestHandler, check_handler_options
+from ._protocol import HANDLER_KEYWORDS, RequestCount, RequestHandler, check_handler_options
 
 if TYPE_CHECKING:
     from .observer import ServerObserver
@@ -139,7 +139,7 @@ class Server:
         self._connections: dict[RequestHandler, asyncio.Transport] = {}
         self._shutting_down = False
         self._all_closed: asyncio.Future[None] | None = None
-        self.requests_count = 0
+        self._requests = RequestCount()
         # Told of the connections and of what they decide on their own
         # (weft.web_runner.observer); None, the default, costs each such place one
         # attribute check. Set by observe_server().
@@ -160,6 +160,15 @@ class Server:
     @property
     def connections(self) -> list[RequestHandler]:
         return list(self._connections)
+
+    @property
+    def requests_count(self) -> int:
+        """The requests answered so far (as aiohttp's, writable)."""
+        return self._requests.count
+
+    @requests_count.setter
+    def requests_count(self, count: int) -> None:
+        self._requests.count = count
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         """``handler``'s connection opened (its protocol calls this)."""
