@@ -359,6 +359,25 @@ async def test_per_request_storage() -> None:
 
 
 @pytest.mark.asyncio
+async def test_storage_never_written_reads_as_empty() -> None:
+    """Before its first value a request stores nothing (the dict is made by that write)."""
+    user = RequestKey("user", str)
+    request, _ = make_request(get())
+    assert (len(request), list(request), request.get(user), user in request) == (0, [], None, False)
+    with pytest.raises(KeyError):
+        request[user]
+    with pytest.raises(KeyError):
+        del request[user]
+    untouched, _ = make_request(get())
+    request[user] = "ann"
+    assert (request[user], len(untouched), untouched.get(user)) == ("ann", 0, None)
+    del request[user]
+    with pytest.raises(KeyError):
+        del request[user]
+    assert len(request) == 0
+
+
+@pytest.mark.asyncio
 async def test_connection_properties() -> None:
     """transport, protocol, loop, task and repr describe the connection."""
     request, transport = make_request(get("/r?x"))

@@ -104,6 +104,15 @@ def test_clone_changes_method_url_headers_and_keeps_state() -> None:
     assert request.method == "GET"
 
 
+def test_a_clone_of_a_request_that_stored_nothing_stores_apart() -> None:
+    request = make_mocked_request("GET", "/a")
+    clone = request.clone()
+    clone[USER] = "bob"
+    assert (USER in request, clone[USER]) == (False, "bob")
+    request[USER] = "ada"
+    assert clone[USER] == "bob"
+
+
 def test_clone_refuses_absolute_url() -> None:
     """A clone's rel_url must be relative."""
     request = make_mocked_request("GET", "/")

@@ -161,6 +161,16 @@ def test_response_is_a_mutable_mapping_by_identity() -> None:
     assert hash(resp) == hash(resp)
 
 
+def test_storage_never_written_reads_as_empty() -> None:
+    key = ResponseKey("k", int)
+    resp, untouched = StreamResponse(), StreamResponse()
+    assert (len(resp), list(resp), resp.get(key), key in resp) == (0, [], None, False)
+    with pytest.raises(KeyError):
+        del resp[key]
+    resp[key] = 1
+    assert (resp[key], len(untouched), key in untouched) == (1, 0, False)
+
+
 # -- status
 
 

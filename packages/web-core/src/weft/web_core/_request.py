@@ -40,6 +40,7 @@ from ._json_decode import decode as decode_json
 from ._keys import RequestKey, warn_untyped_key
 from ._multipart import MultipartReader
 from ._request_cookies import parse_cookie_header
+from ._response import _NO_STATE
 from ._types import LooseHeaders
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         self._loop = loop
         self._client_max_size = client_max_size
         self._client_max_fields = client_max_fields
-        self._state: dict[str | RequestKey[Any], Any] = {} if state is None else state
+        # Made by the first write (_own_state): most requests store nothing.
+        self._state: dict[str | RequestKey[Any], Any] | None = state
         self._read_bytes: bytes | None = None
         if scheme is not None or host is not None or remote is not None:
             self._override(scheme, host, remote)
@@ -564,7 +566,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
                 setattr(clone, name, value)
         self._copy_into(clone)
         clone._head = new_head
-        clone._state = self._state.copy()
+        clone._state = None if self._state is None else self._state.copy()
         if client_max_size is not None:
             clone._client_max_size = client_max_size
         if client_max_fields is not None:
@@ -583,7 +585,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
         clone._loop = self._loop
         clone._client_max_size = self._client_max_size
         clone._client_max_fields = self._client_max_fields
-        clone._state = self._state
+        clone._state = self._own_state()  # shared, as the request's own
         clone._read_bytes = self._read_bytes
         clone._continue_pending = self._continue_pending
         clone._post = self._post
@@ -602,7 +604,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     @overload
     def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: Any) -> Any:
-        return self._state[key]
+        return (self._state or _NO_STATE)[key]
 
     @overload
     def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
@@ -624,7 +626,7 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
                 "request-s-storage",
                 _KEY_WARNING_LEVEL,
             )
-        self._state[key] = value
+        self._own_state()[key] = value
 
     @overload  # type: ignore[override]
     def get(self, key: RequestKey[_T], default: None = None) -> _T | None: ...
@@ -634,16 +636,22 @@ class BaseRequest(MutableMapping[str | RequestKey[Any], Any]):
     def get(self, key: str, default: Any = None) -> Any: ...
     def get(self, key: Any, default: Any = None) -> Any:
         # Typed for RequestKey as __getitem__ is (Mapping.get's value type is Any).
-        return self._state.get(key, default)
+        return (self._state or _NO_STATE).get(key, default)
 
     def __delitem__(self, key: Any) -> None:
-        del self._state[key]
+        del (self._state or _NO_STATE)[key]  # absent from an empty one: KeyError
 
     def __len__(self) -> int:
-        return len(self._state)
+        return len(self._state or _NO_STATE)
 
     def __iter__(self) -> Iterator[str | RequestKey[Any]]:
-        return iter(self._state)
+        return iter(self._state or _NO_STATE)
+
+    def _own_state(self) -> dict[str | RequestKey[Any], Any]:
+        state = self._state
+        if state is None:
+            state = self._state = {}
+        return state
 
     def __hash__(self) -> int:
         return id(self)

@@ -113,6 +113,9 @@ _HTTP10: Final = HttpVersion10
 _HTTP11: Final = HttpVersion11
 _CIMULTIDICT: Final = CIMultiDict
 
+# The state of a request (_request) or response that stored nothing: read, never written.
+_NO_STATE: Final[dict[Any, Any]] = {}
+
 # A compiled __setitem__ has no Python frame, which a warning's stack level counts.
 _KEY_WARNING_LEVEL: Final = 2 if is_native(__file__) else 3
 
@@ -203,7 +206,8 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._eof_sent = False
         self._headers_sent = False
         self._body_length = 0
-        self._state: dict[str | ResponseKey[Any], Any] = {}
+        # Made by the first write (_own_state): most responses store nothing.
+        self._state: dict[str | ResponseKey[Any], Any] | None = None
         self._cookies: ResponseCookies | None = None
         # As aiohttp's constructor, which sets the status without its public setter.
         if reason is None and type(status) is int:
@@ -622,7 +626,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     @overload
     def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: Any) -> Any:
-        return self._state[key]
+        return (self._state or _NO_STATE)[key]
 
     @overload
     def __setitem__(self, key: ResponseKey[_T], value: _T) -> None: ...
@@ -644,16 +648,22 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
                 "response-s-storage",
                 _KEY_WARNING_LEVEL,
             )
-        self._state[key] = value
+        self._own_state()[key] = value
 
     def __delitem__(self, key: Any) -> None:
-        del self._state[key]
+        del (self._state or _NO_STATE)[key]  # absent from an empty one: KeyError
 
     def __len__(self) -> int:
-        return len(self._state)
+        return len(self._state or _NO_STATE)
 
     def __iter__(self) -> Iterator[str | ResponseKey[Any]]:
-        return iter(self._state)
+        return iter(self._state or _NO_STATE)
+
+    def _own_state(self) -> dict[str | ResponseKey[Any], Any]:
+        state = self._state
+        if state is None:
+            state = self._state = {}
+        return state
 
     def __hash__(self) -> int:
         return id(self)
