@@ -53,6 +53,38 @@ def test_text_with_content_type_and_charset() -> None:
     assert resp.text == "é"
 
 
+def test_content_types_seen_before_give_the_same_header_and_checks() -> None:
+    """The remembered Content-Type values are those built anew; a bad one is refused each time."""
+    for _ in range(2):
+        for content_type, charset, header in [
+            (None, None, "text/plain; charset=utf-8"),
+            ("text/html", None, "text/html; charset=utf-8"),
+            ("text/html", "utf-8", "text/html; charset=utf-8"),
+            ("text/html", "latin-1", "text/html; charset=latin-1"),
+            ("application/json", None, "application/json; charset=utf-8"),
+        ]:
+            resp = Response(text="x", content_type=content_type, charset=charset)
+            assert resp.headers["Content-Type"] == header
+        with pytest.raises(ValueError, match="control character"):
+            Response(text="x", content_type="text/html\r\nX-Evil: 1")
+
+
+class _AnyType(str):
+    """A str whose equality is not its text's: never served a remembered value."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash("text/html")
+
+
+def test_a_content_type_str_subclass_is_not_taken_for_a_remembered_one() -> None:
+    assert Response(text="x", content_type="text/html").content_type == "text/html"
+    resp = Response(text="x", content_type=_AnyType("text/csv"))
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
 def test_text_with_content_type_header_uses_its_charset() -> None:
     """text= with a Content-Type header encodes with the header's charset."""
     resp = Response(text="é", headers={"Content-Type": "text/csv; charset=latin-1"})

@@ -14,7 +14,11 @@ from ._types import LooseHeaders
 
 __all__ = ["json_bytes_response", "json_response"]
 
+# Compiled, a Final name is a C static, an imported one a lookup in the
+# module's dict on every use.
 _DUMPS: Final = json.dumps
+_SENTINEL: Final = sentinel
+_ESCAPE: Final = encode_basestring_ascii  # json's own string escaping
 _DEFAULT: Final = json.JSONEncoder().default
 _INFINITY: Final = float("inf")
 #: Keys of flat objects, escaped with their ": " (see _flat_object).
@@ -43,14 +47,12 @@ def _encode(data: Any) -> str:
     (checked at import), json.dumps itself.
     """
     if type(data) is str:
-        return encode_basestring_ascii(data)
+        return _ESCAPE(data)
     if type(data) is dict:
         flat = _flat_object(data)
         if flat is not None:
             return flat
-    encoder = _MAKE_ENCODER(
-        {}, _DEFAULT, encode_basestring_ascii, None, ": ", ", ", False, False, True
-    )
+    encoder = _MAKE_ENCODER({}, _DEFAULT, _ESCAPE, None, ": ", ", ", False, False, True)
     return "".join(encoder(data, 0))
 
 
@@ -73,7 +75,7 @@ def _flat_object(data: dict[Any, Any]) -> str | None:
             return None
         kind = type(value)
         if kind is str:
-            text = encode_basestring_ascii(value)
+            text = _ESCAPE(value)
         elif kind is int:
             text = repr(value)
         elif kind is float:
@@ -95,7 +97,7 @@ def _flat_object(data: dict[Any, Any]) -> str | None:
             return None
         name = keys.get(key)
         if name is None:
-            name = encode_basestring_ascii(key) + ": "  # '"key": ', as the encoder writes it
+            name = _ESCAPE(key) + ": "  # '"key": ', as the encoder writes it
             if len(key) <= _KEY_MAX:
                 if len(keys) >= _KEYS_MAX:
                     keys.clear()
@@ -117,7 +119,8 @@ def _encoder_agrees() -> bool:
         return False
 
 
-_ENCODE: Final[Callable[[Any], str]] = _encode if _encoder_agrees() else json.dumps
+#: Whether _encode writes what json.dumps writes here (else json.dumps is called).
+_ENCODE_AGREES: Final = _encoder_agrees()
 
 
 def json_response(
@@ -132,10 +135,11 @@ def json_response(
     dumps: Callable[[Any], str] = json.dumps,
 ) -> Response:
     """A Response whose body is ``dumps(data)``, typed application/json."""
-    if data is not sentinel:  # json_response(None) sends 'null', as aiohttp
+    if data is not _SENTINEL:  # json_response(None) sends 'null', as aiohttp
         if text is not None or body is not None:
             raise ValueError("only one of data, text, or body should be specified")
-        text = _ENCODE(data) if dumps is _DUMPS else dumps(data)
+        # (_encode called by its name: compiled, a native call.)
+        text = _encode(data) if dumps is _DUMPS and _ENCODE_AGREES else dumps(data)
     return Response(
         text=text,
         body=body,
@@ -157,7 +161,7 @@ def json_bytes_response(
     content_type: str = "application/json",
 ) -> Response:
     """A JSON Response from an encoder that returns bytes (orjson.dumps, ...): no str step."""
-    if data is not sentinel:
+    if data is not _SENTINEL:
         if body is not None:
             raise ValueError("only one of data or body should be specified")
         body = dumps(data)

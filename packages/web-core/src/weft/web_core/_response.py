@@ -132,6 +132,9 @@ _PHRASES: Final[dict[int, str]] = {
 _CONTENT_TYPES: Final[dict[tuple[str | None, str | None], str]] = {}
 _CONTENT_TYPES_MAX: Final = 256
 _TEXT_UTF8: Final = "text/plain; charset=utf-8"
+#: The entries of _CONTENT_TYPES for text in UTF-8, by content_type alone: a
+#: str key costs less to look up than a tuple.
+_UTF8_TYPES: Final[dict[str, str]] = {}
 
 
 def _content_type(content_type: str | None, charset: str | None, text: bool) -> str:
@@ -140,14 +143,22 @@ def _content_type(content_type: str | None, charset: str | None, text: bool) -> 
     ``text``: the response is made from text, so ``charset`` is set and the
     type defaults to text/plain. (A key means the same value either way: a
     text response's charset is never None, another's content_type never is.)
+    Only exact ``str`` arguments are looked up and remembered: a subclass's
+    equality need not be its text's.
     """
-    if text and content_type is None and charset == "utf-8":
-        return _TEXT_UTF8  # Response(text=...): the most common, without building a key
-    key = (content_type, charset)
-    try:
-        return _CONTENT_TYPES[key]
-    except (KeyError, TypeError):  # not seen yet, or not a str
-        pass
+    plain = (content_type is None or type(content_type) is str) and (
+        charset is None or type(charset) is str
+    )
+    if plain:
+        if text and charset == "utf-8":  # the usual text response: no tuple key to build
+            if content_type is None:
+                return _TEXT_UTF8
+            found = _UTF8_TYPES.get(content_type)
+            if found is not None:
+                return found  # json_response's "application/json; charset=utf-8"
+        found = _CONTENT_TYPES.get((content_type, charset))
+        if found is not None:
+            return found
     if text:
         value = f"{content_type or 'text/plain'}; charset={charset}"
     elif charset is None:
@@ -155,12 +166,10 @@ def _content_type(content_type: str | None, charset: str | None, text: bool) -> 
     else:
         value = f"{content_type}; charset={charset}"
     check_field(CONTENT_TYPE, value)
-    if (
-        len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX
-        and (content_type is None or type(content_type) is str)
-        and (charset is None or type(charset) is str)
-    ):
-        _CONTENT_TYPES[key] = value
+    if plain and len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX:
+        _CONTENT_TYPES[(content_type, charset)] = value
+        if text and charset == "utf-8" and content_type is not None:
+            _UTF8_TYPES[content_type] = value
     return value
 
 
