@@ -91,7 +91,7 @@ async def test_a_make_request_replaced_on_the_instance_is_what_the_server_calls(
         made.append(request)
         return request
 
-    app._make_request = counting  # type: ignore[method-assign]
+    app._make_request = counting  # type: ignore[method-assign, assignment]
     handler, factory = app._request_entry()
     assert factory is counting
     assert handler == app._handling.handle

@@ -182,6 +182,7 @@ async def test_a_callback_in_a_sub_app_is_sent_for_its_requests_only() -> None:
     for path, silent in (("/", True), ("/sub/", False)):
         request, _transport = make_request(get(path), root)
         response = await root._handle(request)
+        assert isinstance(response, Response)
         assert request._prepare_silent() is silent
         assert response._send_whole(request) is silent
         if not silent:
@@ -201,6 +202,7 @@ async def test_a_tree_without_callbacks_routes_silent_requests() -> None:
     root.freeze()
     request, _ = make_request(get("/sub/"), root)
     response = await root._handle(request)
+    assert isinstance(response, Response)
     assert request._apps_silent
     assert request._prepare_silent()
     assert response._send_whole(request)
