@@ -31,7 +31,7 @@ from weft.web_exceptions import HTTPException
 
 from ._exception_response import exception_response
 from ._hdrs import EXPECT
-from ._request import Request, RequestProtocol, _new_request
+from ._request import Request, RequestProtocol
 from ._response import StreamResponse, is_response
 from ._writer import StreamWriter
 
@@ -73,15 +73,17 @@ class AppHandling:
         task: asyncio.Task[None] | None,
         loop: asyncio.AbstractEventLoop,
     ) -> Request:
-        return _new_request(
+        # Compiled, a native call of the constructor: its keywords are resolved
+        # at compile time, not parsed per request.
+        return Request(
             head,
             payload,
             protocol,
             writer,
             task,
             loop,
-            self.client_max_size,
-            self.client_max_fields,
+            client_max_size=self.client_max_size,
+            client_max_fields=self.client_max_fields,
         )
 
     async def handle(self, request: Request) -> StreamResponse:

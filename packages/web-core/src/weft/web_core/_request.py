@@ -722,32 +722,4 @@ class Request(BaseRequest):
                 await signal.send(self, response)
 
 
-def _new_request(
-    head: RequestHead,
-    payload: BodyStream,
-    protocol: RequestProtocol,
-    writer: StreamWriter,
-    task: asyncio.Task[None] | None,
-    loop: asyncio.AbstractEventLoop,
-    client_max_size: int,
-    client_max_fields: int,
-) -> Request:
-    """``Request(...)`` as the application makes it for each request.
-
-    Its arguments are positional: compiled, this is a native call of the
-    constructor, where ``Request(..., client_max_size=...)`` from interpreted
-    code would parse its keywords on every request.
-    """
-    return Request(
-        head,
-        payload,
-        protocol,
-        writer,
-        task,
-        loop,
-        client_max_size=client_max_size,
-        client_max_fields=client_max_fields,
-    )
-
-
 own_abc_state(BaseRequest, Request)

@@ -127,14 +127,12 @@ _PHRASES: Final[dict[int, str]] = {
 }
 
 # Content-Type values a Response made from text (or given a content_type)
-# built and checked, by (content_type, charset): a handler sends the same few
-# again and again, and each is checked for control characters once.
-_CONTENT_TYPES: Final[dict[tuple[str | None, str | None], str]] = {}
+# built and checked: a handler sends the same few again and again, and each is
+# checked for control characters once. Text in UTF-8 (the usual response,
+# json_response's too) is filed by its content_type alone, a str or None, which
+# costs less to look up than the (content_type, charset) tuple of the others.
+_CONTENT_TYPES: Final[dict[object, str]] = {}
 _CONTENT_TYPES_MAX: Final = 256
-_TEXT_UTF8: Final = "text/plain; charset=utf-8"
-#: The entries of _CONTENT_TYPES for text in UTF-8, by content_type alone: a
-#: str key costs less to look up than a tuple.
-_UTF8_TYPES: Final[dict[str, str]] = {}
 
 
 def _content_type(content_type: str | None, charset: str | None, text: bool) -> str:
@@ -149,14 +147,9 @@ def _content_type(content_type: str | None, charset: str | None, text: bool) -> 
     plain = (content_type is None or type(content_type) is str) and (
         charset is None or type(charset) is str
     )
+    key: object = content_type if text and charset == "utf-8" else (content_type, charset)
     if plain:
-        if text and charset == "utf-8":  # the usual text response: no tuple key to build
-            if content_type is None:
-                return _TEXT_UTF8
-            found = _UTF8_TYPES.get(content_type)
-            if found is not None:
-                return found  # json_response's "application/json; charset=utf-8"
-        found = _CONTENT_TYPES.get((content_type, charset))
+        found = _CONTENT_TYPES.get(key)
         if found is not None:
             return found
     if text:
@@ -167,9 +160,7 @@ def _content_type(content_type: str | None, charset: str | None, text: bool) -> 
         value = f"{content_type}; charset={charset}"
     check_field(CONTENT_TYPE, value)
     if plain and len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX:
-        _CONTENT_TYPES[(content_type, charset)] = value
-        if text and charset == "utf-8" and content_type is not None:
-            _UTF8_TYPES[content_type] = value
+        _CONTENT_TYPES[key] = value
     return value
 
 
