@@ -1,8 +1,8 @@
 """The request parser's shortcuts for common heads give what the general rules give.
 
 A whole head in one buffer is read by C-level regexes; the request-line of the
-common form (origin-form, HTTP/1.x, ending in CRLF) is split into its parts
-by one regex (ORIGIN_REQUEST_LINE), and a head whose only field is Host skips
+common form (a usual method, origin-form, HTTP/1.x, ending in CRLF) is split
+into its parts by hand (split_origin_line), and a head whose only field is Host skips
 the lookups of the fields it cannot have. These tests hold each shortcut to
 the reference: ``parse_request_line`` (what the line-by-line scanner uses) for
 the request-line, and the same head with one more, irrelevant, field for the
@@ -12,7 +12,7 @@ framing.
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from weft.http_parser import (
@@ -24,7 +24,7 @@ from weft.http_parser import (
     RequestParser,
     RequestTargetTooLong,
 )
-from weft.http_parser._request_line import ORIGIN_REQUEST_LINE, parse_request_line
+from weft.http_parser._request_line import NOT_SPLIT, parse_request_line, split_origin_line
 
 
 def parse_one(data: bytes, **limits: int) -> RequestHead | type[HttpParserError]:
@@ -78,30 +78,61 @@ def test_request_lines_read_as_the_reference_reads_them(
     assert got.version == expected[5]
 
 
-def test_the_origin_line_regex_takes_only_lines_the_reference_splits_the_same_way() -> None:
-    """What ORIGIN_REQUEST_LINE matches and splits is what the general path gives."""
+def test_the_hand_split_takes_only_lines_the_reference_splits_the_same_way() -> None:
+    """What split_origin_line splits is what the general path gives; the rest it leaves."""
     for text in [
-        "GET / HTTP/1.1\r\n",
-        "GET /a?b=1&c=2 HTTP/1.0\r\n",
-        "GET /a?b?c HTTP/1.1\r\n",
-        "GET /a? HTTP/1.1\r\n",
-        "PATCH /%20x HTTP/1.7\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET /a?b=1&c=2 HTTP/1.0\r\n\r\n",
+        "GET /a?b?c HTTP/1.1\r\n\r\n",
+        "GET /a? HTTP/1.1\r\n\r\n",
+        "PATCH /%20x HTTP/1.7\r\n\r\n",
+        "OPTIONS /~!$&'()*+,;=:@[]\"<>{}|\\^` HTTP/1.1\r\nHost: h\r\n\r\n",
     ]:
-        match = ORIGIN_REQUEST_LINE.match(text)
-        assert match is not None, text
-        method, target, path, query, _minor = match.groups()
-        line = text[:-2].encode()
-        assert parse_request_line(line, 0, len(line))[:4] == (method, target, path, query or "")
+        split = split_origin_line(text)
+        assert split != NOT_SPLIT, text
+        line = text[: text.index("\r\n")].encode()
+        reference = parse_request_line(line, 0, len(line))
+        assert split == (*reference[:4], reference[5]), text
     for text in [
-        "GET /a#b HTTP/1.1\r\n",  # a fragment: the general path refuses it
-        "GET * HTTP/1.1\r\n",
-        "GET http://h/ HTTP/1.1\r\n",
-        "GET / HTTP/2.0\r\n",
-        "GET / HTTP/1.1\n",
-        "GET  / HTTP/1.1\r\n",
-        f"{'X' * 33} / HTTP/1.1\r\n",
+        "GET /a#b HTTP/1.1\r\n\r\n",  # a fragment: the general path refuses it
+        "GET * HTTP/1.1\r\n\r\n",
+        "GET http://h/ HTTP/1.1\r\n\r\n",
+        "GET / HTTP/2.0\r\n\r\n",
+        "GET / HTTP/1.x\r\n\r\n",
+        "GET / HTTP/1.1\n\r\n\r\n",
+        "GET  / HTTP/1.1\r\n\r\n",
+        "GET /\x7f HTTP/1.1\r\n\r\n",
+        "GET /\udce9 HTTP/1.1\r\n\r\n",  # a byte above 0x7f, decoded with surrogateescape
+        "GET /a\tb HTTP/1.1\r\n\r\n",
+        "GET /a\r\nHost: a b\r\n\r\n",  # no second space on the line: the next one's
+        "CONNECT /a HTTP/1.1\r\n\r\n",
+        "M-SEARCH * HTTP/1.1\r\n\r\n",
+        "get / HTTP/1.1\r\n\r\n",
     ]:
-        assert ORIGIN_REQUEST_LINE.match(text) is None, text
+        assert split_origin_line(text) == NOT_SPLIT, text
+
+
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "DELETE", "CONNECT", "TRACE", "G"]),
+    target=st.one_of(_target_bytes, _target_bytes.map(lambda rest: "/" + rest)),
+    version=_versions,
+    end=st.sampled_from(["\r\n", "\n", "\r\nHost: a b\r\n", " x\r\n"]),
+)
+def test_the_hand_split_agrees_with_the_reference_on_any_line(
+    method: str, target: str, version: str, end: str
+) -> None:
+    """Any line split by hand is split as parse_request_line splits it, and is valid."""
+    line = f"{method} {target} {version}"
+    text = line.encode().decode("utf-8", "surrogateescape") + end + "\r\n"
+    split = split_origin_line(text)
+    if split == NOT_SPLIT:
+        return
+    event("split")
+    assert end.startswith("\r\n")
+    reference = reference_line(line.encode())
+    assert not isinstance(reference, type), line
+    assert split == (*reference[:4], reference[5])
+    assert reference[4] == "origin"
 
 
 def test_the_target_limit_holds_on_the_common_line() -> None:

@@ -13,7 +13,7 @@ that followed.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias, cast
+from typing import Final
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -23,18 +23,16 @@ from ._head import build_head, interpret
 from ._parser import CLOSED, HEAD, SWITCHED, MessageParser
 from ._request_line import (
     MAX_METHOD_SIZE,
-    ORIGIN_REQUEST_LINE,
     REQUEST_LINE_TEXT,
     parse_request_line,
     request_line_from_match,
+    split_origin_line,
 )
-from ._types import END_OF_MESSAGE, Event, HttpVersion10, HttpVersion11, RequestHead
+from ._types import END_OF_MESSAGE, Event, RequestHead
 
 __all__ = ["RequestParser"]
 
 _NO_FIELDS: Final[CIMultiDictProxy[str]] = CIMultiDictProxy(CIMultiDict())
-#: ORIGIN_REQUEST_LINE's groups: method, target, path, query or None, minor version.
-_OriginGroups: TypeAlias = "tuple[str, str, str, str | None, str]"
 
 
 class RequestParser(MessageParser[RequestHead]):
@@ -131,11 +129,10 @@ class RequestParser(MessageParser[RequestHead]):
         # Usually the whole buffer is the head (a request without a body).
         head = buf if start == 0 and end == len(buf) else buf[start:end]
         text = head.decode("utf-8", "surrogateescape")
-        origin = ORIGIN_REQUEST_LINE.match(text)
-        if origin is not None:
-            # The common request-line: its parts come straight from the groups.
-            method, target, path, query, minor = cast(_OriginGroups, origin.groups())
-            if len(target) <= self._max_line_size and method != "CONNECT":
+        method, target, path, query, version = split_origin_line(text)
+        if method:
+            # The common request-line, split by hand.
+            if len(target) <= self._max_line_size:
                 # The line is method SP target " HTTP/1.x" CRLF, so its CRLF
                 # starts 1 + 9 characters after the method and the target.
                 fields = self._fields(head, text, len(method) + len(target) + 10)
@@ -144,9 +141,9 @@ class RequestParser(MessageParser[RequestHead]):
                         method,
                         target,
                         path,
-                        query or "",
+                        query,
                         "origin",
-                        HttpVersion10 if minor == "0" else HttpVersion11,
+                        version,
                         fields,
                         None,
                         self._max_body_size,
