@@ -129,7 +129,7 @@ class RequestParser(MessageParser[RequestHead]):
         # Usually the whole buffer is the head (a request without a body).
         head = buf if start == 0 and end == len(buf) else buf[start:end]
         text = head.decode("utf-8", "surrogateescape")
-        method, target, path, query, version = split_origin_line(text)
+        method, target, path, query, version = split_origin_line(text, len(text) == len(head))
         if method:
             # The common request-line, split by hand.
             if len(target) <= self._max_line_size:
