@@ -296,6 +296,72 @@ async def test_outbox_flushes_before_any_other_use_of_the_transport() -> None:
     assert transport.calls == [b"onetwothree"]
 
 
+#: asyncio's Transport methods, and whether the outbox writes what it holds before each.
+_TRANSPORT_METHODS = {
+    "write_eof": ((), True),
+    "can_write_eof": ((), True),
+    "close": ((), True),
+    "abort": ((), True),
+    "pause_reading": ((), True),
+    "resume_reading": ((), True),
+    "get_write_buffer_size": ((), True),
+    "set_write_buffer_limits": ((1024, 512), True),
+    "set_protocol": ((asyncio.Protocol(),), True),
+    "is_reading": ((), False),
+    "get_write_buffer_limits": ((), False),
+    "get_protocol": ((), False),
+    "get_extra_info": (("peername",), False),
+    "is_closing": ((), False),
+}
+
+
+def test_the_outbox_has_every_method_of_a_transport() -> None:
+    public = {name for name in vars(asyncio.Transport) if not name.startswith("_")}
+    for base in asyncio.Transport.__mro__:
+        public |= {name for name in vars(base) if not name.startswith("_")}
+    assert public - {"write", "writelines"} == set(_TRANSPORT_METHODS)
+
+
+@pytest.mark.parametrize("name", sorted(_TRANSPORT_METHODS))
+@pytest.mark.asyncio
+async def test_each_transport_method_of_the_outbox_reaches_the_transport(name: str) -> None:
+    """...after the held bytes, when the method may change what the connection does."""
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[str, list[bytes]]] = []
+
+    class Recording(Transport):
+        def __getattribute__(self, attribute: str) -> object:
+            if attribute == name:
+                seen.append((name, list(object.__getattribute__(self, "calls"))))
+            return object.__getattribute__(self, attribute)
+
+        def abort(self) -> None:
+            self.closing = True
+
+        def is_reading(self) -> bool:
+            return True
+
+        def get_write_buffer_limits(self) -> tuple[int, int]:
+            return (0, 0)
+
+        def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+            pass
+
+        def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+            pass
+
+        def get_protocol(self) -> asyncio.BaseProtocol:
+            return asyncio.Protocol()
+
+    transport = Recording()
+    outbox = Outbox(transport, Flusher(loop))
+    outbox.write(b"held")
+    args, flushes = _TRANSPORT_METHODS[name]
+    getattr(outbox, name)(*args)
+    assert seen == [(name, [b"held"] if flushes else [])]
+    assert holding(outbox) is not flushes
+
+
 @pytest.mark.asyncio
 async def test_outbox_flushes_when_the_loop_turns_and_drops_on_a_closed_transport() -> None:
     loop = asyncio.get_running_loop()

@@ -29,8 +29,9 @@ States (the glue opens and closes a batch around its own ``prepare()`` and
 
 Nothing may overtake the held bytes: everything else that reaches the
 transport goes through ``RequestHandler.transport``, which flushes first,
-and so does every attribute of the outbox besides ``write``,
-``writelines``, ``is_closing`` and ``get_extra_info``.
+and so does every method of asyncio's ``Transport`` the outbox has besides
+``write``, ``writelines``, ``is_closing``, ``is_reading``, the getters and
+``get_extra_info``.
 
 A response's writer (web-core's StreamWriter, which keeps a stream's writes
 until the loop turns) reaches the connection through a ``WriterPort``: the
@@ -141,10 +142,55 @@ class Outbox:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._transport.get_extra_info(name, default)
 
-    def __getattr__(self, name: str) -> Any:
-        # Anything else is the transport's, once the held bytes are out of the way.
+    # The rest of asyncio's Transport, each once the held bytes are out of the
+    # way. Spelled out rather than one __getattr__: a class with __getattr__
+    # has every attribute looked up through it (write and is_closing too, on
+    # every answer), and a method found that way is bound anew at each call.
+
+    def write_eof(self) -> None:
         self.flush()
-        return getattr(self._transport, name)
+        self._transport.write_eof()
+
+    def can_write_eof(self) -> bool:
+        self.flush()
+        return self._transport.can_write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self.flush()
+        self._transport.abort()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self.flush()
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.flush()
+        self._transport.resume_reading()
+
+    def get_write_buffer_size(self) -> int:
+        self.flush()
+        return self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.flush()
+        self._transport.set_write_buffer_limits(high, low)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self._transport.set_protocol(protocol)
 
 
 class WriterPort:
