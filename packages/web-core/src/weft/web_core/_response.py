@@ -40,6 +40,7 @@ from typing import (
 from multidict import CIMultiDict
 
 from weft.http_parser import (
+    HttpVersion,
     HttpVersion10,
     HttpVersion11,
     check_field,
@@ -520,21 +521,19 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     def _send_head(self, request: BaseRequest, writer: StreamWriter) -> None:
         """The head, completed and handed to ``writer`` (``prepare()``, after its hooks)."""
-        self._prepare_headers(request)
+        version = request.version
+        self._prepare_headers(request, version)
         writer.buffer_headers(
-            serialize_response_head(
-                self._status, self._reason, self._headers.items(), request.version
-            )
+            serialize_response_head(self._status, self._reason, self._headers.items(), version)
         )
         self._headers_sent = True
         if type(self) is not Response and self._send_headers_immediately:
             writer.send_headers_soon()
 
-    def _prepare_headers(self, request: BaseRequest) -> None:
+    def _prepare_headers(self, request: BaseRequest, version: HttpVersion) -> None:
         writer = self._payload_writer
         assert writer is not None
         headers = self._headers
-        version = request.version
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
         status = self._status
         empty = _must_be_empty_body(request.method, status)
@@ -569,10 +568,12 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         headers.setdefault(DATE, _DATE_VALUE.now())
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
+            # The parser's versions are the same objects as ours: "is" decides
+            # the usual case without comparing two tuples.
             if keep_alive:
-                if version == _HTTP10:
+                if version is not _HTTP11 and version == _HTTP10:
                     headers[CONNECTION] = "keep-alive"
-            elif version == _HTTP11:
+            elif version is _HTTP11 or version == _HTTP11:
                 headers[CONNECTION] = "close"
         self._keep_alive = keep_alive
 

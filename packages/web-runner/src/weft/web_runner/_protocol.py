@@ -736,7 +736,7 @@ class RequestHandler(UpgradeHandling):
             if self._logging_enabled:
                 self._log_access(request, response, self._loop.time() - start)
             keep_alive = bool(response.keep_alive) and not head.should_close
-            complete = payload.is_eof()
+            complete = payload is _EMPTY_BODY or payload.is_eof()  # (a GET's, always at its end)
             if keep_alive and not complete:
                 keep_alive = await self._discard_body(payload)
                 complete = payload.is_eof()
