@@ -194,11 +194,15 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         headers: LooseHeaders | None = None,
         reason: str | None = None,  # last: see Response.__init__
     ) -> None:
+        # The headers are made when first asked for (see _headers): a Response
+        # nobody asks them of sends its head from _ctype and what it computes.
+        self._ctype: str | None = None
+        self._sent_fields: list[tuple[str, str]] | None = None
         if headers is None:
-            self._headers: CIMultiDict[str] = _CIMULTIDICT()
+            self._made_headers: CIMultiDict[str] | None = None
         else:
-            self._headers = _CIMULTIDICT(headers)
-            for name, value in self._headers.items():
+            made = self._made_headers = _CIMULTIDICT(headers)
+            for name, value in made.items():
                 check_field(name, value)
         self._chunked = False
         self._keep_alive: bool | None = None
@@ -260,6 +264,27 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     @property
     def headers(self) -> CIMultiDict[str]:
         return self._headers
+
+    @property
+    def _headers(self) -> CIMultiDict[str]:
+        """The headers, made on first use from what the response holds without them.
+
+        Before the head is sent that is the Content-Type the constructor chose
+        (``_ctype``); after a head sent without them (``_send_whole``), the
+        fields it sent, in their order: the same headers, in the same order,
+        as when they were made at once.
+        """
+        headers = self._made_headers
+        if headers is None:
+            sent = self._sent_fields
+            if sent is not None:
+                headers = _CIMULTIDICT(sent)
+            else:
+                headers = _CIMULTIDICT()
+                if self._ctype is not None:
+                    headers[CONTENT_TYPE] = self._ctype
+            self._made_headers = headers
+        return headers
 
     @property
     def content_type(self) -> str:
@@ -727,7 +752,8 @@ class Response(StreamResponse):
         super().__init__(status=status, reason=reason, headers=headers)
         if content_type is not None and "charset" in content_type:
             raise ValueError("charset must not be in content_type argument")
-        has_ctype = CONTENT_TYPE in self._headers
+        # Without headers given, none are made: the Content-Type goes to _ctype.
+        has_ctype = headers is not None and CONTENT_TYPE in self._headers
         if has_ctype and (content_type is not None or charset is not None):
             raise ValueError(
                 "passing both Content-Type header and content_type or charset params is forbidden"
@@ -737,13 +763,13 @@ class Response(StreamResponse):
                 raise TypeError(f"text argument must be str ({type(text)!r})")
             if not has_ctype:
                 charset = charset or "utf-8"
-                self._headers[CONTENT_TYPE] = _content_type(content_type, charset, True)
+                self._set_ctype(_content_type(content_type, charset, True))
                 body = text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and content_type is not None:
             # As aiohttp: a charset alone (no content_type) is ignored for a body.
-            self._headers[CONTENT_TYPE] = _content_type(content_type, charset, False)
+            self._set_ctype(_content_type(content_type, charset, False))
         # The body when it is a Payload: checked on every response, and isinstance()
         # against Payload, an ABC, costs more than this attribute.
         self._payload: Payload | None = None
@@ -760,6 +786,13 @@ class Response(StreamResponse):
             self._zlib_executor_size = zlib_executor_size
         if zlib_executor is not None:
             self._zlib_executor = zlib_executor
+
+    def _set_ctype(self, value: str) -> None:
+        """The constructor's Content-Type: kept aside while no headers are made."""
+        if self._made_headers is None:
+            self._ctype = value
+        else:
+            self._made_headers[CONTENT_TYPE] = value
 
     @property
     def body(self) -> bytes | bytearray | Payload | None:
@@ -854,14 +887,51 @@ class Response(StreamResponse):
             or not request._prepare_silent()
         ):
             return False
-        self._set_length(request)
         self._req = request
         writer = self._payload_writer = request._payload_writer
-        self._send_head(request, writer)
+        if self._made_headers is not None or not self._send_plain_head(request, writer):
+            self._set_length(request)
+            self._send_head(request, writer)
         whole: bytes | bytearray = self._body or b""  # type: ignore[assignment]
         out, last = self._last_bytes(whole if type(whole) is bytes else bytes(whole))
         out.end(last)
         self._eof_sent = True
+        return True
+
+    def _send_plain_head(self, request: BaseRequest, writer: StreamWriter) -> bool:
+        """``_set_length`` and ``_send_head`` for a response whose headers were never made.
+
+        Its fields are what those two would add to its Content-Type, in their
+        order, sent without a CIMultiDict (made later, from them, if asked for:
+        see ``_headers``). False, with nothing done, for what they handle
+        otherwise: cookies, chunking, a response that must have no body.
+        """
+        version = request.version
+        status = self._status
+        if self._cookies or self._chunked or _must_be_empty_body(request.method, status):
+            return False
+        body: bytes | bytearray | None = self._body  # type: ignore[assignment]
+        length = "0" if body is None else str(len(body))
+        ctype = self._ctype
+        fields: list[tuple[str, str]]
+        if ctype is not None:
+            fields = [(CONTENT_TYPE, ctype), (CONTENT_LENGTH, length)]
+        elif length != "0":  # _prepare_headers's default, after the length
+            fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, "application/octet-stream")]
+        else:
+            fields = [(CONTENT_LENGTH, length)]
+        fields.append((DATE, _DATE_VALUE.now()))
+        fields.append((SERVER, SERVER_SOFTWARE))
+        keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
+        if keep_alive:
+            if version is not _HTTP11 and version == _HTTP10:
+                fields.append((CONNECTION, "keep-alive"))
+        elif version is _HTTP11 or version == _HTTP11:
+            fields.append((CONNECTION, "close"))
+        self._keep_alive = keep_alive
+        self._sent_fields = fields
+        writer.buffer_headers(serialize_response_head(status, self._reason, fields, version))
+        self._headers_sent = True
         return True
 
     async def _start(self, request: BaseRequest) -> StreamWriter:
