@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from web_core_support import get, make_request
 
-from weft.web_core import Application, Response, StreamResponse
+from weft.web_core import Application, Response, StreamResponse, json_response
 from weft.web_core._request import Request
 from weft.web_routing import UrlMappingMatchInfo
 
@@ -33,7 +33,14 @@ MAKERS: dict[str, Callable[[], Response]] = {
     "headers and cookies": lambda: _with_cookie(Response(text="c", headers={"X-A": "1"})),
     "closing": lambda: _closing(Response(text="bye")),
     "chunked": lambda: _chunked(Response(text="chunks")),
+    "headers asked for": lambda: _asked(Response(text="asked", content_type="text/html")),
+    "json": lambda: json_response({"message": "Hello, World!"}),
 }
+
+
+def _asked(response: Response) -> Response:
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"  # made now
+    return response
 
 
 def _with_cookie(response: Response) -> Response:
@@ -79,6 +86,10 @@ async def test_the_bytes_are_those_of_prepare_and_write_eof(name: str, raw: byte
     assert without_date(transport.data) == without_date(transport2.data)
     assert response.keep_alive == response2.keep_alive
     assert response.body_length == response2.body_length
+    # The headers, made after the head went out without them, are the same, in order.
+    sent = [(name, value) for name, value in response.headers.items() if name != "Date"]
+    assert sent == [(name, value) for name, value in response2.headers.items() if name != "Date"]
+    assert response.headers["Date"]
 
 
 class Mine(Response):
