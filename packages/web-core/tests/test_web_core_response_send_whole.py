@@ -14,6 +14,7 @@ from web_core_support import get, make_request
 
 from weft.web_core import Application, Response, StreamResponse, json_response
 from weft.web_core._request import Request
+from weft.web_core._response import _PLAIN_HEADS, _PLAIN_HEADS_SIZE
 from weft.web_routing import UrlMappingMatchInfo
 
 _DATE = re.compile(rb"\r\nDate: [^\r]*")
@@ -217,3 +218,43 @@ async def test_a_tree_without_callbacks_routes_silent_requests() -> None:
     assert request._apps_silent
     assert request._prepare_silent()
     assert response._send_whole(request)
+
+
+@pytest.mark.asyncio
+async def test_the_table_of_plain_heads_stays_bounded() -> None:
+    """A head per length: the table is emptied when full, not grown."""
+    for size in range(3 * _PLAIN_HEADS_SIZE):
+        request, transport = make_request(get())
+        assert Response(body=b"x" * size)._send_whole(request)
+        assert len(_PLAIN_HEADS) <= _PLAIN_HEADS_SIZE
+        assert b"\r\nContent-Length: %d\r\n" % size in transport.data
+
+
+@pytest.mark.asyncio
+async def test_plain_heads_differ_where_their_fields_do() -> None:
+    """Heads taken from the table are those of their own status, length and type."""
+    sent = []
+    for response in [
+        Response(text="one"),
+        Response(text="one"),
+        Response(text="three"),
+        Response(text="one", status=201),
+        Response(text="one", content_type="text/html"),
+        _closing(Response(text="one")),
+    ]:
+        request, transport = make_request(get())
+        request2, transport2 = make_request(get())
+        twin = Response(
+            text=response.text,
+            status=response.status,
+            content_type=response.content_type,
+        )
+        if not response.keep_alive and response.keep_alive is not None:
+            twin.force_close()
+        assert response._send_whole(request)
+        await twin.prepare(request2)
+        await twin.write_eof()
+        assert without_date(transport.data) == without_date(transport2.data)
+        sent.append(without_date(transport.data))
+    assert sent[0] == sent[1]
+    assert len(set(sent)) == 5

@@ -31,6 +31,7 @@ from typing import (
     ClassVar,
     Final,
     SupportsInt,
+    TypeAlias,
     TypeGuard,
     TypeVar,
     cast,
@@ -170,6 +171,34 @@ def _must_be_empty_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
+#: What a head sent without made headers is made of (``_send_plain_head``):
+#: the constructor's Content-Type (or None), Content-Length, Date and
+#: Connection (or None).
+PlainHead: TypeAlias = "tuple[str | None, str, str, str | None]"
+
+#: HTTP/1.1 heads of plain responses, by status, reason and PlainHead. The
+#: Date changes every second, so the table is emptied when it is full.
+_PLAIN_HEADS: Final[dict[tuple[int, str, PlainHead], bytes]] = {}
+_PLAIN_HEADS_SIZE: Final = 256
+
+
+def _plain_fields(plain: PlainHead) -> list[tuple[str, str]]:
+    """A plain head's fields, in the order ``_set_length`` and ``_prepare_headers`` add them."""
+    ctype, length, date, connection = plain
+    fields: list[tuple[str, str]]
+    if ctype is not None:
+        fields = [(CONTENT_TYPE, ctype), (CONTENT_LENGTH, length)]
+    elif length != "0":  # _prepare_headers's default, after the length
+        fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, "application/octet-stream")]
+    else:
+        fields = [(CONTENT_LENGTH, length)]
+    fields.append((DATE, date))
+    fields.append((SERVER, SERVER_SOFTWARE))
+    if connection is not None:
+        fields.append((CONNECTION, connection))
+    return fields
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     """A response whose body is written piece by piece after ``prepare()``."""
@@ -197,7 +226,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         # The headers are made when first asked for (see _headers): a Response
         # nobody asks them of sends its head from _ctype and what it computes.
         self._ctype: str | None = None
-        self._sent_fields: list[tuple[str, str]] | None = None
+        self._sent_plain: PlainHead | None = None
         if headers is None:
             self._made_headers: CIMultiDict[str] | None = None
         else:
@@ -276,9 +305,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         """
         headers = self._made_headers
         if headers is None:
-            sent = self._sent_fields
+            sent = self._sent_plain
             if sent is not None:
-                headers = _CIMULTIDICT(sent)
+                headers = _CIMULTIDICT(_plain_fields(sent))
             else:
                 headers = _CIMULTIDICT()
                 if self._ctype is not None:
@@ -902,35 +931,43 @@ class Response(StreamResponse):
         """``_set_length`` and ``_send_head`` for a response whose headers were never made.
 
         Its fields are what those two would add to its Content-Type, in their
-        order, sent without a CIMultiDict (made later, from them, if asked for:
-        see ``_headers``). False, with nothing done, for what they handle
-        otherwise: cookies, chunking, a response that must have no body.
+        order (``_plain_fields``), sent without a CIMultiDict (made later, from
+        them, if asked for: see ``_headers``). False, with nothing done, for
+        what they handle otherwise: cookies, chunking, a response that must
+        have no body.
         """
-        version = request.version
         status = self._status
         if self._cookies or self._chunked or _must_be_empty_body(request.method, status):
             return False
+        version = request.version
         body: bytes | bytearray | None = self._body  # type: ignore[assignment]
-        length = "0" if body is None else str(len(body))
-        ctype = self._ctype
-        fields: list[tuple[str, str]]
-        if ctype is not None:
-            fields = [(CONTENT_TYPE, ctype), (CONTENT_LENGTH, length)]
-        elif length != "0":  # _prepare_headers's default, after the length
-            fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, "application/octet-stream")]
-        else:
-            fields = [(CONTENT_LENGTH, length)]
-        fields.append((DATE, _DATE_VALUE.now()))
-        fields.append((SERVER, SERVER_SOFTWARE))
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
+        connection: str | None = None
         if keep_alive:
             if version is not _HTTP11 and version == _HTTP10:
-                fields.append((CONNECTION, "keep-alive"))
+                connection = "keep-alive"
         elif version is _HTTP11 or version == _HTTP11:
-            fields.append((CONNECTION, "close"))
+            connection = "close"
+        plain = (
+            self._ctype,
+            "0" if body is None else str(len(body)),
+            _DATE_VALUE.now(),
+            connection,
+        )
+        reason = self._reason
+        if version is _HTTP11:
+            key = (status, reason, plain)
+            head = _PLAIN_HEADS.get(key)
+            if head is None:
+                head = serialize_response_head(status, reason, _plain_fields(plain), version)
+                if len(_PLAIN_HEADS) >= _PLAIN_HEADS_SIZE:
+                    _PLAIN_HEADS.clear()
+                _PLAIN_HEADS[key] = head
+        else:
+            head = serialize_response_head(status, reason, _plain_fields(plain), version)
         self._keep_alive = keep_alive
-        self._sent_fields = fields
-        writer.buffer_headers(serialize_response_head(status, self._reason, fields, version))
+        self._sent_plain = plain
+        writer.buffer_headers(head)
         self._headers_sent = True
         return True
 
