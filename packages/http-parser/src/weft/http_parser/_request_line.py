@@ -94,6 +94,8 @@ def split_origin_line(text: str, ascii_text: bool) -> tuple[str, str, str, str, 
     constant returned has its hash already, for the router's lookup), and
     the line's end is one slice compared with two constants.
     """
+    # A chain, not a loop over a table: compiled, a Final tuple of pairs is
+    # rebuilt (eight tuples) at each use, and this is every request's line.
     if text.startswith("GET "):
         method = "GET"
     elif text.startswith("POST "):
