@@ -46,7 +46,7 @@ from multidict import CIMultiDictProxy, istr
 from ._errors import BadRequest, NotImplementedCoding, PayloadTooLarge
 from ._request_line import RequestLine
 from ._token import TOKEN_STR, ascii_lower
-from ._types import HttpVersion, HttpVersion10, RawHeaders, RequestHead, TargetForm
+from ._types import HttpVersion, HttpVersion10, HttpVersion11, RawHeaders, RequestHead, TargetForm
 
 __all__ = [
     "CONNECTION",
@@ -280,10 +280,10 @@ def interpret(
     max_body_size: int | None,
 ) -> RequestHead:
     """Apply the framing and connection rules to a head's fields."""
-    getall = headers.getall
-    http10 = version is HttpVersion10 or version == HttpVersion10
+    # The parser's versions are these objects: "is" settles the usual cases.
+    http10 = version is HttpVersion10 or (version is not HttpVersion11 and version == HttpVersion10)
 
-    hosts = getall(HOST, None)
+    hosts = headers.getall(HOST, None)
     if hosts is None:
         if not http10:
             raise BadRequest("an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)")
@@ -302,6 +302,7 @@ def interpret(
         content_length: int | None = None
         content_encoding: str | None = None
     else:
+        getall = headers.getall  # bound once: compiled, cheaper from the third call
         chunked, content_length = message_length(headers, http10, "request", "§6.1")
         if (
             content_length is not None
