@@ -526,8 +526,12 @@ class RequestHandler(UpgradeHandling):
     def _wake_task(self) -> None:
         """The connection's task, waiting for a request, goes on (WAKE)."""
         waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            # (A try costs nothing compiled; contextlib.suppress makes an object per call.)
+            try:  # noqa: SIM105
+                waiter.set_result(None)
+            except asyncio.InvalidStateError:  # cancelled with the task: nothing to wake
+                pass
 
     @staticmethod
     def _feed_body(action: FeedBody[BodyStream]) -> None:
@@ -692,7 +696,12 @@ class RequestHandler(UpgradeHandling):
                     response.force_close()
                 else:
                     response = self._internal_error(exc, head)
-            if head.expect_continue and payload.total_bytes == 0 and not payload.is_eof():
+            if (
+                payload is not _EMPTY_BODY  # (nothing to continue: the head is not read)
+                and head.expect_continue
+                and payload.total_bytes == 0
+                and not payload.is_eof()
+            ):
                 # The handler answered without asking for the body (no "100 Continue"
                 # went out): the client may not send it at all, so don't wait for it.
                 response.force_close()
@@ -701,7 +710,7 @@ class RequestHandler(UpgradeHandling):
                 # or the client sends its next request on a connection that is about
                 # to close, and that request is lost (read as body, then dropped).
                 response.force_close()
-            elif not response.prepared and self._core.last_answer:
+            elif self._core.last_answer and not response.prepared:
                 # The connection's last answer (the graceful shutdown, close(),
                 # keep_alive(False); keepalive_timeout=0 with nothing pipelined): said in
                 # it, so the client sends its next request on a new connection.
