@@ -438,3 +438,20 @@ async def test_one_flusher_lets_every_outbox_go_in_order_when_the_loop_turns() -
         assert not any(holding(box) for box in boxes)
     finally:
         loop.set_exception_handler(None)
+
+
+@pytest.mark.asyncio
+async def test_a_request_for_a_cancelled_idle_task_is_not_an_error() -> None:
+    """The task waiting for a request is cancelled, then a request comes in the same
+    turn: the wake finds its waiter cancelled with it, and nothing is answered."""
+    server = Server(echo, access_log=None)
+    protocol = server()
+    transport = Transport(protocol)
+    await turns(3)  # the connection's task waits for a request
+    assert protocol._task is not None
+    protocol._task.cancel()
+    protocol.data_received(requests("/late"))  # no InvalidStateError
+    await turns()
+    assert protocol._task.done()
+    assert transport.data == b""
+    await server.shutdown(0.1)
