@@ -793,7 +793,8 @@ class Response(StreamResponse):
             if not has_ctype:
                 charset = charset or "utf-8"
                 self._set_ctype(_content_type(content_type, charset, True))
-                body = text.encode(charset)
+                # (encode() without a name skips the codec's lookup by name)
+                body = text.encode() if charset == "utf-8" else text.encode(charset)
             else:
                 body = text.encode(self.charset or "utf-8")
         elif not has_ctype and content_type is not None:
