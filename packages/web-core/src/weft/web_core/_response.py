@@ -171,6 +171,19 @@ def _must_be_empty_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
+def _connection_field(keep_alive: bool, version: HttpVersion) -> str | None:
+    """The Connection value a response adds when it has none: only what differs
+    from its version's default."""
+    # The parser's versions are the same objects as ours: "is" decides the
+    # usual case without comparing two tuples.
+    if keep_alive:
+        if version is not _HTTP11 and version == _HTTP10:
+            return "keep-alive"
+    elif version is _HTTP11 or version == _HTTP11:
+        return "close"
+    return None
+
+
 #: What a head sent without made headers is made of (``_send_plain_head``):
 #: the constructor's Content-Type (or None), Content-Length, Date and
 #: Connection (or None).
@@ -622,13 +635,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         headers.setdefault(DATE, _DATE_VALUE.now())
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
-            # The parser's versions are the same objects as ours: "is" decides
-            # the usual case without comparing two tuples.
-            if keep_alive:
-                if version is not _HTTP11 and version == _HTTP10:
-                    headers[CONNECTION] = "keep-alive"
-            elif version is _HTTP11 or version == _HTTP11:
-                headers[CONNECTION] = "close"
+            connection = _connection_field(keep_alive, version)
+            if connection is not None:
+                headers[CONNECTION] = connection
         self._keep_alive = keep_alive
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -943,17 +952,11 @@ class Response(StreamResponse):
         version = request.version
         body: bytes | bytearray | None = self._body  # type: ignore[assignment]
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
-        connection: str | None = None
-        if keep_alive:
-            if version is not _HTTP11 and version == _HTTP10:
-                connection = "keep-alive"
-        elif version is _HTTP11 or version == _HTTP11:
-            connection = "close"
         plain = (
             self._ctype,
             "0" if body is None else str(len(body)),
             _DATE_VALUE.now(),
-            connection,
+            _connection_field(keep_alive, version),
         )
         reason = self._reason
         if version is _HTTP11:
