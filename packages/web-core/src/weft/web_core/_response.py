@@ -171,6 +171,11 @@ def _must_be_empty_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
+#: The Content-Type of a body nobody typed (RFC 9110 §8.3), and what
+#: ``content_type`` reads then.
+_DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
+
+
 def _connection_field(keep_alive: bool, version: HttpVersion) -> str | None:
     """The Connection value a response adds when it has none: only what differs
     from its version's default."""
@@ -202,7 +207,7 @@ def _plain_fields(plain: PlainHead) -> list[tuple[str, str]]:
     if ctype is not None:
         fields = [(CONTENT_TYPE, ctype), (CONTENT_LENGTH, length)]
     elif length != "0":  # _prepare_headers's default, after the length
-        fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, "application/octet-stream")]
+        fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, _DEFAULT_CONTENT_TYPE)]
     else:
         fields = [(CONTENT_LENGTH, length)]
     fields.append((DATE, date))
@@ -333,7 +338,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         """The media type without parameters; application/octet-stream when unset."""
         raw = self._headers.get(CONTENT_TYPE)
         if raw is None:
-            return "application/octet-stream"
+            return _DEFAULT_CONTENT_TYPE
         return parse_content_type(raw)[0]
 
     @content_type.setter
@@ -363,7 +368,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     def charset(self, value: str | None) -> None:
         self._check_headers_open("the charset")
         ctype = self.content_type
-        if ctype == "application/octet-stream":
+        if ctype == _DEFAULT_CONTENT_TYPE:
             raise RuntimeError(
                 "Setting charset for application/octet-stream doesn't make sense, "
                 "set content_type first"
@@ -631,7 +636,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
                 headers.pop(CONTENT_LENGTH, None)
         elif length != "0":
             # RFC 9110 §8.3: a body of unknown (chunked, close-delimited) or non-zero length.
-            headers.setdefault(CONTENT_TYPE, "application/octet-stream")
+            headers.setdefault(CONTENT_TYPE, _DEFAULT_CONTENT_TYPE)
         headers.setdefault(DATE, _DATE_VALUE.now())
         headers.setdefault(SERVER, SERVER_SOFTWARE)
         if CONNECTION not in headers:
@@ -866,7 +871,7 @@ class Response(StreamResponse):
     def text(self, text: str) -> None:
         if not isinstance(text, str):
             raise TypeError(f"text argument must be str ({type(text)!r})")
-        if self.content_type == "application/octet-stream":
+        if self.content_type == _DEFAULT_CONTENT_TYPE:
             self.content_type = "text/plain"
         if self.charset is None:
             self.charset = "utf-8"
