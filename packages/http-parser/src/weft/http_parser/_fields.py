@@ -8,6 +8,8 @@ Two readers share one grammar (RFC 9112 §5, RFC 9110 §5.5)::
 
 ``fast_fields`` checks a complete section with two C-level regex passes and
 gives up (returns None) on anything unusual: a bad line, a limit reached.
+``fast_head_fields`` does the same for a request head's section, decoded,
+a line at a time: lines read before are known by their text.
 ``SectionScanner`` is the reference: it walks a section line by line as its
 bytes arrive and raises the *first* error in stream order. When the fast
 reader gives up, the parser runs the scanner over the same bytes, so the
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Final, cast
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._errors import BadRequest, HeaderFieldsTooLarge, HttpParserError, RequestTargetTooLong
-from ._token import TCHAR_BYTES
+from ._token import TCHAR_BYTES, TOKEN_STR
 from ._types import RawHeaders
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "check_field_line",
     "fast_fields",
     "fast_head_fields",
+    "known_field_lines",
+    "read_field_line",
     "over_field_limit",
 ]
 
@@ -52,24 +56,21 @@ _CHAINED_FIELD: Final = re.compile(
     rb"\r\n([%s]++):[ \t]*+((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?+)(?=\r\n)" % TCHAR
 )
 _BAD_VALUE_BYTE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# For a section whose only control bytes are the CRLFs (see fast_head_fields):
-# the value is the rest of the line after the spaces.
-# A value that ends in a space does not match (possessive, then the lookbehind).
-_SIMPLE_FIELD: Final = rb"\r\n([%s]++): *+([^\r]*+)(?<! )" % TCHAR
-# For a short head (see fast_head_fields): a line whose value holds no CTL at
-# all (so no HTAB either) and does not end in a space, followed by its CRLF.
-_SHORT_FIELD: Final = rb"\r\n([%s]++): *+([\x20-\x7e\x80-\xff]*+)(?<! )(?=\r\n)" % TCHAR
-#: Heads up to this many bytes are matched by _SHORT_FIELD_TEXT alone: on
-#: them the translate() pass costs more than its simpler regex saves.
-_SHORT_HEAD: Final = 256
 #: The classes as module constants: compiled, these are C statics, not a
 #: lookup in the module's globals per head.
 _CIMULTIDICT: Final = CIMultiDict
 _PROXY: Final = CIMultiDictProxy
-#: Every byte but the control characters (deleted by translate, the CTLs remain).
-_NOT_CTL: Final = bytes([*range(0x20, 0x7F), *range(0x80, 0x100)])
-#: What the control bytes of a common head are a prefix of (up to 254 field lines).
-_CRLFS: Final = b"\r\n" * 256
+#: Field lines read before (see known_field_lines): text -> (name, value).
+#: Emptied when full, so lines seen once do not keep out the common ones.
+#: (Typed ``object``: compiled, a ``tuple[str, str]`` taken out of it is
+#: unpacked into a C struct, and packed into a new tuple to go into a list.)
+_KNOWN_LINES: Final[dict[str, object]] = {}
+_KNOWN_LINES_MAX: Final = 512
+#: Longer lines are read each time (a cookie, a token: rarely the same twice).
+_KNOWN_LINE_SIZE: Final = 256
+#: Field names read before (see read_field_line), emptied when full.
+_KNOWN_NAMES: Final[set[str]] = set()
+_KNOWN_NAMES_MAX: Final = 256
 
 
 def _text_pattern(pattern: bytes) -> re.Pattern[str]:
@@ -82,11 +83,8 @@ def _text_pattern(pattern: bytes) -> re.Pattern[str]:
     return re.compile(pattern.decode("ascii").replace(r"\x80-\xff", r"\x80-\U0010ffff"))
 
 
-_CHAINED_FIELD_TEXT: Final = _text_pattern(_CHAINED_FIELD.pattern)
-_FIELD_TEXT: Final = _text_pattern(_FIELD.pattern)
-_SECTION_TEXT: Final = _text_pattern(_SECTION.pattern)
-_SIMPLE_FIELD_TEXT: Final = re.compile(_SIMPLE_FIELD.decode("ascii"))
-_SHORT_FIELD_TEXT: Final = _text_pattern(_SHORT_FIELD)
+#: One field line, without its CRLF, in decoded text.
+_LINE_TEXT: Final = _text_pattern(rb"([%s]++):%s" % (TCHAR, _VALUE))
 
 _CR: Final = 13
 _SP: Final = 32
@@ -136,58 +134,82 @@ def fast_head_fields(
     ``text`` the same decoded as UTF-8 with surrogateescape, ``line_end`` the
     offset of the CRLF that ends the request-line (the same in both, since
     the request-line is ASCII). The field section is decoded once, with the
-    request-line, and one regex pass over the text gives the (name, value)
-    strings that go straight into the CIMultiDict; the raw bytes are rebuilt
-    from them only when asked for (``RequestHead.raw_headers``). Limits are
-    checked on the bytes.
-
-    The common head (no control character but the CRLFs, no HTAB, no space
-    before a CRLF) is recognised first. A short one by one regex pass whose
-    values hold no control character and end at a CRLF
-    (``_SHORT_FIELD_TEXT``): each match starts at a CRLF and holds no other
-    CR or LF, and is followed by a CRLF, so when every LF of the section but
-    the last starts a match, the matches tile the section up to its last
-    CRLF and every line matched. A longer one by ``bytes.translate``, which
-    keeps only its control bytes: when they are the CRs and LFs of its CRLFs,
-    each value is simply the rest of its line after the leading spaces, which
-    a regex finds without checking every character of it
-    (``_SIMPLE_FIELD_TEXT``; per byte that is the cheaper pair, but the
-    translate table costs a fixed ~0.1 µs). Anything else goes through the
-    exact regexes.
+    request-line; its lines are read by ``known_field_lines`` into the
+    (name, value) strings that go straight into the CIMultiDict; the raw
+    bytes are rebuilt from them only when asked for
+    (``RequestHead.raw_headers``). Limits are checked on the bytes.
     """
     size = len(head) - 4 - line_end
     if size > max_size:
         return None
-    stop = len(text) - 2  # the section: CRLF, then the field lines each ending in CRLF
-    pairs: list[tuple[str, str]] | None = None
-    if len(head) <= _SHORT_HEAD:
-        pairs = _SHORT_FIELD_TEXT.findall(text, line_end, stop)
-        if len(pairs) != text.count("\n", line_end, stop) - 1:
-            pairs = None
-    elif _CRLFS.startswith(controls := head.translate(None, _NOT_CTL)):
-        # The control bytes are k CRs and k LFs, alternating. Each match starts
-        # at a real CRLF followed by a name, which the last two CRLFs are not,
-        # so k - 2 matches mean that all k are real CRLFs (no bare CR or LF)
-        # and that every field line matched, up to its CRLF.
-        pairs = _SIMPLE_FIELD_TEXT.findall(text, line_end, stop)
-        if len(pairs) != (len(controls) >> 1) - 2:
-            pairs = None
-    if pairs is None:
-        pairs = _CHAINED_FIELD_TEXT.findall(text, line_end, stop)
-        # Each match starts at a CRLF and holds no other CR or LF, so when all
-        # LFs but the last start one, every line matched (and no bare CR or LF
-        # is left): counting one character is cheaper than counting CRLFs.
-        if len(pairs) != text.count("\n", line_end, stop) - 1:
-            if _SECTION_TEXT.fullmatch(text, line_end + 2, stop) is None:
-                return None
-            pairs = _FIELD_TEXT.findall(text, line_end + 2, stop)
-    if len(pairs) > max_count:
+    pairs = known_field_lines(text, line_end + 2, len(text) - 2)
+    if pairs is None or len(pairs) > max_count:
         return None
     if size > max_field_size + 2 and over_field_limit(
         head[line_end + 2 : len(head) - 4].split(b"\r\n"), max_field_size
     ):
         return None
     return _PROXY(_CIMULTIDICT(pairs))
+
+
+def known_field_lines(text: str, start: int, stop: int) -> list[tuple[str, str]] | None:
+    """The (name, value) pairs of ``text[start:stop]``, field lines each ending in
+    CRLF; None when one is not a field line (the scanner then says why).
+
+    A server reads the same lines again and again (its Host, the clients'
+    Accept and User-Agent): a line read before is looked up by its text
+    (``_KNOWN_LINES``), which costs a hash of the line; a new one is read by
+    ``read_field_line``. A line holds no CRLF, so a bare CR or LF in it stays
+    in it, and a line that holds one is never read as a field line, so it is
+    never known.
+    """
+    pairs: list[object] = []
+    known = _KNOWN_LINES
+    while start < stop:
+        end = text.find("\r\n", start, stop)
+        if end < 0:
+            return None
+        line = text[start:end]
+        pair = known.get(line)
+        if pair is None:
+            # (Kept as an object: narrowed to a tuple, compiled code unpacks it.)
+            pair = cast(object, read_field_line(line))
+            if pair is None:
+                return None
+            if end - start <= _KNOWN_LINE_SIZE:
+                if len(known) >= _KNOWN_LINES_MAX:
+                    known.clear()  # lines seen once (a trace id, a length) come and go
+                known[line] = pair
+        pairs.append(pair)
+        start = end + 2
+    return cast("list[tuple[str, str]]", pairs)
+
+
+def read_field_line(line: str) -> tuple[str, str] | None:
+    """``line`` (decoded, without its CRLF) as (name, value), OWS stripped; None if
+    it is not a field line.
+
+    The common line is settled without a regex, whose set-up costs more than
+    such a line's whole reading: a value that is all printable characters
+    holds no CTL (no HTAB either), and a name seen before is a token
+    (``_KNOWN_NAMES``). Anything else (an HTAB or a non-printable character
+    in the value, a new name) is decided by the field-line regex.
+    """
+    colon = line.find(":")
+    if colon > 0:
+        name = line[:colon]
+        value = line[colon + 1 :].strip(" \t")
+        if value.isprintable():
+            if name in _KNOWN_NAMES:
+                return name, value
+            if TOKEN_STR.fullmatch(name) is not None:
+                if len(_KNOWN_NAMES) >= _KNOWN_NAMES_MAX:
+                    _KNOWN_NAMES.clear()
+                _KNOWN_NAMES.add(name)
+                return name, value
+            return None
+    match = _LINE_TEXT.fullmatch(line)
+    return None if match is None else (match.group(1), match.group(2))
 
 
 def over_field_limit(lines: list[bytes], limit: int) -> bool:

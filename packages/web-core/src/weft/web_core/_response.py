@@ -190,23 +190,27 @@ def _connection_field(keep_alive: bool, version: HttpVersion) -> str | None:
 
 
 #: What a head sent without made headers is made of (``_send_plain_head``):
-#: the constructor's Content-Type (or None), Content-Length, Date and
-#: Connection (or None).
-PlainHead: TypeAlias = "tuple[str | None, str, str, str | None]"
+#: status, reason, the constructor's Content-Type (or None), the body's
+#: length, Date and Connection (or None). One flat tuple of what is at hand,
+#: since it is also the key of _PLAIN_HEADS: hashing and comparing a nested
+#: tuple, and writing the length out as text before the lookup, cost more
+#: than the rest of the lookup did.
+PlainHead: TypeAlias = "tuple[int, str, str | None, int, str, str | None]"
 
-#: HTTP/1.1 heads of plain responses, by status, reason and PlainHead. The
-#: Date changes every second, so the table is emptied when it is full.
-_PLAIN_HEADS: Final[dict[tuple[int, str, PlainHead], bytes]] = {}
+#: HTTP/1.1 heads of plain responses, by PlainHead. The Date changes every
+#: second, so the table is emptied when it is full.
+_PLAIN_HEADS: Final[dict[PlainHead, bytes]] = {}
 _PLAIN_HEADS_SIZE: Final = 256
 
 
 def _plain_fields(plain: PlainHead) -> list[tuple[str, str]]:
     """A plain head's fields, in the order ``_set_length`` and ``_prepare_headers`` add them."""
-    ctype, length, date, connection = plain
+    _, _, ctype, size, date, connection = plain
+    length = str(size)
     fields: list[tuple[str, str]]
     if ctype is not None:
         fields = [(CONTENT_TYPE, ctype), (CONTENT_LENGTH, length)]
-    elif length != "0":  # _prepare_headers's default, after the length
+    elif size:  # _prepare_headers's default, after the length
         fields = [(CONTENT_LENGTH, length), (CONTENT_TYPE, _DEFAULT_CONTENT_TYPE)]
     else:
         fields = [(CONTENT_LENGTH, length)]
@@ -957,21 +961,22 @@ class Response(StreamResponse):
         version = request.version
         body: bytes | bytearray | None = self._body  # type: ignore[assignment]
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
+        reason = self._reason
         plain = (
+            status,
+            reason,
             self._ctype,
-            "0" if body is None else str(len(body)),
+            0 if body is None else len(body),
             _DATE_VALUE.now(),
             _connection_field(keep_alive, version),
         )
-        reason = self._reason
         if version is _HTTP11:
-            key = (status, reason, plain)
-            head = _PLAIN_HEADS.get(key)
+            head = _PLAIN_HEADS.get(plain)
             if head is None:
                 head = serialize_response_head(status, reason, _plain_fields(plain), version)
                 if len(_PLAIN_HEADS) >= _PLAIN_HEADS_SIZE:
                     _PLAIN_HEADS.clear()
-                _PLAIN_HEADS[key] = head
+                _PLAIN_HEADS[plain] = head
         else:
             head = serialize_response_head(status, reason, _plain_fields(plain), version)
         self._keep_alive = keep_alive
@@ -1076,6 +1081,8 @@ def is_response(obj: object) -> TypeGuard[StreamResponse]:
     ``__instancecheck__``: measurable when done for every request.
     """
     cls = type(obj)
+    if cls is Response:  # most answers, settled without the table
+        return True
     known = _RESPONSE_CLASSES.get(cls)
     if known is None:
         known = _RESPONSE_CLASSES[cls] = issubclass(cls, StreamResponse)
