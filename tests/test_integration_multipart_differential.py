@@ -176,6 +176,12 @@ CASES: list[tuple[str, str, Body]] = [
     ),
     ("file without type", CT, file("f", "a.bin", b"\x00\x01\xff") + end()),
     ("file, empty filename", CT, file("f", "", b"no name") + end()),
+    # aiohttp strips a quoted value's leading "/" and "\\": no filename is left,
+    # so the part is read as text, and binary content fails to decode (aiohttp's
+    # 500, weft's 400).
+    ("file named '/', binary", CT, file("f", "/", b"\x80\xff") + end()),
+    ("file named '\\/', text", CT, file("f", "\\/", b"plain") + end()),
+    ("two semicolons in a filename", CT, file("f", "a;b;c.txt", b"x") + end()),
     (
         "file, empty filename, binary type",
         CT,
@@ -540,6 +546,14 @@ KNOWN: dict[tuple[str, str], str] = {
         ("junk after a delimiter", path): "weft answers 400"
         for path in ("/post", "/multipart", "/catch")
     },
+    # A quoted filename with two ";" in it (a browser sends it so): weft reads
+    # it as written (RFC 6266 §4.1, a quoted-string); aiohttp's parser takes at
+    # most one, warns BadContentDispositionHeader and drops the header's
+    # parameters (this suite turns the warning into its 500).
+    **{
+        ("two semicolons in a filename", path): "weft reads the filename"
+        for path in ("/post", "/multipart", "/catch")
+    },
 }
 
 #: Exception types aiohttp lets escape from post() that weft's errors are not
@@ -642,7 +656,9 @@ HCT = f"multipart/form-data; boundary={HB}"
 _NAME_CHARS = st.characters(
     blacklist_categories=["Cs", "Cc"], blacklist_characters='"\\\r\n', max_codepoint=0x2FFF
 )
-names = st.text(_NAME_CHARS, min_size=1, max_size=12)
+# aiohttp's Content-Disposition parser takes one ";" inside a quoted value, not
+# two (a table case above holds weft's answer to that).
+names = st.text(_NAME_CHARS, min_size=1, max_size=12).filter(lambda n: n.count(";") < 2)
 _TYPES = st.sampled_from(
     [None, "text/plain", "text/plain; charset=utf-8", "application/octet-stream", "image/png"]
 )
@@ -655,7 +671,9 @@ def form_fields(draw: st.DrawFn) -> tuple[str, bytes]:
     if draw(st.booleans()):
         value = draw(st.text(st.characters(blacklist_categories=["Cs"]), max_size=40))
         return f'Content-Disposition: form-data; name="{name}"', value.encode()
-    filename = draw(names)
+    # aiohttp strips a quoted value's leading "/" and "\\": a filename of only
+    # those is no filename, and the part is read as text (a table case above).
+    filename = draw(names.filter(lambda n: n.lstrip("/\\") != ""))
     ctype = draw(_TYPES)
     headers = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"'
     if ctype is not None:

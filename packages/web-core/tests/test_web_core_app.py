@@ -390,6 +390,34 @@ async def test_match_info_and_app_are_set() -> None:
 
 
 @pytest.mark.asyncio
+async def test_each_app_and_each_miss_carries_its_own_app() -> None:
+    """Two applications with the same routes: each request's match info is of its own app,
+    frozen; a 404 carries its app too."""
+    apps = [Application(), Application()]
+    seen: list[object] = []
+
+    async def where(request: Request) -> Response:
+        seen.append(request.app)
+        with pytest.raises(RuntimeError, match="freeze"):
+            request.match_info.add_app(Application())
+        return Response(text="ok")
+
+    for app in apps:
+        app.router.add_get("/where/{x}", where)
+        app.router.add_get("/where", where)
+    for app in apps * 2:
+        for path in ("/where", "/where/1"):
+            ex = await exchange(app, get(path))
+            assert ex.parsed.body == b"ok"
+            assert ex.request.match_info.apps == (app,)
+        missing = await exchange(app, get("/nowhere"))
+        assert missing.parsed.status == 404
+        assert missing.request.match_info.apps == (app,)
+        assert missing.request.match_info.current_app is app
+    assert seen == [a for a in apps * 2 for _ in range(2)]
+
+
+@pytest.mark.asyncio
 async def test_plain_function_handler() -> None:
     """A plain (non-async) handler that returns a Response works (with aiohttp's warning)."""
 

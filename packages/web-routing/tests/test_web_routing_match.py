@@ -320,6 +320,52 @@ def test_match_info_api() -> None:
     assert repr(info).startswith("<MatchInfo {'id': '1'}: <ResourceRoute [GET]")
 
 
+def test_bound_match_class_starts_added_and_frozen() -> None:
+    """bound_to(app): a subclass whose instances are as after add_app(app) and freeze()."""
+    app, other = object(), object()
+    bound = UrlMappingMatchInfo.bound_to(app)
+    assert issubclass(bound, UrlMappingMatchInfo)
+    assert bound is not UrlMappingMatchInfo
+    assert UrlMappingMatchInfo.bound_to(other) is not bound  # one class per application
+    router = UrlDispatcher()
+    handler = make_handler("h")
+    router.add_get("/u/{id}", handler)
+    router.add_get("/plain", handler)
+    for path, variables in (("/u/7", {"id": "7"}), ("/plain", {})):
+        info = router.match("GET", path, match_class=bound)
+        assert type(info) is bound
+        assert isinstance(info, UrlMappingMatchInfo)
+        assert dict(info) == variables
+        assert info.handler is handler
+        assert info.apps == (app,)
+        assert info.current_app is app
+        with pytest.raises(RuntimeError, match="freeze"):
+            info.add_app(other)
+        info.current_app = other  # what a middleware of a sub-application does
+        assert info.current_app is other
+        assert repr(info).startswith(f"<MatchInfo {variables!r}: <ResourceRoute [GET]")
+    # The class keeps its state; another instance starts afresh.
+    assert router.match("GET", "/plain", match_class=bound).current_app is app
+    # Without match_class, the usual class, with nothing added.
+    plain = router.match("GET", "/plain")
+    assert type(plain) is not bound
+    assert plain.apps == ()
+
+
+def test_bound_match_class_leaves_misses_alone() -> None:
+    """A 404 or 405 is a MatchInfoError, never of the bound class: the caller adds its app."""
+    app = object()
+    bound = UrlMappingMatchInfo.bound_to(app)
+    router = UrlDispatcher()
+    router.add_get("/u/{id}", make_handler("h"))
+    for method, path in (("GET", "/nope"), ("POST", "/u/1")):
+        miss = router.match(method, path, match_class=bound)
+        assert type(miss) is MatchInfoError
+        assert miss.apps == ()
+        miss.add_app(app)
+        assert miss.current_app is app
+
+
 @pytest.mark.asyncio
 async def test_expect_handler_precedence() -> None:
     """expect_handler: the route's own, else the router's default, else a no-op."""

@@ -80,6 +80,25 @@ def test_apps_chain_outer_to_inner() -> None:
     assert info.current_app is api
 
 
+def test_bound_match_class_is_only_for_the_routers_own_routes() -> None:
+    """A route through a sub-application comes back of the usual class, to add_app to."""
+    root, api = App("root"), App("api")
+    api.router.add_get("/x", make_handler("x"))
+    root.router.add_get("/y", make_handler("y"))
+    root.router.add_prefixed_subapp("/api", api)
+    bound = UrlMappingMatchInfo.bound_to(root)
+    own = root.router.match("GET", "/y", match_class=bound)
+    assert type(own) is bound
+    assert own.apps == (root,)
+    assert own.current_app is root
+    through = root.router.match("GET", "/api/x", match_class=bound)
+    assert type(through) is not bound
+    assert label_of(through) == "x"
+    through.add_app(root)
+    assert through.apps == (root, api)
+    assert through.current_app is api
+
+
 def test_404_and_405_inside_sub_app() -> None:
     """A miss under the prefix is the sub-application's 404/405, carrying the sub-app."""
     root, api = App("root"), App("api")

@@ -13,7 +13,9 @@ Data flow of one request::
 
     server ──make_request(head, body, ...)──▶ Request
     server ──await handle(request)──▶ route (match, or await resolve)
-                                      ▶ match info: app added, frozen, set on the request
+                                      ▶ match info: app added, frozen (a route of the
+                                        app's own router: made so, see match_class),
+                                        set on the request
                                       ▶ Expect handler, when the request has Expect
                                       ▶ the handler, in its middleware chain (built once)
                                       ◀ the response (a returned HTTP exception answered)
@@ -28,6 +30,7 @@ from typing import Any
 from weft.http_parser import RequestHead
 from weft.http_parser.streams import BodyStream
 from weft.web_exceptions import HTTPException
+from weft.web_routing import UrlMappingMatchInfo
 
 from ._exception_response import exception_response
 from ._hdrs import EXPECT
@@ -55,6 +58,8 @@ class AppHandling:
     ) -> None:
         self.app = app
         self.router = router
+        # Its routes' match infos come back already in the app and frozen (see handle).
+        self.match_class: type[UrlMappingMatchInfo] = UrlMappingMatchInfo.bound_to(app)
         self.chains = chains
         self.client_max_size = client_max_size
         self.client_max_fields = client_max_fields
@@ -89,13 +94,17 @@ class AppHandling:
     async def handle(self, request: Request) -> StreamResponse:
         """Route the request and run the middleware chain (``Application._handle``)."""
         head = request._head
+        match_class = self.match_class
         if self.needs_resolve:
             match_info = await self.router.resolve(request)
         else:
             host = request._routing_host() if self.needs_host else None
-            match_info = self.router.match(head.method, head.path, host=host)
-        match_info.add_app(self.app)
-        match_info.freeze()
+            match_info = self.router.match(
+                head.method, head.path, host=host, match_class=match_class
+            )
+        if type(match_info) is not match_class:  # a miss, a sub-application's route
+            match_info.add_app(self.app)
+            match_info.freeze()
         request._match_info = match_info
         request._apps_silent = self.tree_silent
         # As aiohttp: an empty Expect field asks for nothing.

@@ -198,14 +198,16 @@ def _connection_field(keep_alive: bool, version: HttpVersion) -> str | None:
 PlainHead: TypeAlias = "tuple[int, str, str | None, int, str, str | None]"
 
 #: HTTP/1.1 heads of plain responses, by PlainHead. The Date changes every
-#: second, so the table is emptied when it is full.
-_PLAIN_HEADS: Final[dict[PlainHead, bytes]] = {}
+#: second, so the table is emptied when it is full. (Keys, and
+#: ``_sent_plain``, typed ``object``: compiled, a PlainHead is a C struct,
+#: boxed into a new tuple at each use as an object.)
+_PLAIN_HEADS: Final[dict[object, bytes]] = {}
 _PLAIN_HEADS_SIZE: Final = 256
 
 
-def _plain_fields(plain: PlainHead) -> list[tuple[str, str]]:
-    """A plain head's fields, in the order ``_set_length`` and ``_prepare_headers`` add them."""
-    _, _, ctype, size, date, connection = plain
+def _plain_fields(plain: object) -> list[tuple[str, str]]:
+    """A PlainHead's fields, in the order ``_set_length`` and ``_prepare_headers`` add them."""
+    _, _, ctype, size, date, connection = cast(PlainHead, plain)
     length = str(size)
     fields: list[tuple[str, str]]
     if ctype is not None:
@@ -248,7 +250,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         # The headers are made when first asked for (see _headers): a Response
         # nobody asks them of sends its head from _ctype and what it computes.
         self._ctype: str | None = None
-        self._sent_plain: PlainHead | None = None
+        self._sent_plain: object | None = None  # a PlainHead
         if headers is None:
             self._made_headers: CIMultiDict[str] | None = None
         else:
@@ -962,7 +964,7 @@ class Response(StreamResponse):
         body: bytes | bytearray | None = self._body  # type: ignore[assignment]
         keep_alive = request.keep_alive if self._keep_alive is None else self._keep_alive
         reason = self._reason
-        plain = (
+        plain: object = (
             status,
             reason,
             self._ctype,

@@ -65,6 +65,7 @@ def dynamic_hit(
     pairs: tuple[tuple[str, int], ...],
     path: str,
     default_expect_handler: ExpectHandler | None,
+    match_class: type[UrlMappingMatchInfo],
 ) -> UrlMappingMatchInfo:
     """The match info of a dynamic hit: the route and its decoded variables.
 
@@ -72,7 +73,7 @@ def dynamic_hit(
     variables are read by index, precomputed per route: a regex group number
     in a match, or a segment index in the path's segments.
     """
-    info: UrlMappingMatchInfo = new_dict(MatchInfo)
+    info: UrlMappingMatchInfo = new_dict(match_class)
     decode = "%" in path
     if isinstance(groups, list):  # compiled: a native list read, no boxed index
         for name, index in pairs:

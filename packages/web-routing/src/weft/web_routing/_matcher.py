@@ -166,6 +166,7 @@ class RouteIndex:
         path: str,
         default_expect_handler: ExpectHandler | None,
         host: str | None = None,
+        match_class: type[UrlMappingMatchInfo] = MatchInfo,
     ) -> UrlMappingMatchInfo | set[str]:
         """Match a path-safe ``path``: the match info, or the methods for a 405 (empty: 404).
 
@@ -187,7 +188,7 @@ class RouteIndex:
                     route = fast._any_route
                 if route is not None:
                     # A match info without its Python __init__ (about 3x cheaper).
-                    info: UrlMappingMatchInfo = new_dict(MatchInfo)
+                    info: UrlMappingMatchInfo = new_dict(match_class)
                     info._route = route
                     if default_expect_handler is not None:
                         info._default_expect = default_expect_handler
@@ -234,7 +235,12 @@ class RouteIndex:
                             route = quick.resource._any_route
                         if route is not None:
                             return dynamic_hit(
-                                route, groups, quick.pairs, path, default_expect_handler
+                                route,
+                                groups,
+                                quick.pairs,
+                                path,
+                                default_expect_handler,
+                                match_class,
                             )
                         return self._resume(
                             method,
@@ -270,7 +276,7 @@ class RouteIndex:
                                 route = resource._any_route
                             if route is not None:
                                 return dynamic_hit(
-                                    route, match, pairs, path, default_expect_handler
+                                    route, match, pairs, path, default_expect_handler, match_class
                                 )
                             methods = resource.allowed_methods
                         return self._resume(
@@ -445,11 +451,22 @@ class RouterCore:
         self.default_expect_handler = default_expect_handler
         self._has_subapps = False  # resolve() reads the Host only when a sub-router may need it
 
-    def match(self, method: str, path: str, *, host: str | None = None) -> UrlMappingMatchInfo:
+    def match(
+        self,
+        method: str,
+        path: str,
+        *,
+        host: str | None = None,
+        match_class: type[UrlMappingMatchInfo] = MatchInfo,
+    ) -> UrlMappingMatchInfo:
         """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
 
         ``host`` is the request's Host header; without it, domain
-        sub-applications (``add_domain``) never match.
+        sub-applications (``add_domain``) never match. ``match_class`` is the
+        class of a match info for a route of this router's own (a subclass of
+        ``UrlMappingMatchInfo``, as ``UrlMappingMatchInfo.bound_to(app)``
+        makes); a match through a sub-application, or a miss, is of its usual
+        class.
 
         >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
         """
@@ -457,7 +474,7 @@ class RouterCore:
             path = decode_path_safe(path)
         if self._rule_resources:
             return self.match_path_safe(method, path, host=host)
-        found = self._index.resolve(method, path, self.default_expect_handler, host)
+        found = self._index.resolve(method, path, self.default_expect_handler, host, match_class)
         if type(found) is not set:  # cheaper than isinstance on the hot path
             return found  # type: ignore[return-value]
         if found:
