@@ -135,3 +135,52 @@ async def test_a_stream_head_goes_with_its_first_write_or_when_the_loop_turns() 
     assert transport.calls == 1
     assert transport.data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert transport.data.endswith(b"\r\n\r\n")
+
+
+@pytest.mark.asyncio
+async def test_chunk_framing_of_many_sizes() -> None:
+    """Each write is one chunk of its own size, whatever sizes came before (the
+    chunk-size lines are kept by size, a bounded table)."""
+    from weft.web_core import _writer
+
+    transport = FakeTransport()
+    request, _ = make_request(get(), transport=transport)
+    response = StreamResponse()
+    await response.prepare(request)
+    sizes = [*range(1, 200), 65536, 1, 65536, 4095, 4096]
+    for size in sizes:
+        await response.write(b"z" * size)
+    await response.write_eof()
+    parsed = parse_response(transport.data)
+    assert parsed.body == b"".join(b"z" * size for size in sizes)
+    framing = b"".join(b"%x\r\n%s\r\n" % (size, b"z" * size) for size in sizes)
+    assert parsed.raw_body == framing + b"0\r\n\r\n"
+    assert len(_writer._CHUNK_HEADERS) <= _writer._CHUNK_HEADERS_SIZE
+
+
+class Bytes(bytes):
+    """A bytes subclass: sent as its bytes."""
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "data", [b"abc", Bytes(b"abc"), bytearray(b"abc"), memoryview(b"xabcx")[1:4]]
+)
+async def test_write_takes_bytes_like_data(data: bytes | bytearray | memoryview) -> None:
+    transport = FakeTransport()
+    request, _ = make_request(get(), transport=transport)
+    response = StreamResponse()
+    await response.prepare(request)
+    await response.write(data)
+    await response.write_eof()
+    assert parse_response(transport.data).body == b"abc"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("data", ["abc", 3, None, [b"a"]])
+async def test_write_refuses_other_data(data: object) -> None:
+    request, _ = make_request(get(), transport=FakeTransport())
+    response = StreamResponse()
+    await response.prepare(request)
+    with pytest.raises(TypeError, match="byte-ish"):
+        await response.write(data)  # type: ignore[arg-type]

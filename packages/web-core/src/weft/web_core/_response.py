@@ -653,14 +653,17 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send body bytes; ``prepare()`` must have been awaited."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+        if type(data) is not bytes:  # (bytes as they are: no call, no tuple of types)
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+            data = bytes(data)
         if self._eof_sent:
             raise RuntimeError("Cannot call write() after write_eof()")
-        if self._payload_writer is None:
+        writer = self._payload_writer
+        if writer is None:
             raise RuntimeError("Cannot call write() before prepare()")
         self._body_length += len(data)
-        await self._payload_writer.write(bytes(data))
+        await writer.write(data)
 
     async def drain(self) -> None:
         if self._payload_writer is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from weft.http_parser import chunk_header, encode_last_chunk
 
@@ -35,10 +35,38 @@ __all__ = ["StreamWriter", "WriterProtocol"]
 
 # Up to this many bytes, the pieces of one write are joined into one buffer (one
 # syscall); past it, copying the body would cost more than a second syscall.
-_JOIN_LIMIT = 16 * 1024
+_JOIN_LIMIT: Final = 16 * 1024
 
 #: Body bytes a stream keeps at most before they are sent (see the module doc).
-HOLD_LIMIT = 512 * 1024
+HOLD_LIMIT: Final = 512 * 1024
+
+
+#: Chunk-size lines by size (a stream writes the same sizes again and again),
+#: emptied when full.
+_CHUNK_HEADERS: Final[dict[int, bytes]] = {}
+_CHUNK_HEADERS_SIZE: Final = 64
+
+
+def _chunk_header(size: int) -> bytes:
+    header = _CHUNK_HEADERS.get(size)
+    if header is None:
+        header = chunk_header(size)
+        if len(_CHUNK_HEADERS) >= _CHUNK_HEADERS_SIZE:
+            _CHUNK_HEADERS.clear()
+        _CHUNK_HEADERS[size] = header
+    return header
+
+
+def _total(parts: tuple[bytes, ...]) -> int:
+    """The bytes in ``parts``.
+
+    (A loop: compiled, it is native, where ``sum(map(len, parts))`` looks both
+    builtins up by name and calls them generically, ~2.5k instructions a write.)
+    """
+    size = 0
+    for part in parts:
+        size += len(part)
+    return size
 
 
 class WriterProtocol(Protocol):
@@ -141,7 +169,7 @@ class StreamWriter:
         head = self._take_head()
         if head:
             parts = (head, *parts)
-        self.output_size += sum(map(len, parts))
+        self.output_size += _total(parts)
         return parts
 
     def _send(self, parts: tuple[bytes, ...]) -> None:
@@ -175,7 +203,7 @@ class StreamWriter:
 
     @staticmethod
     def _write(transport: asyncio.Transport, parts: tuple[bytes, ...]) -> None:
-        size = sum(map(len, parts))
+        size = _total(parts)
         if not size:
             return
         if len(parts) == 1:
@@ -194,7 +222,7 @@ class StreamWriter:
             return (chunk,)
         if not chunk:
             return ()
-        return (chunk_header(len(chunk)), chunk, b"\r\n")
+        return (_chunk_header(len(chunk)), chunk, b"\r\n")
 
     async def write(self, chunk: bytes) -> None:
         """Send body bytes, waiting for the transport to drain when it is full.
@@ -220,7 +248,7 @@ class StreamWriter:
             kept = self._kept = []
             asyncio.get_running_loop().call_soon(self._flush_soon)
         kept.extend(parts)
-        self._kept_size += sum(map(len, parts))
+        self._kept_size += _total(parts)
         if self._kept_size > HOLD_LIMIT:
             self.flush()
 
