@@ -96,8 +96,11 @@ class Transport(ConnectionTransport):
 
     def writelines(self, list_of_data: Any) -> None:
         parts = list(list_of_data)
-        if self.chunked:  # the last chunk may be a part of its own
-            self.write(b"".join(parts[-2:]))
+        if self.chunked and parts:
+            # The last chunk may be a part of its own: the end of the last two
+            # parts tells (not their join, whose copy would be most of a 1 MiB
+            # stream's cost here).
+            self.write(b"".join(bytes(part[-len(LAST_CHUNK) :]) for part in parts[-2:]))
         else:
             for data in parts:
                 self.write(data)
