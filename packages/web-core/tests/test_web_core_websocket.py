@@ -650,3 +650,49 @@ async def test_heartbeat_kept_alive_by_pongs(clock: VirtualClock) -> None:
     assert peer.ws.close_code is None
     peer.send(ws_encode_close(1000, mask=True))
     assert (await peer.ws.receive()).type is WSMsgType.CLOSE
+
+
+class BufferingTransport(FakeTransport):
+    """A transport that says how many written bytes it still holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0
+
+    def get_write_buffer_size(self) -> int:
+        return self.held
+
+
+@pytest.mark.asyncio
+async def test_a_send_waits_for_the_drain_only_while_bytes_wait() -> None:
+    """A frame the transport sent whole needs no drain (asyncio and uvloop pause only
+    above the high-water mark); one it holds bytes after waits, as before."""
+    head = RequestParser().feed(get("/ws", *UPGRADE))[0]
+    assert isinstance(head, RequestHead)
+    transport = BufferingTransport()
+    conn = FakeConnection(transport)
+    request = Application()._make_request(
+        head, BodyStream.empty(), conn, StreamWriter(conn), None, asyncio.get_running_loop()
+    )
+    ws = WebSocketResponse(compress=False)
+    await ws.prepare(request)
+    peer = Peer(ws, conn, transport)
+    drains = conn.drains
+    await ws.send_str("sent whole")
+    await ws.send_bytes(b"\x00")
+    assert conn.drains == drains
+    transport.held = 10  # the kernel took part of it: wait for the rest to go
+    conn.gate = asyncio.Event()
+    task = asyncio.create_task(ws.send_str("held"))
+    await yield_to_the_loop()
+    assert conn.drains == drains + 1
+    assert not task.done()
+    # Another sender while one waits: it waits too (the drain's lock), even if
+    # the buffer has emptied meanwhile.
+    transport.held = 0
+    second = asyncio.create_task(ws.send_str("after"))
+    await yield_to_the_loop()
+    assert not second.done()
+    conn.gate.set()
+    await asyncio.gather(task, second)
+    assert [m.data for m in peer.frames()] == ["sent whole", b"\x00", "held", "after"]

@@ -111,6 +111,20 @@ def _reason(message: bytes | str) -> str:
     return message.decode("utf-8") if isinstance(message, (bytes, bytearray)) else message
 
 
+def _write_pending(transport: asyncio.Transport) -> bool:
+    """Whether ``transport`` holds bytes it has not sent yet.
+
+    When it holds none, what was written went out whole and writing is not
+    paused (asyncio and uvloop pause above the high-water mark and resume on
+    the way down, when the buffer drains), so a send need not wait: the
+    drain's lock and coroutines were most of what a small message cost.
+    """
+    try:
+        return transport.get_write_buffer_size() > 0
+    except NotImplementedError:  # a transport that cannot tell: wait as before
+        return True
+
+
 class _Receiver:
     """What the connection hands bytes to after the switch (keeps those methods off the API)."""
 
@@ -582,7 +596,8 @@ class WebSocketResponse(StreamResponse, Generic[_DecodeText]):
         if self._closed or transport is None or transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
         transport.write(frame)
-        await self._drain()
+        if _write_pending(transport) or self._drain_lock.locked():
+            await self._drain()
 
     async def send_frame(
         self, message: bytes, opcode: WSMsgType | int, compress: int | None = None
