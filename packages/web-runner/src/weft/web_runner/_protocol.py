@@ -157,6 +157,17 @@ def _error_bytes(
 
 _TCP_FAMILIES: Final = (socket.AF_INET, socket.AF_INET6)
 
+#: Bytes asked of the socket per read on asyncio's own (selector) loop, whose
+#: transports read with ``sock.recv(max_size)``: a new bytes object of that
+#: size, shrunk to what came. At asyncio's 256 KiB, above glibc's initial
+#: mmap threshold (128 KiB), each read is an ``mmap``, an ``mremap`` and an
+#: ``munmap`` with a page fault, until the process happens to free a large
+#: block, which raises the threshold: seen in bench_ws's server (14 µs of a
+#: WebSocket echo's 35), not in bench_server's. Below the initial threshold
+#: the buffer comes from the heap whatever the process did before. (uvloop
+#: reads into one buffer of its own and has no ``max_size``.)
+READ_SIZE: Final = 64 * 1024
+
 
 class _FromArguments:
     """The default of ``access_logger``: build it from the access_log* arguments."""
@@ -401,6 +412,8 @@ class RequestHandler(UpgradeHandling):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its API.
         self._transport = cast(asyncio.Transport, transport)
+        if isinstance(getattr(type(transport), "max_size", None), int):  # see READ_SIZE
+            cast(Any, transport).max_size = READ_SIZE
         self._core.connection_made(self._loop.time())
         if self._tcp_keepalive:
             sock = transport.get_extra_info("socket")
