@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import pytest
 from web_core_support import FakeTransport, get, make_request, parse_response
 
-from weft.web_core import Response, StreamResponse
+from weft.web_core import Response, StreamResponse, _writer
 from weft.web_core._writer import HOLD_LIMIT
 
 CHUNK = bytes(range(256)) * 256  # 64 KiB
@@ -141,8 +141,6 @@ async def test_a_stream_head_goes_with_its_first_write_or_when_the_loop_turns() 
 async def test_chunk_framing_of_many_sizes() -> None:
     """Each write is one chunk of its own size, whatever sizes came before (the
     chunk-size lines are kept by size, a bounded table)."""
-    from weft.web_core import _writer
-
     transport = FakeTransport()
     request, _ = make_request(get(), transport=transport)
     response = StreamResponse()

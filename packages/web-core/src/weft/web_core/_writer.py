@@ -164,13 +164,14 @@ class StreamWriter:
                 self._head_sent_at = self._clock()
         return head
 
-    def _with_head(self, parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
-        """``parts`` after the held head, counted in ``output_size``."""
+    def _with_head(self, parts: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], int]:
+        """``parts`` after the held head, and their size, counted in ``output_size``."""
         head = self._take_head()
         if head:
             parts = (head, *parts)
-        self.output_size += _total(parts)
-        return parts
+        size = _total(parts)
+        self.output_size += size
+        return parts, size
 
     def _send(self, parts: tuple[bytes, ...]) -> None:
         """Write what is kept, then ``parts`` (after a held head), in one call.
@@ -189,7 +190,7 @@ class StreamWriter:
             self.output_size += len(data)
             transport.write(data)
             return
-        parts = self._with_head(parts)
+        parts, _ = self._with_head(parts)
         if self._kept is not None:  # then the head went with the first of them
             parts = (*self._take_kept(), *parts)
         self._write(transport, parts)
@@ -242,13 +243,13 @@ class StreamWriter:
     def _keep(self, parts: tuple[bytes, ...]) -> None:
         """Keep ``parts`` (after a held head) until the loop turns (see the module doc)."""
         self._open_transport()  # a write to a closed connection fails here, as it did
-        parts = self._with_head(parts)
+        parts, size = self._with_head(parts)
         kept = self._kept
         if kept is None:
             kept = self._kept = []
             asyncio.get_running_loop().call_soon(self._flush_soon)
         kept.extend(parts)
-        self._kept_size += _total(parts)
+        self._kept_size += size
         if self._kept_size > HOLD_LIMIT:
             self.flush()
 

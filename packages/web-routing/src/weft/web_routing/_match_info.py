@@ -117,11 +117,12 @@ class UrlMappingMatchInfo(dict[str, str]):
         and ``freeze()``: ``apps == (app,)``, ``current_app is app``, frozen.
 
         A framework passes it to ``match(..., match_class=...)`` for its root
-        application: a route of that router's own comes back already in the
-        app, with no state written per request (those two calls were about a
-        tenth of a plain request's cost in weft.web). A match through a
-        sub-application comes back as before, for the usual calls. Make it
-        once per application: each call makes a new class.
+        application: a route its index finds comes back already in the app,
+        with no state written per request (those two calls were about a
+        tenth of a plain request's cost in weft.web). Any other result (a
+        miss, a sub-application's route) comes back of the usual class, for
+        the usual calls (see ``match``). Make it once per application: each
+        call makes a new class.
         """
         namespace = {
             "__slots__": (),

@@ -462,11 +462,14 @@ class RouterCore:
         """Resolve a raw, percent-encoded path (no query): a match info or a ``MatchInfoError``.
 
         ``host`` is the request's Host header; without it, domain
-        sub-applications (``add_domain``) never match. ``match_class`` is the
-        class of a match info for a route of this router's own (a subclass of
-        ``UrlMappingMatchInfo``, as ``UrlMappingMatchInfo.bound_to(app)``
-        makes); a match through a sub-application, or a miss, is of its usual
-        class.
+        sub-applications (``add_domain``) never match. ``match_class`` (a
+        subclass of ``UrlMappingMatchInfo``, as ``UrlMappingMatchInfo.bound_to(app)``
+        makes) is the class of the match info of a route the index finds by
+        its own lookups, which is every plain and dynamic route of this
+        router in the common case. Any other result (a miss, a
+        sub-application's route, one found by walking the resources after
+        an ambiguous prefix, a rule resource's) is of its usual class: a
+        caller tells them apart by ``type(info) is match_class``.
 
         >>> router.match("GET", "/caf%C3%A9/a%2Fb")   # '/caf\u00e9/{x}' gives {'x': 'a/b'}
         """
